@@ -1,0 +1,424 @@
+"""The default answerer: extractive, grounded, cited, and willing to abstain (DESIGN §5).
+
+For the units (sentences, list items, lead-ins) of the retrieved chunks it combines
+* dense: cosine between the question and the unit (items embedded after their lead-in),
+* lexical: the IDF-weighted share of the question's content words the unit contains,
+* rank: where retrieval put the unit's chunk,
+then picks the best unit and up to two more that add something, each a statement with its
+own citation. A lead-in ending in ':' never stands alone: it brings its items. It abstains
+when the best evidence is weak, when the question asks about words the corpus never uses,
+or when a number is asked for and the evidence has none. Thresholds live in
+``AnswerPolicy`` and were calibrated on the dev split of ``evals/gold.jsonl``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from qa.store import Index
+from qa.text import content_terms, has_negation, index_terms, numbers, words
+from qa.types import Answer, Citation, Hit, Unit
+
+NO_ANSWER = "The documents do not answer this question."
+
+_YES_NO_START = re.compile(r"^(is|are|can|could|does|do|did|should|will|would|was|were|has|have|may|might|must)\b", re.IGNORECASE)
+_NUMERIC_ASK = re.compile(
+    r"\b(how many|how much|how often|how common|how frequent(ly)?|how fast|how quickly|how long|how accurate|how soon|what (share|percentage|percent|proportion|fraction|number|rate)|within how|sensitivity|specificity|prevalence|incidence|how sensitive|how specific)\b",
+    re.IGNORECASE,
+)
+_LIST_ASK = re.compile(
+    r"\b(which|what (are|kinds|types|tests|signs|symptoms|features|conditions|causes)|list|name the|red flags|signs|symptoms|tests|causes|steps|options|reasons|features)\b",
+    re.IGNORECASE,
+)
+# "Besides MRI, what ..." : the excluded thing is not what the answer should be about.
+_EXCLUSION = re.compile(r"\b(?:besides|other than|apart from|aside from|except(?: for)?|instead of)\s+([^,?.;]+)", re.IGNORECASE)
+# Things a question can ask for that the documents may simply not give. If a question uses one of
+# these words and the chosen evidence (with its section heading) uses none of its group, abstain.
+ASK_CUES: dict[str, frozenset[str]] = {
+    "dose": frozenset({"dose", "doses", "dosage", "dosing", "mg", "milligram", "milligrams"}),
+    "cost": frozenset({"cost", "costs", "price", "prices", "expensive", "cheap", "insurance", "afford"}),
+    "prognosis": frozenset({"prognosis", "expectancy", "survival", "survive", "mortality", "lifespan"}),
+    "genetics": frozenset({"gene", "genes", "genetic", "genetics", "mutation", "mutations", "hereditary", "inherited", "familial"}),
+    "treatment": frozenset({"treatment", "treatments", "treat", "treated", "therapy", "therapies", "medication", "medications", "drug", "drugs", "cure"}),
+    "safety": frozenset({"safe", "safety", "risk", "risks", "harmful", "dangerous", "side"}),
+    "pregnancy": frozenset({"pregnancy", "pregnant", "breastfeeding"}),
+}
+# A word is "rare" (a name, drug, gene, body part) below this Zipf frequency in general English.
+RARE_WORD_ZIPF = 3.0
+_ABBREVIATION = re.compile(r"((?:[A-Za-z][\w/-]*\s+){1,6}?)\(([A-Z][A-Za-z]{1,7})\)")
+_FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?([a-z][\w-]*)", re.IGNORECASE)
+_COMPARISON_ASK = re.compile(r"\b(difference|differ|differs|compare|compared|comparison|versus|vs\.?|better than|more .+ than)\b", re.IGNORECASE)
+_CONTRAST = re.compile(r"\b(while|whereas|unlike|compared|versus|vs\.|than|differentiates|rather than)\b", re.IGNORECASE)
+_CONDITION_ASK = re.compile(r"^\s*(when|in which cases|under what)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(when|if|reserved for|in cases|unless|once|after|until|where .+ (?:have|has) not)\b", re.IGNORECASE)
+_ANAPHOR = re.compile(r"^(this|these|that|those|it|they|such)\b", re.IGNORECASE)
+HEADING_MATCH = 0.8  # a question word found in the unit's section heading counts this much
+TITLE_MATCH = 0.3  # ... in the document title (shared by every unit of the document) this much
+PHRASE_BONUS = 0.15  # added for the share of the question's word pairs the unit has in the same order
+_META_DISCOURSE = re.compile(r"^(this (article|page|review|summary) (explores|describes|discusses|covers)|in this article)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    dense_weight: float = 0.55
+    lexical_weight: float = 0.35
+    rank_weight: float = 0.10
+    min_score: float = 0.40  # best unit's combined score below this: abstain
+    min_dense: float = 0.30  # best unit's cosine below this: abstain
+    # A question word the corpus never uses means "not covered" unless the match is this close anyway.
+    unknown_word_dense_override: float = 0.75
+    relative_keep: float = 0.85  # further statements must score this share of the best
+    near_tie: float = 0.97  # ... and add a question word not yet covered, unless they score this close
+    max_statements: int = 3
+    max_chars: int = 420
+    redundancy_cosine: float = 0.88
+
+
+@dataclass(frozen=True)
+class _Scored:
+    position: int  # index into Index.units
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True)
+class _Statement:
+    text: str
+    unit_positions: tuple[int, ...]
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+    score: float
+
+
+class ExtractiveAnswerer:
+    def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], policy: AnswerPolicy = AnswerPolicy()):
+        self.index = index
+        self.embed_query = embed_query
+        self.policy = policy
+        units = index.units
+        # List ids are unique within a document only, so lists are keyed by (doc_id, list_id).
+        self._lead_in_of_list = {(u.doc_id, u.introduces): i for i, u in enumerate(units) if u.kind == "lead-in" and u.introduces >= 0}
+        self._members: dict[tuple[str, int], list[int]] = {}
+        for i, u in enumerate(units):
+            if u.list_id >= 0:
+                self._members.setdefault((u.doc_id, u.list_id), []).append(i)
+        self._abbreviations = defined_abbreviations(d.text for d in index.documents.values())
+        # A sentence opening with "This procedure ..." is about what the sentence before it names.
+        self._antecedent = {
+            i: i - 1
+            for i, u in enumerate(units)
+            if u.kind == "sentence" and _ANAPHOR.match(u.text) and i > 0 and units[i - 1].chunk_id == u.chunk_id and units[i - 1].kind == "sentence"
+        }
+        self._unit_terms = [
+            self._expand(set(index_terms(" ".join([u.text, self._lead_in_text(u), units[self._antecedent[i]].text if i in self._antecedent else ""]))))
+            for i, u in enumerate(units)
+        ]
+        self._unit_bigrams = [set(zip(t, t[1:])) for t in (index_terms(u.text) for u in units)]
+        self._heading_terms = [set(index_terms(c.section)) for c in index.chunks]
+        self._title_terms = [set(index_terms(index.documents[c.doc_id].title)) for c in index.chunks]
+        self._context_terms = [h | t for h, t in zip(self._heading_terms, self._title_terms)]
+        document_frequency: dict[str, int] = {}
+        for terms in self._unit_terms:
+            for term in terms:
+                document_frequency[term] = document_frequency.get(term, 0) + 1
+        total = max(len(self._unit_terms), 1)
+        self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
+        self._unknown_idf = math.log(1 + total)
+        self._vocabulary = set(document_frequency) | {t for terms in self._context_terms for t in terms}
+        self._surface_words = {w for u in units for w in words(u.text)} | {w for c in index.chunks for w in words(c.section)}
+
+    def _expand(self, terms: set[str]) -> set[str]:
+        """Add the long form's terms for each abbreviation the corpus defines, and vice versa."""
+        extra: set[str] = set()
+        for short, long_terms in self._abbreviations.items():
+            if short in terms:
+                extra |= long_terms
+            elif long_terms and long_terms <= terms:
+                extra.add(short)
+        return terms | extra
+
+    def _lead_in_text(self, unit: Unit) -> str:
+        position = self._lead_in_of_list.get((unit.doc_id, unit.list_id))
+        return self.index.units[position].text if position is not None else ""
+
+    # ---- scoring -------------------------------------------------------------------------
+    def _query(self, question: str) -> tuple[dict[str, float], set[str], set[tuple[str, str]]]:
+        """Weighted query terms, terms the question excludes ("besides MRI"), and its term bigrams."""
+        excluded = {t for phrase in _EXCLUSION.findall(question) for t in index_terms(phrase)}
+        base = [t for t in content_terms(question) if t not in excluded]
+        terms = base + sorted(self._expand(set(base)) - set(base) - excluded)
+        weights = {t: self._idf.get(t, self._unknown_idf) for t in terms}
+        focus = _FOCUS.search(question)
+        if focus:
+            for t in index_terms(focus.group(1)):
+                if t in weights:
+                    weights[t] *= 2.0  # "what symptoms ...": the answer is a list of symptoms
+        return weights, excluded, set(zip(base, base[1:]))
+
+    def _score_units(self, question: str, hits: tuple[Hit, ...]) -> list[_Scored]:
+        weights, excluded, bigrams = self._query(question)
+        total_weight = sum(weights.values()) or 1.0
+        vector = self.embed_query(question)
+        shape = _question_shape(question)
+        scored: list[_Scored] = []
+        for hit in hits:
+            positions = self.index.units_by_chunk.get(hit.chunk.chunk_id, ())
+            if not positions:
+                continue
+            dense_scores = self.index.unit_vectors[list(positions)] @ vector
+            chunk_position = self.index.chunk_positions[hit.chunk.chunk_id]
+            heading, title = self._heading_terms[chunk_position], self._title_terms[chunk_position]
+            rank_prior = 1.0 - (hit.rank - 1) / max(len(hits), 1)
+            for position, dense in zip(positions, dense_scores):
+                terms = self._unit_terms[position]
+                matched = 0.0
+                for term, weight in weights.items():
+                    if term in terms:
+                        matched += weight
+                    elif term in heading:
+                        matched += HEADING_MATCH * weight
+                    elif term in title:
+                        matched += TITLE_MATCH * weight
+                lexical = matched / total_weight
+                if bigrams:
+                    lexical += PHRASE_BONUS * len(bigrams & self._unit_bigrams[position]) / len(bigrams)
+                score = self.policy.dense_weight * float(dense) + self.policy.lexical_weight * lexical + self.policy.rank_weight * rank_prior
+                score *= self._shape_factor(self.index.units[position], terms, set(weights), shape, excluded)
+                scored.append(_Scored(position, score, float(dense), lexical))
+        scored.sort(key=lambda s: (-s.score, s.position))
+        return scored
+
+    @staticmethod
+    def _shape_factor(unit: Unit, terms: set[str], query_terms: set[str], shape: set[str], excluded: set[str]) -> float:
+        factor = 1.0
+        if "numeric" in shape:
+            factor *= 1.1 if numbers(unit.text) else 0.75
+        if "comparison" in shape and _CONTRAST.search(unit.text):
+            factor *= 1.1
+        if "condition" in shape and _CONDITION.search(unit.text):
+            factor *= 1.1
+        if excluded and excluded & terms:
+            factor *= 0.75  # "besides MRI, ...": sentences about MRI are not the answer
+        if unit.kind != "lead-in" and terms and len(terms - query_terms) / len(terms) < 0.34:
+            factor *= 0.75  # only echoes the question (a lead-in is exempt: its items carry the content)
+        if _META_DISCOURSE.match(unit.text):
+            factor *= 0.6
+        return factor
+
+    # ---- statements ----------------------------------------------------------------------
+    def _list_statement(self, doc_id: str, list_id: int, scores: dict[int, float]) -> _Statement:
+        """A list as one statement: its lead-in (if any) and its items, cut to the best items if long."""
+        units = self.index.units
+        lead_position = self._lead_in_of_list.get((doc_id, list_id))
+        lead_in = units[lead_position] if lead_position is not None else None
+        parts = []
+        for p in self._members.get((doc_id, list_id), []):
+            unit = units[p]
+            text = unit.text.rstrip(".")
+            if unit.kind == "lead-in" and unit.introduces >= 0:
+                children = [units[c].text.rstrip(".") for c in self._members.get((doc_id, unit.introduces), [])]
+                text = f"{text} {', '.join(_lower_first(c) for c in children)}" if children else text
+            parts.append((p, text))
+        budget = self.policy.max_chars - (len(lead_in.text) if lead_in else 0)
+        if sum(len(t) + 2 for _, t in parts) > budget:  # keep the best-scoring items, in document order
+            kept, used = set(), 0
+            for p, t in sorted(parts, key=lambda pt: -scores.get(pt[0], 0.0)):
+                if used + len(t) + 2 <= budget or not kept:
+                    kept.add(p)
+                    used += len(t) + 2
+            parts = [pt for pt in parts if pt[0] in kept]
+        body = "; ".join(_lower_first(t) for _, t in parts)
+        text = f"{lead_in.text} {body}." if lead_in else f"{body[0].upper()}{body[1:]}."
+        positions = [p for p, _ in parts]
+        first = lead_in or units[positions[0]]
+        last = units[positions[-1]]
+        nested = self._members.get((doc_id, last.introduces), []) if last.introduces >= 0 else []
+        end = max([last.end, *(units[c].end for c in nested)])
+        covered = ([lead_position] if lead_position is not None else []) + positions
+        return _Statement(text, tuple(covered), doc_id, first.chunk_id, first.start, end, max(scores.get(p, 0.0) for p in covered))
+
+    def _statement_for(self, scored: _Scored, scores: dict[int, float], list_question: bool) -> _Statement:
+        unit = self.index.units[scored.position]
+        if unit.kind == "lead-in" and unit.introduces >= 0:
+            return self._list_statement(unit.doc_id, unit.introduces, scores)
+        if unit.kind == "item":
+            has_lead_in = (unit.doc_id, unit.list_id) in self._lead_in_of_list
+            siblings = [p for p in self._members.get((unit.doc_id, unit.list_id), []) if p != scored.position]
+            strong_siblings = sum(1 for p in siblings if scores.get(p, 0.0) >= 0.8 * scored.score)
+            if len(unit.text) < 40 or (list_question and (has_lead_in or strong_siblings >= 1)):
+                return self._list_statement(unit.doc_id, unit.list_id, scores)
+        text = unit.text if unit.text[-1] in ".!?" else unit.text + "."
+        antecedent = self._antecedent.get(scored.position)
+        if antecedent is not None:  # "This procedure is ..." is unreadable without the sentence naming it
+            before = self.index.units[antecedent]
+            return _Statement(f"{before.text} {text}", (antecedent, scored.position), unit.doc_id, unit.chunk_id, before.start, unit.end, scored.score)
+        return _Statement(text, (scored.position,), unit.doc_id, unit.chunk_id, unit.start, unit.end, scored.score)
+
+    # ---- the answer ----------------------------------------------------------------------
+    def answer(self, question: str, hits: tuple[Hit, ...]) -> Answer:
+        started = time.perf_counter()
+        scored = self._score_units(question, hits)
+        reason = self._abstention_reason(question, scored)
+        if reason is not None:
+            return Answer(question, reason, (), True, {"answer": _ms(started)}, hits)
+        scores = {s.position: s.score for s in scored}
+        list_question = bool(_LIST_ASK.search(question))
+        best = scored[0]
+        statements = [self._statement_for(best, scores, list_question)]
+        covered = set(statements[0].unit_positions)
+        used_chars = len(statements[0].text)
+        query_terms = set(content_terms(question))
+        answered_terms = self._terms_of(statements[0]) & query_terms
+        for candidate in scored[1:]:
+            if len(statements) >= self.policy.max_statements or candidate.score < self.policy.relative_keep * best.score:
+                break
+            if candidate.position in covered or self._redundant(candidate.position, covered):
+                continue
+            statement = self._statement_for(candidate, scores, list_question)
+            new_terms = (self._terms_of(statement) & query_terms) - answered_terms
+            if not new_terms and candidate.score < self.policy.near_tie * best.score:
+                continue  # covering, not repeating: it must add something the question asked about
+            if used_chars + len(statement.text) > self.policy.max_chars or set(statement.unit_positions) & covered:
+                continue
+            statements.append(statement)
+            covered |= set(statement.unit_positions)
+            answered_terms |= new_terms
+            used_chars += len(statement.text)
+        if "numeric" in _question_shape(question) and not any(numbers(s.text) for s in statements):
+            return Answer(question, f"{NO_ANSWER} They give no figure for it.", (), True, {"answer": _ms(started)}, hits)
+        missing = self._missing_ask(question, statements)
+        if missing:
+            return Answer(question, f"{NO_ANSWER} They say nothing about '{missing}' here.", (), True, {"answer": _ms(started)}, hits)
+        citations = []
+        parts = []
+        for n, statement in enumerate(statements, 1):
+            document = self.index.documents[statement.doc_id]
+            citations.append(
+                Citation(
+                    n=n,
+                    chunk=self.index.chunk(statement.chunk_id),
+                    title=document.title,
+                    source=document.source_path,
+                    quote=document.text[statement.start : statement.end],
+                    start=statement.start,
+                    end=statement.end,
+                    score=round(statement.score, 4),
+                )
+            )
+            parts.append(f"{statement.text} [{n}]")
+        text = " ".join(parts)
+        verdict = self._yes_no(question, statements[0])
+        if verdict:
+            text = f"{verdict} {text}"
+        return Answer(question, text, tuple(citations), False, {"answer": _ms(started)}, hits)
+
+    def _abstention_reason(self, question: str, scored: list[_Scored]) -> str | None:
+        if not scored:
+            return NO_ANSWER
+        best = scored[0]
+        unknown = self._unknown_rare_words(question)
+        if unknown and best.dense < self.policy.unknown_word_dense_override:
+            return f"{NO_ANSWER} They do not mention {_join_words(unknown)}."
+        if best.score < self.policy.min_score or best.dense < self.policy.min_dense:
+            return NO_ANSWER
+        return None
+
+    def _unknown_rare_words(self, question: str) -> list[str]:
+        """Rare words (names, drugs, genes, body parts) that no document uses, even spelt differently."""
+        unknown = [w for w in dict.fromkeys(_content_words(question)) if index_terms(w) and index_terms(w)[0] not in self._vocabulary]
+        if not unknown:
+            return []
+        from difflib import get_close_matches
+
+        from wordfreq import zipf_frequency
+
+        return [
+            w
+            for w in unknown
+            if zipf_frequency(w, "en") < RARE_WORD_ZIPF and not get_close_matches(w, self._surface_words, n=1, cutoff=0.8)
+        ]
+
+    def _missing_ask(self, question: str, statements: list[_Statement]) -> str | None:
+        """The first ask cue of the question that the chosen evidence never speaks to."""
+        asked = set(words(question))
+        evidence = set()
+        for statement in statements:
+            evidence |= set(words(statement.text)) | set(words(self.index.chunk(statement.chunk_id).section))
+        for name, cue_words in ASK_CUES.items():
+            used = asked & cue_words
+            if used and not evidence & cue_words:
+                return sorted(used)[0]
+        return None
+
+    def _terms_of(self, statement: _Statement) -> set[str]:
+        terms: set[str] = set()
+        for position in statement.unit_positions:
+            terms |= self._unit_terms[position]
+        return terms
+
+    def _redundant(self, position: int, covered: set[int]) -> bool:
+        vectors = self.index.unit_vectors
+        return any(float(vectors[position] @ vectors[c]) >= self.policy.redundancy_cosine for c in covered)
+
+    def _yes_no(self, question: str, statement: _Statement) -> str | None:
+        """'Yes.'/'No.' only when the evidence restates every content word of a plain yes/no question."""
+        if not _YES_NO_START.match(question.strip()) or has_negation(question) or " or " in question.lower():
+            return None
+        evidence = self.index.units[statement.unit_positions[0]].text
+        if not set(content_terms(question)) <= set(index_terms(evidence)):
+            return None
+        return "No." if has_negation(evidence) else "Yes."
+
+
+def _question_shape(question: str) -> set[str]:
+    shape = set()
+    if _NUMERIC_ASK.search(question):
+        shape.add("numeric")
+    if _COMPARISON_ASK.search(question):
+        shape.add("comparison")
+    if _CONDITION_ASK.search(question):
+        shape.add("condition")
+    return shape
+
+
+def defined_abbreviations(texts) -> dict[str, set[str]]:
+    """Abbreviations the documents define, "nerve conduction studies (NCS)" -> {"ncs": {nerv, conduct, studi}}."""
+    found: dict[str, set[str]] = {}
+    for text in texts:
+        for match in _ABBREVIATION.finditer(text):
+            phrase, short = match.group(1).split(), match.group(2)
+            letters = short.lower()
+            # Take as many trailing words as the abbreviation has letters, if their initials spell it.
+            candidate = phrase[-len(letters) :] if len(phrase) >= len(letters) else phrase
+            if "".join(w[0].lower() for w in candidate) == letters:
+                found.setdefault(letters, set()).update(index_terms(" ".join(candidate)))
+    return found
+
+
+def _content_words(question: str) -> list[str]:
+    from qa.text import QUESTION_FRAMING, STOPWORDS
+
+    return [w for w in words(question) if w not in STOPWORDS and w not in QUESTION_FRAMING and not w.isdigit()]
+
+
+def _join_words(items: list[str]) -> str:
+    quoted = [f"'{w}'" for w in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _lower_first(text: str) -> str:
+    # "Saddle anesthesia" -> "saddle anesthesia" inside a sentence, but keep acronyms such as "MRI".
+    return text[0].lower() + text[1:] if len(text) > 1 and text[0].isupper() and not text[1].isupper() else text
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

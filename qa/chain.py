@@ -1,0 +1,48 @@
+"""LangChain at the edge: a ``BaseRetriever`` over our index and the LCEL chain ``retriever | answerer``.
+
+The chain's input is the question string; its output is our own ``Answer``. LangChain
+``Document`` objects exist only between the two steps, carrying our ``Hit`` in metadata.
+"""
+
+from __future__ import annotations
+
+import time
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LangChainDocument
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
+from pydantic import ConfigDict
+
+from qa.answer import ExtractiveAnswerer
+from qa.retrieve import Retriever
+from qa.types import Answer
+
+
+class ChunkRetriever(BaseRetriever):
+    """Hybrid/dense/BM25 chunk retrieval as a LangChain retriever."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    retriever: Retriever
+    mode: str = "hybrid"
+    k: int = 5
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LangChainDocument]:
+        started = time.perf_counter()
+        hits = self.retriever.search(query, self.mode, self.k)
+        timings = {**self.retriever.last_timings_ms, "retrieve": round((time.perf_counter() - started) * 1000, 3)}
+        return [
+            LangChainDocument(page_content=h.chunk.text, metadata={"chunk_id": h.chunk.chunk_id, "hit": h, "timings_ms": timings})
+            for h in hits
+        ]
+
+
+def build_chain(retriever: ChunkRetriever, answerer: ExtractiveAnswerer) -> Runnable:
+    def answer_step(inputs: dict) -> Answer:
+        hits = tuple(d.metadata["hit"] for d in inputs["passages"])
+        retrieval_timings = inputs["passages"][0].metadata["timings_ms"] if inputs["passages"] else {}
+        result = answerer.answer(inputs["question"], hits)
+        result.timings_ms.update(retrieval_timings)
+        return result
+
+    return RunnableParallel(question=RunnablePassthrough(), passages=retriever) | RunnableLambda(answer_step)

@@ -1,0 +1,223 @@
+"""Split cleaned documents into chunks (what retrieval ranks) and units (what answers quote).
+
+Chunks follow the document's structure: one section's paragraphs and lists, packed up to
+what the embedding model reads (``max_tokens`` word pieces including the title and section
+prefix that is embedded with them). A list stays with its lead-in sentence. Oversized blocks
+split at item, then sentence, then word boundaries. Invariant: ``doc.text[c.start:c.end] == c.text``.
+
+Units are the sentences, list items and list lead-ins inside chunks, with the document's own
+trailing reference numbers ("... spasticity) 1") left out of their span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from qa.cleaning import DATE_LINE, TRAILING_REFERENCES
+from qa.errors import QAError
+from qa.types import Chunk, Document, Unit
+
+TokenCounter = Callable[[str], int]
+
+_ITEM_LINE = re.compile(r"^(?P<indent> *)(?P<marker>-|\d{1,3}[.)]) (?P<body>.*)$")
+_ABBREVIATIONS = {"vs", "e.g", "i.e", "dr", "al", "fig", "figs", "approx", "no", "st", "mr", "ms", "mrs", "cf", "ca", "ref"}
+_SENTENCE_END = re.compile(r"[.!?][\"”')\]]?\s+(?=[A-Z0-9(\"“\[])")
+_ONLY_REFERENCE_NUMBERS = re.compile(r"^\d{1,2}(?:\s*,\s*\d{1,2})*$")
+
+
+def approximate_tokens(text: str) -> int:
+    """Rough word-piece count (about 4 characters each) for when no tokenizer is at hand."""
+    return len(text) // 4 + 2
+
+
+def embedding_prefix(title: str, section: str) -> str:
+    """What is embedded (and BM25-indexed) before a chunk's own text."""
+    return f"{title}\n{section}\n" if section else f"{title}\n"
+
+
+@dataclass(frozen=True)
+class _Block:
+    start: int
+    end: int
+    is_list: bool
+
+
+def _blocks(text: str, start: int, end: int) -> list[_Block]:
+    """Paragraph and list blocks of a section body; a lead-in ending with ':' joins its list."""
+    blocks: list[_Block] = []
+    position = start
+    for piece in text[start:end].split("\n\n"):
+        piece_start, piece_end = position, position + len(piece)
+        position = piece_end + 2
+        if not piece.strip():
+            continue
+        if DATE_LINE.match(piece.strip()) and "\n" not in piece.strip() and len(piece) < 80:
+            continue  # "Last updated: ..." belongs to the metadata, not to an answerable passage
+        is_list = bool(_ITEM_LINE.match(piece.split("\n", 1)[0]))
+        if is_list and blocks and not blocks[-1].is_list and _ends_with_colon(text[blocks[-1].start : blocks[-1].end]):
+            blocks[-1] = _Block(blocks[-1].start, piece_end, True)
+        else:
+            blocks.append(_Block(piece_start, piece_end, is_list))
+    return blocks
+
+
+def _ends_with_colon(line: str) -> bool:
+    return _strip_reference_numbers(line.rstrip()).endswith(":")
+
+
+def _strip_reference_numbers(text: str) -> str:
+    found = TRAILING_REFERENCES.search(text)
+    return text[: found.start()] if found else text
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans within text[start:end], skipping splits after common abbreviations."""
+    spans = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        before = text[cursor : match.start()]
+        last_word = re.split(r"[\s(]", before)[-1]
+        if last_word.lower() in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isupper()):
+            continue  # "vs.", "e.g.", "et al.", an initial such as "P."
+
+        closing = 2 if match.group(0)[1:2] in {'"', "”", "'", ")", "]"} else 1
+        spans.append((cursor, match.start() + closing))
+        cursor = match.end()
+    spans.append((cursor, end))
+    return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if e > s]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _split_oversized(text: str, block: _Block, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+    """Split a block that does not fit: at lines (list items), then sentences, then words."""
+    pieces: list[tuple[int, int]] = []
+    if block.is_list:
+        units, cursor = [], block.start
+        for line in text[block.start : block.end].split("\n"):
+            units.append((cursor, cursor + len(line)))
+            cursor += len(line) + 1
+    else:
+        units = sentence_spans(text, block.start, block.end)
+    current: tuple[int, int] | None = None
+    for unit_start, unit_end in units:
+        if current and fits(current[0], unit_end):
+            current = (current[0], unit_end)
+            continue
+        if current:
+            pieces.append(current)
+        if fits(unit_start, unit_end):
+            current = (unit_start, unit_end)
+            continue
+        current = None  # a single sentence too long for the model: split between words
+        word_start = unit_start
+        for match in re.finditer(r"\S+", text[unit_start:unit_end]):
+            word_end = unit_start + match.end()
+            if word_end > word_start and not fits(word_start, word_end):
+                previous_end = unit_start + match.start()
+                if previous_end > word_start:
+                    pieces.append(_trim(text, word_start, previous_end))
+                word_start = unit_start + match.start()
+        if word_start < unit_end:
+            current = (word_start, unit_end)
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def split_document(document: Document, max_tokens: int = 256, count_tokens: TokenCounter = approximate_tokens) -> tuple[Chunk, ...]:
+    if max_tokens < 32:
+        raise QAError(f"max_tokens must be at least 32 word pieces. Currently, max_tokens is {max_tokens}.")
+    text = document.text
+    chunks: list[Chunk] = []
+    for section in document.sections:
+        if section.kind != "body":
+            continue
+        budget = max_tokens - count_tokens(embedding_prefix(document.title, section.heading)) + 2
+        budget = max(budget, 16)
+
+        def fits(start: int, end: int) -> bool:
+            return count_tokens(text[start:end]) <= budget
+
+        pieces: list[tuple[int, int]] = []
+        current: tuple[int, int] | None = None
+        for block in _blocks(text, section.start, section.end):
+            if current and fits(current[0], block.end):
+                current = (current[0], block.end)
+                continue
+            if current:
+                pieces.append(current)
+            if fits(block.start, block.end):
+                current = (block.start, block.end)
+            else:
+                parts = _split_oversized(text, block, fits)
+                pieces.extend(parts[:-1])
+                current = parts[-1] if parts else None
+        if current:
+            pieces.append(current)
+        for start, end in pieces:
+            ordinal = len(chunks)
+            chunks.append(Chunk(f"{document.doc_id}#{ordinal}", document.doc_id, ordinal, section.heading, start, end, text[start:end]))
+    return tuple(chunks)
+
+
+def split_units(document: Document, chunks: tuple[Chunk, ...]) -> tuple[Unit, ...]:
+    """Sentences, list items and lead-ins of each chunk, in document order."""
+    units: list[Unit] = []
+    list_counter = 0
+    text = document.text
+    for chunk in chunks:
+        # Lists are tracked per chunk: a stack of (indent, list_id) for nesting.
+        stack: list[tuple[int, int]] = []
+        pending_lead_in: int | None = None  # index into units of a lead-in waiting for its list
+        cursor = chunk.start
+        for line in chunk.text.split("\n"):
+            line_start, line_end = cursor, cursor + len(line)
+            cursor = line_end + 1
+            if not line.strip():
+                stack = []  # a lead-in stays pending across the blank line before its list
+                continue
+            item = _ITEM_LINE.match(line)
+            if item:
+                indent = len(item.group("indent"))
+                while stack and stack[-1][0] > indent:
+                    stack.pop()
+                if not stack or stack[-1][0] < indent:
+                    list_counter += 1
+                    stack.append((indent, list_counter))
+                    if pending_lead_in is not None:
+                        units[pending_lead_in] = _with(units[pending_lead_in], introduces=list_counter)
+                    elif units and units[-1].kind == "lead-in" and units[-1].introduces == -1:
+                        units[-1] = _with(units[-1], introduces=list_counter)
+                pending_lead_in = None
+                body_start = line_start + item.start("body")
+                start, end = _trim(text, body_start, body_start + len(_strip_reference_numbers(item.group("body"))))
+                if end > start:
+                    kind = "lead-in" if text[end - 1] == ":" else "item"
+                    units.append(Unit(chunk.chunk_id, document.doc_id, kind, start, end, text[start:end], list_id=stack[-1][1]))
+                continue
+            stack = []
+            body_end = line_start + len(_strip_reference_numbers(line))
+            for start, end in sentence_spans(text, line_start, body_end):
+                sentence = text[start:end]
+                if _ONLY_REFERENCE_NUMBERS.match(sentence):
+                    continue
+                units.append(Unit(chunk.chunk_id, document.doc_id, "sentence", start, end, sentence))
+            if units and units[-1].chunk_id == chunk.chunk_id and units[-1].text.endswith(":"):
+                units[-1] = _with(units[-1], kind="lead-in")
+                pending_lead_in = len(units) - 1
+    return tuple(units)
+
+
+def _with(unit: Unit, **changes) -> Unit:
+    from dataclasses import replace
+
+    return replace(unit, **changes)

@@ -1,0 +1,305 @@
+"""Turn a scraped page's text into clean, structured text.
+
+The output text is canonical: blocks separated by one blank line; the title first; headings
+on their own line; list items as ``- item`` (nested ``  - item``) or ``1. item``; the
+reference list as ``1. entry`` lines under its heading. Every offset in the system points
+into this text, so cleaning runs once, at load time.
+
+What is dropped: site navigation, government banners, personalisation prompts, review-status
+banners, disclaimers and calls to action (``BOILERPLATE_LINES`` and ``DROP_BLOCK_HEADINGS``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.types import Reference, Section
+
+# Whole lines that are page furniture, matched case-insensitively after stripping.
+BOILERPLATE_LINES = [
+    r"skip to main (page )?content",
+    r"u\.s\. flag",
+    r"an official website of the united states government",
+    r"dot gov",
+    r"the \.gov means it.s official\.?",
+    r"federal government websites often end in \.gov or \.mil\..*",
+    r"https",
+    r"the site is secure\.?",
+    r"the https:// ensures that you are connecting to the official website.*",
+    r"access keys .*",
+    r"affiliations",
+    r"medical advisory board.*reviewed for accuracy.*",
+    r"educational purpose only.*",
+    r"article review status",
+    r"submitted",
+    r"under review",
+    r"approved",
+    r"personali[sz]e",
+    r"help us tailor your experience",
+    r"which best describes you\?.*",
+    r"pubmed disclaimer",
+    r"figure",
+    r"view editorial policy",
+    r"(full text links|cite|share|save|email|send to|display options|actions)",
+]
+_BOILERPLATE = re.compile(r"^(?:" + "|".join(BOILERPLATE_LINES) + r")$", re.IGNORECASE)
+
+# A heading whose block is dropped together with the paragraphs up to the next heading.
+DROP_BLOCK_HEADINGS = re.compile(
+    r"^(professional medical disclaimer|medical disclaimer|disclaimer|have a follow-up question\?)$", re.IGNORECASE
+)
+# A heading after which nothing is content (PubMed's trailing panels).
+DROP_REST_HEADINGS = re.compile(
+    r"^(publication types|mesh terms|substances|related information|linkout - more resources|similar articles|cited by)$",
+    re.IGNORECASE,
+)
+REFERENCE_HEADING = re.compile(r"^(references|bibliography|works cited|sources|literature cited)$", re.IGNORECASE)
+_SUFFIX_NOISE = re.compile(r"(View editorial policy|\s+- PubMed|\s+- PMC|\s+- DOI)$")
+# Labels that open an entry in a reference list laid out as label / title / source lines.
+_REFERENCE_LABELS = re.compile(r"^(guideline|research|review|article|book|website|study|trial)$", re.IGNORECASE)
+_ITEM = re.compile(r"^(?P<indent>\s*)(?P<marker>[•\-*–·▪◦]|\d{1,3}[.)])\s+(?P<body>\S.*)$")
+DATE_LINE = re.compile(r"^(last updated|updated|published|reviewed|posted)\b", re.IGNORECASE)
+# Reference numbers a sentence ends with: "... spasticity) 1" or "... conditions: 1, 2".
+TRAILING_REFERENCES = re.compile(r"(?<=[^\s\d])\s+(\d{1,2}(?:\s*,\s*\d{1,2})*)\s*$")
+
+
+@dataclass(frozen=True)
+class CleanText:
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+    references: tuple[Reference, ...]
+    cited_reference_max: int
+    date: str | None
+
+
+@dataclass
+class _Block:
+    kind: str  # "title" | "heading" | "paragraph" | "list" | "references"
+    lines: list[str]
+
+
+def normalise_whitespace(raw: str) -> str:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u00a0", " ").replace("\t", "    ").replace("\ufeff", "")
+    text = re.sub(r"[\u200b\u200c\u200d\u2060]", "", text)
+    # Control characters other than newline carry no content and break terminals.
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text)
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _is_heading(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > 90 or len(stripped.split()) > 14:
+        return False
+    if _ITEM.match(line) or DATE_LINE.match(stripped):
+        return False
+    if stripped[-1] in ".,;:" or not (stripped[0].isupper() or stripped[0].isdigit()):
+        return False
+    return not TRAILING_REFERENCES.search(stripped)
+
+
+def _looks_like_title(line: str) -> bool:
+    # Looser than a heading: titles run long, but are not sentences, list items or dates.
+    words = line.split()
+    return (
+        2 <= len(words) <= 40
+        and line[-1] not in ".,;:"
+        and not _ITEM.match(line)
+        and not DATE_LINE.match(line)
+        and not TRAILING_REFERENCES.search(line)
+    )
+
+
+def _raw_blocks(lines: list[str]) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in lines:
+        if line.strip():
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _drop_boilerplate(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    skipping_block = False
+    for line in lines:
+        stripped = _SUFFIX_NOISE.sub("", line.strip()).strip()
+        if DROP_REST_HEADINGS.match(stripped):
+            break
+        if DROP_BLOCK_HEADINGS.match(stripped):
+            skipping_block = True
+            continue
+        if skipping_block:
+            if stripped and _is_heading(stripped) and not DROP_BLOCK_HEADINGS.match(stripped):
+                skipping_block = False
+            else:
+                continue
+        if _BOILERPLATE.match(stripped):
+            continue
+        # Orphan punctuation left where a link was removed: ". 2015 Jul;52(1):137-9."
+        stripped_line = re.sub(r"^\.\s+(?=\d)", "", line.strip())
+        indent = line[: len(line) - len(line.lstrip())]
+        kept.append(indent + _SUFFIX_NOISE.sub("", stripped_line) if stripped else "")
+    return kept
+
+
+def _parse_references(blocks: list[list[str]]) -> list[str]:
+    lines = [line.strip() for block in blocks for line in block]
+    if lines and all(_ITEM.match(line) for line in lines):
+        # Numbered or bulleted entries; scraped lists often number every entry "1.", so renumber.
+        return [_ITEM.match(line).group("body").strip() for line in lines]
+    entries: list[list[str]] = []
+    label: str | None = None
+    for line in lines:
+        if _REFERENCE_LABELS.match(line):
+            label = line
+            entries.append([])
+            continue
+        if not entries or label is None:
+            entries.append([])
+            label = ""
+        entries[-1].append(line)
+    rendered = []
+    for parts in entries:
+        if parts:
+            text = " ".join(p if p[-1] in ".?!" else p + "." for p in parts)
+            rendered.append(text)
+    return rendered
+
+
+def _classify(raw_blocks: list[list[str]], title: str) -> list[_Block]:
+    blocks: list[_Block] = [_Block("title", [title])]
+    in_references = False
+    reference_blocks: list[list[str]] = []
+    for raw in raw_blocks:
+        first = raw[0].strip()
+        if in_references:
+            if len(raw) == 1 and REFERENCE_HEADING.match(first):
+                continue
+            reference_blocks.append(raw)
+            continue
+        if len(raw) == 1 and REFERENCE_HEADING.match(first):
+            in_references = True
+            blocks.append(_Block("heading", [first]))
+            continue
+        if len(raw) == 1 and _is_heading(raw[0]):
+            blocks.append(_Block("heading", [first]))
+            continue
+        # A block may hold paragraph lines and list items; paragraphs are joined (hard wraps undone).
+        paragraph: list[str] = []
+        items: list[str] = []
+        for line in raw:
+            if _ITEM.match(line):
+                if paragraph:
+                    blocks.append(_Block("paragraph", [" ".join(paragraph)]))
+                    paragraph = []
+                items.append(line)
+            elif items and line.startswith(" "):
+                items[-1] = items[-1] + " " + line.strip()  # a wrapped item continues
+            else:
+                if items:
+                    blocks.append(_Block("list", items))
+                    items = []
+                paragraph.append(line.strip())
+        if paragraph:
+            blocks.append(_Block("paragraph", [" ".join(paragraph)]))
+        if items:
+            # Items split by blank lines in the source belong to one list.
+            if blocks and blocks[-1].kind == "list":
+                blocks[-1].lines.extend(items)
+            else:
+                blocks.append(_Block("list", items))
+    if reference_blocks:
+        entries = _parse_references(reference_blocks)
+        blocks.append(_Block("references", [f"{i}. {entry}" for i, entry in enumerate(entries, 1)]))
+    return blocks
+
+
+def _render_list(lines: list[str]) -> list[str]:
+    matches = [_ITEM.match(line) for line in lines]
+    indents = sorted({len(m.group("indent")) for m in matches})
+    rendered = []
+    for m in matches:
+        level = indents.index(len(m.group("indent")))
+        marker = m.group("marker")
+        marker = marker if marker[0].isdigit() else "-"
+        rendered.append("  " * level + f"{marker} {m.group('body').strip()}")
+    return rendered
+
+
+def clean(raw: str, title: str | None = None) -> CleanText:
+    """Clean a scraped page. ``title`` defaults to the first non-empty line."""
+    kept = _drop_boilerplate(normalise_whitespace(raw).split("\n"))
+    content = [line.strip() for line in kept if line.strip()]
+    if not title:
+        title = next((line for line in content if _looks_like_title(line)), content[0] if content else "")
+    title = title.strip()
+    # The title goes first, once; pages often print it again (PubMed twice).
+    kept = [line for line in kept if line.strip() != title]
+    blocks = _classify(_raw_blocks(kept), title)
+
+    parts: list[str] = []
+    offset = 0
+    sections: list[Section] = []
+    open_heading: tuple[str, int, str] | None = ("", -1, "body")  # text before the first heading
+    references: list[Reference] = []
+
+    def close_section(end: int) -> None:
+        if open_heading is not None and open_heading[1] >= 0 and end > open_heading[1]:
+            sections.append(Section(open_heading[0], open_heading[1], end, open_heading[2]))
+
+    for block in blocks:
+        if block.kind == "list":
+            block_text = "\n".join(_render_list(block.lines))
+        else:
+            block_text = "\n".join(block.lines)
+        start = offset + (2 if parts else 0)
+        if block.kind == "heading":
+            close_section(start - 2 if parts else start)
+            kind = "references" if REFERENCE_HEADING.match(block_text) else "body"
+            open_heading = (block_text, start + len(block_text) + 2, kind)
+        elif block.kind == "title":
+            open_heading = ("", start + len(block_text) + 2, "body")
+        elif block.kind == "references":
+            for line in block.lines:
+                number, _, entry = line.partition(". ")
+                references.append(Reference(int(number), entry))
+        parts.append(block_text)
+        offset = start + len(block_text)
+    text = "\n\n".join(parts) + "\n"
+    close_section(len(text) - 1)
+
+    cited_max = 0
+    if references or any(s.kind == "references" for s in sections):
+        for section in sections:
+            if section.kind != "body":
+                continue
+            for line in text[section.start : section.end].split("\n"):
+                found = TRAILING_REFERENCES.search(line)
+                if found:
+                    cited_max = max([cited_max, *(int(n) for n in re.findall(r"\d+", found.group(1)))])
+    return CleanText(title, text, tuple(sections), tuple(references), cited_max, find_printed_date(text))
+
+
+_MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+
+
+def find_printed_date(text: str) -> str | None:
+    """The date as printed near the top of the page, if any ("August 23, 2025", "2015 Jul")."""
+    head = text[:1500]
+    for pattern in (
+        rf"(?:Last updated|Updated|Published|Reviewed):?\s*({_MONTHS}\.? \d{{1,2}}, \d{{4}})",
+        rf"\b({_MONTHS}\.? \d{{1,2}}, \d{{4}})\b",
+        rf"\b(\d{{4}} {_MONTHS}(?: \d{{1,2}})?)\b",
+    ):
+        found = re.search(pattern, head)
+        if found:
+            return found.group(1)
+    return None

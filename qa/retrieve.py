@@ -1,0 +1,111 @@
+"""Rank chunks for a question: dense (FAISS), BM25 (bm25s) or hybrid (fused)."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+
+from qa.embeddings import Encoder
+from qa.errors import QAError
+from qa.settings import RETRIEVAL_MODES
+from qa.store import Index
+from qa.text import index_terms
+from qa.types import Hit
+
+RRF_K = 60  # the constant from Cormack et al. (2009); larger flattens the rank weights
+FUSIONS = ("rrf", "score")
+# Each ranked list looks this deep before fusion, so a chunk ranked low by one retriever can still surface.
+CANDIDATE_DEPTH = 50
+
+
+class Retriever:
+    def __init__(self, index: Index, encoder: Encoder, fusion: str = "rrf", dense_weight: float = 0.5):
+        if fusion not in FUSIONS:
+            raise QAError(f"fusion must be one of {', '.join(FUSIONS)}. Currently, fusion is {fusion!r}.")
+        if encoder.model_name != index.model_name or encoder.dimension != index.faiss_index.d:
+            raise QAError(
+                f"the index was built with {index.model_name!r} ({index.faiss_index.d} dimensions) but the encoder is "
+                f"{encoder.model_name!r} ({encoder.dimension}); rebuild the index with `qa index`."
+            )
+        self.index = index
+        self.encoder = encoder
+        self.fusion = fusion
+        self.dense_weight = dense_weight
+        self.last_timings_ms: dict[str, float] = {}
+        self._embed_cached = lru_cache(maxsize=1024)(self._embed)
+
+    def _embed(self, question: str) -> np.ndarray:
+        return self.encoder.encode([question])[0]
+
+    def embed_query(self, question: str) -> np.ndarray:
+        return self._embed_cached(question)
+
+    def dense_scores(self, question: str, depth: int) -> dict[int, float]:
+        vector = self.embed_query(question)
+        scores, rows = self.index.faiss_index.search(vector[None, :].astype(np.float32), min(depth, len(self.index.chunks)))
+        return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+
+    def bm25_scores(self, question: str, depth: int) -> dict[int, float]:
+        terms = [t for t in index_terms(question) if t in self.index.bm25.vocab_dict]
+        if not terms:
+            return {}
+        scores = self.index.bm25.get_scores(terms)
+        top = np.argsort(-scores)[:depth]
+        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+
+    def search(self, question: str, mode: str = "hybrid", k: int = 5) -> tuple[Hit, ...]:
+        if mode not in RETRIEVAL_MODES:
+            raise QAError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}. Currently, mode is {mode!r}.")
+        if k <= 0:
+            raise QAError(f"k must be greater than 0. Currently, k is {k}.")
+        timings: dict[str, float] = {}
+        depth = max(k, CANDIDATE_DEPTH)
+        dense: dict[int, float] = {}
+        lexical: dict[int, float] = {}
+        if mode in ("dense", "hybrid"):
+            started = time.perf_counter()
+            self.embed_query(question)
+            timings["embed"] = _ms(started)
+            started = time.perf_counter()
+            dense = self.dense_scores(question, depth)
+            timings["dense"] = _ms(started)
+        if mode in ("bm25", "hybrid"):
+            started = time.perf_counter()
+            lexical = self.bm25_scores(question, depth)
+            timings["bm25"] = _ms(started)
+        started = time.perf_counter()
+        if mode == "dense":
+            fused = dense
+        elif mode == "bm25":
+            fused = lexical
+        elif self.fusion == "rrf":
+            fused = reciprocal_rank_fusion([dense, lexical])
+        else:
+            fused = score_fusion(dense, lexical, self.dense_weight)
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        timings["fusion"] = _ms(started)
+        self.last_timings_ms = timings
+        return tuple(
+            Hit(self.index.chunks[row], rank, score, dense.get(row), lexical.get(row)) for rank, (row, score) in enumerate(ranked, 1)
+        )
+
+
+def reciprocal_rank_fusion(rankings: list[dict[int, float]], k: int = RRF_K) -> dict[int, float]:
+    fused: dict[int, float] = {}
+    for scores in rankings:
+        for rank, (row, _) in enumerate(sorted(scores.items(), key=lambda item: (-item[1], item[0])), 1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def score_fusion(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
+    """Weighted sum of cosine similarity and BM25 scaled to [0, 1] by the best BM25 score."""
+    top = max(lexical.values(), default=0.0) or 1.0
+    rows = set(dense) | set(lexical)
+    return {r: dense_weight * dense.get(r, 0.0) + (1 - dense_weight) * lexical.get(r, 0.0) / top for r in rows}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

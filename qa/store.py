@@ -1,0 +1,299 @@
+"""The index folder: FAISS vectors, BM25, chunk/unit store and manifest (DESIGN §6).
+
+Layout::
+
+    index/manifest.json       how it was built: model, dimension, chunking, corpus fingerprint, files
+    index/documents.jsonl     cleaned documents (text, sections, references)
+    index/chunks.jsonl        chunk records; line i is FAISS row i
+    index/units.jsonl         answer units (sentences, list items, lead-ins)
+    index/vectors.faiss       chunk embeddings (inner product on normalised vectors)
+    index/unit_vectors.npy    unit embeddings, row i = units.jsonl line i
+    index/bm25/               bm25s index (JSON + .npy, no pickle)
+
+Writes go to a sibling temporary folder renamed into place under an exclusive lock, so a
+crash never leaves a half-written index. Nothing here is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from qa.errors import IndexMissingError, QAError, StaleIndexError
+from qa.types import Chunk, Document, Reference, Section, Unit
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DATA_FILES = ("documents.jsonl", "chunks.jsonl", "units.jsonl", "vectors.faiss", "unit_vectors.npy")
+# Exact search is fastest and exact at this size; approximate indexes only pay off beyond it.
+FLAT_INDEX_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class CorpusChanges:
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def describe(self) -> str:
+        parts = [f"{label}: {', '.join(paths)}" for label, paths in (("added", self.added), ("changed", self.changed), ("removed", self.removed)) if paths]
+        return "; ".join(parts)
+
+
+@dataclass
+class Index:
+    """A loaded index; heavy members are shared read-only by every query."""
+
+    folder: Path
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: tuple[Chunk, ...]
+    units: tuple[Unit, ...]
+    unit_vectors: np.ndarray
+    faiss_index: object
+    bm25: object
+    chunk_positions: dict[str, int]
+    units_by_chunk: dict[str, tuple[int, ...]]
+
+    @property
+    def model_name(self) -> str:
+        return self.manifest["embedding"]["model"]
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        position = self.chunk_positions.get(chunk_id)
+        if position is None:
+            raise QAError(f"unknown chunk id {chunk_id!r}; ids look like 'doc-id#3' (see `qa search` output).")
+        return self.chunks[position]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def choose_faiss_index(count: int, dimension: int):
+    import faiss
+
+    if count <= FLAT_INDEX_LIMIT:
+        return faiss.IndexFlatIP(dimension), "flat"
+    index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efSearch = 128
+    return index, "hnsw32"
+
+
+def _write_jsonl(path: Path, records) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+@contextmanager
+def index_lock(folder: Path) -> Iterator[None]:
+    """Exclusive lock for writers of ``folder``; a second writer is refused, not queued."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = folder.parent / f".{folder.name}.lock"
+    try:
+        handle = lock_path.open("w")
+    except OSError as exc:
+        raise QAError(f"cannot write to {str(folder.parent)!r} ({exc.strerror}); choose a writable --index folder.") from exc
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise QAError(f"another `qa index` is writing {str(folder)!r}; wait for it to finish and try again.") from exc
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def write_index(
+    folder: Path,
+    documents: tuple[Document, ...],
+    chunks: tuple[Chunk, ...],
+    units: tuple[Unit, ...],
+    chunk_vectors: np.ndarray,
+    unit_vectors: np.ndarray,
+    bm25_tokens: list[list[str]],
+    manifest: dict,
+) -> dict:
+    """Write every file into a temporary sibling folder, then swap it into place. Returns the manifest."""
+    import bm25s
+    import faiss
+
+    if len(chunks) != len(chunk_vectors) or len(units) != len(unit_vectors):
+        raise QAError("internal error: vectors and records differ in count; the index was not written.")
+    folder = Path(folder)
+    staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        _write_jsonl(staging / "documents.jsonl", (asdict(d) for d in documents))
+        _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in chunks))
+        _write_jsonl(staging / "units.jsonl", (asdict(u) for u in units))
+        dimension = chunk_vectors.shape[1]
+        faiss_index, index_type = choose_faiss_index(len(chunks), dimension)
+        faiss_index.add(np.ascontiguousarray(chunk_vectors, dtype=np.float32))
+        faiss.write_index(faiss_index, str(staging / "vectors.faiss"))
+        np.save(staging / "unit_vectors.npy", np.ascontiguousarray(unit_vectors, dtype=np.float32), allow_pickle=False)
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        bm25.index([tokens or [""] for tokens in bm25_tokens], show_progress=False)
+        bm25.save(str(staging / "bm25"))
+        manifest = {
+            **manifest,
+            "format_version": FORMAT_VERSION,
+            "faiss": {"index_type": index_type, "metric": "inner_product", "rows": len(chunks)},
+            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in DATA_FILES},
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _swap_into_place(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _swap_into_place(staging: Path, folder: Path) -> None:
+    # A directory cannot be atomically replaced by rename, so the old one is moved aside first;
+    # load_index() restores it if a crash lands between the two renames.
+    backup = folder.parent / f".{folder.name}.old"
+    if backup.exists():
+        shutil.rmtree(backup)
+    if folder.exists():
+        os.rename(folder, backup)
+    os.rename(staging, folder)
+    shutil.rmtree(backup, ignore_errors=True)
+    _fsync_dir(folder.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_manifest(folder: Path) -> dict:
+    folder = Path(folder)
+    backup = folder.parent / f".{folder.name}.old"
+    if not folder.exists() and (backup / MANIFEST).exists():
+        os.rename(backup, folder)  # a build died between its two renames: the previous index is intact
+    path = folder / MANIFEST
+    if not path.exists():
+        raise IndexMissingError(f"no index at {str(folder)!r}; build it with `qa index --index {folder}`.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise QAError(f"{path} is corrupted ({exc}); rebuild the index with `qa index`.") from exc
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise QAError(f"{path} is from an incompatible version of qa; rebuild the index with `qa index`.")
+    return manifest
+
+
+def load_index(folder: str | Path, expected_model: str | None = None, verify_checksums: bool = True) -> Index:
+    import bm25s
+    import faiss
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    embedding = manifest.get("embedding", {})
+    if expected_model and embedding.get("model") != expected_model:
+        raise StaleIndexError(
+            f"the index at {str(folder)!r} was built with embedding model {embedding.get('model')!r}, "
+            f"but the settings ask for {expected_model!r}; rebuild it with `qa index`."
+        )
+    for name, facts in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.exists():
+            raise QAError(f"index file {str(path)!r} is missing; rebuild the index with `qa index`.")
+        if path.stat().st_size != facts["bytes"] or (verify_checksums and _sha256(path) != facts["sha256"]):
+            raise QAError(f"index file {str(path)!r} is corrupted (size or checksum differs); rebuild it with `qa index`.")
+    try:
+        documents = {}
+        for record in _read_jsonl(folder / "documents.jsonl"):
+            record["sections"] = tuple(Section(**s) for s in record["sections"])
+            record["references"] = tuple(Reference(**r) for r in record["references"])
+            documents[record["doc_id"]] = Document(**record)
+        chunks = tuple(Chunk(**record) for record in _read_jsonl(folder / "chunks.jsonl"))
+        units = tuple(Unit(**record) for record in _read_jsonl(folder / "units.jsonl"))
+        unit_vectors = np.load(folder / "unit_vectors.npy", allow_pickle=False)
+        faiss_index = faiss.read_index(str(folder / "vectors.faiss"))
+        bm25 = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise QAError(f"the index at {str(folder)!r} could not be read ({exc}); rebuild it with `qa index`.") from exc
+    if faiss_index.ntotal != len(chunks) or faiss_index.d != embedding.get("dimension") or len(unit_vectors) != len(units):
+        raise QAError(f"the index at {str(folder)!r} is inconsistent (row counts or dimension differ); rebuild it with `qa index`.")
+    units_by_chunk: dict[str, list[int]] = {}
+    for position, unit in enumerate(units):
+        units_by_chunk.setdefault(unit.chunk_id, []).append(position)
+    return Index(
+        folder=folder,
+        manifest=manifest,
+        documents=documents,
+        chunks=chunks,
+        units=units,
+        unit_vectors=unit_vectors,
+        faiss_index=faiss_index,
+        bm25=bm25,
+        chunk_positions={c.chunk_id: i for i, c in enumerate(chunks)},
+        units_by_chunk={k: tuple(v) for k, v in units_by_chunk.items()},
+    )
+
+
+def file_stat(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def corpus_changes(manifest: dict, corpus_folder: Path, current_files: list[Path], hash_file) -> CorpusChanges:
+    """Compare the corpus on disk with the one the index was built from.
+
+    Files whose size and mtime match the manifest are taken as unchanged without reading them.
+    """
+    recorded: dict[str, dict] = manifest.get("corpus", {}).get("files", {})
+    current = {p.relative_to(corpus_folder).as_posix(): p for p in current_files}
+    added = sorted(set(current) - set(recorded))
+    removed = sorted(set(recorded) - set(current))
+    changed = []
+    for name in sorted(set(current) & set(recorded)):
+        if file_stat(current[name]) == recorded[name]["stat"]:
+            continue
+        if hash_file(current[name]) != recorded[name]["sha256"]:
+            changed.append(name)
+    return CorpusChanges(tuple(added), tuple(changed), tuple(removed))
+
+
+def require_fresh(manifest: dict, corpus_folder: Path, current_files: list[Path], hash_file) -> None:
+    changes = corpus_changes(manifest, corpus_folder, current_files, hash_file)
+    if changes.any:
+        raise StaleIndexError(
+            f"the corpus in {str(corpus_folder)!r} changed since the index was built ({changes.describe()}); "
+            "rebuild it with `qa index`."
+        )

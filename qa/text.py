@@ -1,0 +1,87 @@
+"""Word-level text analysis shared by BM25 indexing, lexical scoring and the support check."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers him
+    his how i if in into is it its itself just me more most my no nor not of off on once only or other our out over own
+    same she should so some such than that the their them then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you your yours s t don doesn isn
+    aren wasn weren shouldn""".split()
+)
+NEGATIONS = frozenset({"no", "not", "never", "none", "cannot", "without", "nor", "neither", "don", "doesn", "isn", "aren", "won", "shouldn"})
+# Words that frame a question without saying what it is about.
+QUESTION_FRAMING = frozenset(
+    """what which who whom whose when where why how whether tell explain describe please patient patients person people
+    someone anyone doctor doctors clinician clinicians recommend recommended recommendation should would could can
+    does do did is are was were mean means meaning say says said document documents article articles source sources
+    according""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+# British medical spellings mapped to American ones, applied to documents and questions alike.
+_SPELLING = [
+    (re.compile(r"(?<=\w{4})is(e|ed|es|ing|ation|ations)$"), r"iz\1"),
+    (re.compile(r"^(an)?aesth"), r"\1esth"),
+    (re.compile(r"haem"), "hem"),
+    (re.compile(r"^paed"), "ped"),
+    (re.compile(r"aem"), "em"),
+    (re.compile(r"^oedem"), "edem"),
+    (re.compile(r"^oesoph"), "esoph"),
+    (re.compile(r"our$"), "or"),
+]
+_SPELLING_EXCEPTIONS = frozenset({"otherwise", "exercise", "exercised", "exercises", "exercising", "expertise", "franchise", "surprise", "surprised", "promise", "premise", "concise", "precise", "advise", "advised", "devise", "revise", "revised", "supervise", "supervised", "compromise", "compromised", "enterprise", "merchandise", "disguise", "hour", "four", "your", "our", "pour", "tour", "flour", "sour", "devour"})
+
+
+def american(word: str) -> str:
+    if word in _SPELLING_EXCEPTIONS or len(word) < 5:
+        return word
+    for pattern, replacement in _SPELLING:
+        word = pattern.sub(replacement, word)
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, apostrophes and inner dots dropped, American spelling ("characterise" -> "characterize")."""
+    return [american(w.replace("'", "").replace(".", "")) for w in _WORD.findall(text.lower().replace("’", "'"))]
+
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def index_terms(text: str) -> list[str]:
+    """Terms for BM25: content words, stemmed; stopwords removed."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+def content_terms(text: str) -> list[str]:
+    """Index terms minus question framing ("what", "patient", "recommended"); order kept, no repeats."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if w in STOPWORDS or w in QUESTION_FRAMING:
+            continue
+        seen.setdefault(stem(w), None)
+    return list(seen)
+
+
+def has_negation(text: str) -> bool:
+    lowered = text.lower()
+    return any(w in NEGATIONS for w in words(lowered)) or "n't" in lowered
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in the text ("75%", "4-6", "48") as plain digit strings."""
+    return set(re.findall(r"\d+(?:\.\d+)?", text))

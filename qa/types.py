@@ -1,0 +1,101 @@
+"""The frozen records that flow between pipeline stages (DESIGN §1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    start: int  # char span of the section body (heading excluded) in Document.text
+    end: int
+    kind: str = "body"  # "body" is indexed; "references" is the document's reference list
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of the document's own numbered reference list."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    title: str
+    source_path: str
+    kind: str
+    date: str | None
+    text: str  # cleaned text; every offset in the system points into it
+    sections: tuple[Section, ...] = ()
+    references: tuple[Reference, ...] = ()
+    # Highest reference number the text cites; more than len(references) means the list is incomplete.
+    cited_reference_max: int = 0
+    publisher: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    content_hash: str = ""
+
+    def section_at(self, offset: int) -> str:
+        for section in self.sections:
+            if section.start <= offset < section.end:
+                return section.heading
+        return ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str  # f"{doc_id}#{ordinal}"
+    doc_id: str
+    ordinal: int
+    section: str
+    start: int
+    end: int
+    text: str  # == document.text[start:end]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """An answerable piece of a chunk: a sentence, a list item, or a list lead-in."""
+
+    chunk_id: str
+    doc_id: str
+    kind: str  # "sentence" | "item" | "lead-in"
+    start: int  # span in Document.text, trailing reference numbers excluded
+    end: int
+    text: str
+    list_id: int = -1  # the list an item belongs to (unique within its document)
+    introduces: int = -1  # the list a lead-in introduces
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    rank: int  # 1-based
+    score: float  # the score the ranking used
+    dense: float | None = None
+    bm25: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk: Chunk
+    title: str
+    source: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    hits: tuple[Hit, ...] = ()  # passages considered; shown as "closest passages" on abstention
