@@ -25,6 +25,7 @@ _ITEM_LINE = re.compile(r"^(?P<indent> *)(?P<marker>-|\d{1,3}[.)]) (?P<body>.*)$
 _ABBREVIATIONS = {"vs", "e.g", "i.e", "dr", "al", "fig", "figs", "approx", "no", "st", "mr", "ms", "mrs", "cf", "ca", "ref"}
 _SENTENCE_END = re.compile(r"[.!?][\"”')\]]?\s+(?=[A-Z0-9(\"“\[])")
 _ONLY_REFERENCE_NUMBERS = re.compile(r"^\d{1,2}(?:\s*,\s*\d{1,2})*$")
+_ANAPHOR = re.compile(r"^(this|these|that|those|it|they|such)\b", re.IGNORECASE)
 
 
 def approximate_tokens(text: str) -> int:
@@ -221,3 +222,13 @@ def _with(unit: Unit, **changes) -> Unit:
     from dataclasses import replace
 
     return replace(unit, **changes)
+
+
+def antecedents(units: tuple[Unit, ...]) -> dict[int, int]:
+    """Unit position -> the sentence before it, for sentences opening with "This procedure ...", "It ...":
+    they are about what the previous sentence names, so they are embedded, scored and quoted with it."""
+    return {
+        i: i - 1
+        for i, u in enumerate(units)
+        if u.kind == "sentence" and i > 0 and _ANAPHOR.match(u.text) and units[i - 1].chunk_id == u.chunk_id and units[i - 1].kind == "sentence"
+    }

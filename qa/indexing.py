@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import __version__
-from qa.chunking import embedding_prefix, split_document, split_units
+from qa.chunking import antecedents, embedding_prefix, split_document, split_units
 from qa.documents import METADATA_FILE, Skipped, content_hash, list_document_files, load_corpus
 from qa.embeddings import Encoder, load_encoder
 from qa.errors import QAError
@@ -53,16 +53,20 @@ def chunk_embedding_text(document: Document, chunk: Chunk) -> str:
 
 def unit_embedding_texts(units: tuple[Unit, ...], sections: list[str]) -> list[str]:
     """Each unit with the context a reader would have: its section heading; for a list item its
-    lead-in ("Spinal cord" is a place the pathology may lie); for a lead-in its items."""
+    lead-in ("Spinal cord" is a place the pathology may lie); for a lead-in its items; for a
+    sentence opening with "This ..." the sentence before it."""
     lead_ins = {(u.doc_id, u.introduces): u.text for u in units if u.kind == "lead-in" and u.introduces >= 0}
     items: dict[tuple[str, int], list[str]] = {}
     for u in units:
         if u.list_id >= 0:
             items.setdefault((u.doc_id, u.list_id), []).append(u.text)
+    before = antecedents(units)
     texts = []
-    for unit, section in zip(units, sections):
+    for position, (unit, section) in enumerate(zip(units, sections)):
         body = unit.text
-        if unit.kind == "lead-in" and unit.introduces >= 0:
+        if position in before:
+            body = f"{units[before[position]].text} {body}"
+        elif unit.kind == "lead-in" and unit.introduces >= 0:
             body = f"{body} {'; '.join(items.get((unit.doc_id, unit.introduces), []))}"
         elif (unit.doc_id, unit.list_id) in lead_ins:
             body = f"{lead_ins[(unit.doc_id, unit.list_id)]} {body}"

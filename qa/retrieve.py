@@ -21,7 +21,7 @@ CANDIDATE_DEPTH = 50
 
 
 class Retriever:
-    def __init__(self, index: Index, encoder: Encoder, fusion: str = "rrf", dense_weight: float = 0.5):
+    def __init__(self, index: Index, encoder: Encoder, fusion: str = "rrf", dense_weight: float = 0.5, sentence_channel: bool = True):
         if fusion not in FUSIONS:
             raise QAError(f"fusion must be one of {', '.join(FUSIONS)}. Currently, fusion is {fusion!r}.")
         if encoder.model_name != index.model_name or encoder.dimension != index.faiss_index.d:
@@ -33,6 +33,7 @@ class Retriever:
         self.encoder = encoder
         self.fusion = fusion
         self.dense_weight = dense_weight
+        self.sentence_channel = sentence_channel
         self.last_timings_ms: dict[str, float] = {}
         self._embed_cached = lru_cache(maxsize=1024)(self._embed)
 
@@ -46,6 +47,22 @@ class Retriever:
         vector = self.embed_query(question)
         scores, rows = self.index.faiss_index.search(vector[None, :].astype(np.float32), min(depth, len(self.index.chunks)))
         return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+
+    def sentence_scores(self, question: str, depth: int) -> dict[int, float]:
+        """Each chunk scored by its best-matching unit (sentence or list item) against the question.
+
+        A long chunk's single vector blurs the one sentence that answers; this channel does not.
+        """
+        vector = self.embed_query(question)
+        unit_scores = self.index.unit_vectors @ vector
+        best: dict[int, float] = {}
+        for position in np.argsort(-unit_scores)[: depth * 4]:
+            row = self.index.chunk_positions[self.index.units[position].chunk_id]
+            if row not in best:
+                best[row] = float(unit_scores[position])
+            if len(best) >= depth:
+                break
+        return best
 
     def bm25_scores(self, question: str, depth: int) -> dict[int, float]:
         terms = [t for t in index_terms(question) if t in self.index.bm25.vocab_dict]
@@ -63,6 +80,7 @@ class Retriever:
         timings: dict[str, float] = {}
         depth = max(k, CANDIDATE_DEPTH)
         dense: dict[int, float] = {}
+        sentences: dict[int, float] = {}
         lexical: dict[int, float] = {}
         if mode in ("dense", "hybrid"):
             started = time.perf_counter()
@@ -70,6 +88,8 @@ class Retriever:
             timings["embed"] = _ms(started)
             started = time.perf_counter()
             dense = self.dense_scores(question, depth)
+            if mode == "hybrid" and self.sentence_channel:
+                sentences = self.sentence_scores(question, depth)
             timings["dense"] = _ms(started)
         if mode in ("bm25", "hybrid"):
             started = time.perf_counter()
@@ -81,9 +101,10 @@ class Retriever:
         elif mode == "bm25":
             fused = lexical
         elif self.fusion == "rrf":
-            fused = reciprocal_rank_fusion([dense, lexical])
+            fused = reciprocal_rank_fusion([dense, lexical] + ([sentences] if sentences else []))
         else:
-            fused = score_fusion(dense, lexical, self.dense_weight)
+            best_dense = {row: max(score, sentences.get(row, score)) for row, score in dense.items()}
+            fused = score_fusion(best_dense, lexical, self.dense_weight)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         timings["fusion"] = _ms(started)
         self.last_timings_ms = timings

@@ -1,0 +1,268 @@
+"""The `qa` command: index, search, ask, cite, chat, eval.
+
+Commands validate their input, make one library call and print. Problems the user can fix are
+QAError and print as one ``Error: ...`` line with exit code 1. Heavy libraries load inside the
+commands, so ``qa --help`` is instant and a cold ``qa ask`` stays within its budget.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from qa.errors import QAError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+MODES = click.Choice(["dense", "bm25", "hybrid"])
+
+
+class QAGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except QAError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+
+def _settings(**overrides):
+    from qa.settings import Settings
+
+    return Settings.from_env().with_overrides(**overrides)
+
+
+def _pipeline(index: str | None, check_corpus: bool = True):
+    from qa.pipeline import open_pipeline
+
+    return open_pipeline(_settings(index=index), check_corpus=check_corpus)
+
+
+def _positive(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter(f"must be greater than 0. Currently, it is {value}.")
+    return value
+
+
+@click.group(cls=QAGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa-medical", prog_name="qa")
+def main():
+    """Cited answers from a folder of medical documents.
+
+    \b
+    Example:
+      qa index
+      qa ask "What imaging for low back pain with leg weakness?"
+    """
+
+
+@main.command()
+@click.option("--corpus", type=click.Path(), default=None, help="Folder of documents (default: corpus/).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder to write (default: index/).")
+@click.option("--if-stale", is_flag=True, help="Do nothing when the index is already up to date.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def index(corpus, index, if_stale, quiet):
+    """Clean, chunk, embed and index a folder of documents.
+
+    \b
+    Example:
+      qa index --corpus corpus --index index
+    """
+    from qa.indexing import build_index, index_is_current
+
+    settings = _settings(corpus=corpus, index=index)
+    if if_stale and index_is_current(settings.corpus, settings.index, settings.model):
+        click.echo(f"Index {settings.index}/ is up to date with {settings.corpus}/.")
+        return
+    report = build_index(settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet)
+    for skipped in report.skipped:
+        click.echo(f"Skipped {skipped.path}: {skipped.reason}", err=True)
+    for note in report.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(
+        f"Indexed {report.documents} documents into {report.chunks} passages ({report.units} sentences and list items) "
+        f"in {report.seconds:.1f} s -> {report.index_folder}/"
+    )
+
+
+@main.command()
+@click.argument("question")
+@click.option("--mode", type=MODES, default=None, help="Retrieval mode (default: hybrid).")
+@click.option("-k", type=int, default=None, callback=_positive, help="Number of passages (default: 5).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def search(question, mode, k, index, as_json):
+    """Ranked passages for a question, with their scores.
+
+    \b
+    Example:
+      qa search "nerve conduction studies" --mode bm25 -k 3
+    """
+    from qa.render import hit_to_json, hits_to_text
+
+    pipeline = _pipeline(index)
+    hits = pipeline.search(question, mode=mode, k=k)
+    if as_json:
+        click.echo(json.dumps({"question": question, "hits": [hit_to_json(h, pipeline.index) for h in hits]}, ensure_ascii=False))
+    else:
+        click.echo(hits_to_text(hits, pipeline.index))
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--file", "questions_file", type=click.Path(), default=None, help='JSONL file of {"id", "question"} lines.')
+@click.option("--mode", type=MODES, default=None, help="Retrieval mode (default: hybrid).")
+@click.option("-k", type=int, default=None, callback=_positive, help="Passages considered for citation (default: 5).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON object of DESIGN §7 (one per line with --file).")
+def ask(question, questions_file, mode, k, index, as_json):
+    """A short answer whose statements cite the passages they come from.
+
+    \b
+    Examples:
+      qa ask "What imaging for low back pain with leg weakness?"
+      qa ask --json "Can an MRI show small fiber neuropathy?"
+      qa ask --json --file questions.jsonl
+    """
+    from qa.render import answer_to_json, answer_to_text
+
+    if (question is None) == (questions_file is None):
+        raise QAError("give either a QUESTION or --file QUESTIONS.jsonl, not both and not neither.")
+    pipeline = _pipeline(index)
+    if questions_file is None:
+        answer = pipeline.ask(question, mode=mode, k=k)
+        click.echo(json.dumps(answer_to_json(answer, pipeline.index), ensure_ascii=False) if as_json else answer_to_text(answer, pipeline.index))
+        return
+    failures = 0
+    for number, question_id, text, problem in _read_questions(questions_file):
+        if problem is None:
+            try:
+                answer = pipeline.ask(text, mode=mode, k=k)
+            except QAError as exc:
+                problem = str(exc)
+        if problem is not None:
+            failures += 1
+            click.echo(f"Error: {questions_file}:{number}: {problem}", err=True)
+            if as_json:
+                click.echo(json.dumps({"id": question_id, "question": text, "error": problem}, ensure_ascii=False))
+            continue
+        if as_json:
+            click.echo(json.dumps(answer_to_json(answer, pipeline.index, question_id), ensure_ascii=False))
+        else:
+            click.echo(f"## {question_id}: {text}\n{answer_to_text(answer, pipeline.index)}\n")
+    if failures:
+        sys.exit(1)
+
+
+def _read_questions(path: str):
+    """(line number, id, question, problem) for each non-empty line; a bad line does not stop the others."""
+    try:
+        data = open(path, "rb").read()
+    except OSError as exc:
+        raise QAError(f"cannot read {path!r} ({exc.strerror}); pass a JSONL file of {{\"id\", \"question\"}} lines.") from exc
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            yield number, None, None, "the line is not valid UTF-8"
+            continue
+        except json.JSONDecodeError as exc:
+            yield number, None, None, f"the line is not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+            yield number, None, None, 'each line must be an object with a "question" string'
+            continue
+        yield number, str(record.get("id", number)), record["question"], None
+
+
+@main.command()
+@click.argument("chunk_id")
+@click.option("--span", default=None, help="Character span START-END of the quote to mark (printed by `qa ask`).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def cite(chunk_id, span, index, as_json):
+    """A cited passage in context, with the document's own references it points to.
+
+    \b
+    Example:
+      qa cite limb-weakness-negative-head-mri#3 --span 1105-1221
+    """
+    from qa.citations import parse_span, passage_in_context
+    from qa.render import context_to_json, context_to_text
+    from qa.store import load_index
+
+    settings = _settings(index=index)
+    loaded = load_index(settings.index, expected_model=settings.model)
+    context = passage_in_context(loaded, chunk_id, parse_span(span))
+    if as_json:
+        click.echo(json.dumps(context_to_json(context, loaded), ensure_ascii=False))
+    else:
+        mark = ("\x1b[1;33m", "\x1b[0m") if sys.stdout.isatty() else (">>>", "<<<")
+        click.echo(context_to_text(context, loaded, mark))
+
+
+@main.command()
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+def chat(index):
+    """Ask questions one after another at a prompt (Ctrl-D to leave).
+
+    \b
+    Example:
+      qa chat
+    """
+    from qa.render import answer_to_text
+
+    pipeline = _pipeline(index)
+    click.echo("Ask a question about the documents (Ctrl-D to leave).")
+    while True:
+        try:
+            question = input("\n? ")
+        except EOFError:
+            click.echo()
+            return
+        if not question.strip():
+            continue
+        try:
+            click.echo(answer_to_text(pipeline.ask(question), pipeline.index))
+        except QAError as exc:
+            click.echo(f"Error: {exc}")
+
+
+@main.command(name="eval")
+@click.option("--gold", type=click.Path(), default="evals/gold.jsonl", show_default=True, help="Gold questions (JSONL).")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
+@click.option("--mode", type=MODES, default=None, help="Retrieval mode (default: hybrid).")
+@click.option("-k", type=int, default=None, callback=_positive, help="Passages considered (default: 5).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--details", is_flag=True, help="Also print one line per question.")
+def evaluate(gold, split, mode, k, index, details):
+    """Score answers against the gold set: key facts, evidence cited, abstention, length.
+
+    \b
+    Example:
+      qa eval --split test
+    """
+    from qa.evaluation import load_gold, score, summarise
+
+    pipeline = _pipeline(index)
+    questions = [q for q in load_gold(gold, pipeline.index.documents) if split == "all" or q.split == split]
+    records = []
+    for question in questions:
+        record = score(question, pipeline.ask(question.question, mode=mode, k=k))
+        records.append(record)
+        if details:
+            verdict = "abstained" if record.abstained else f"facts {record.facts_matched}/{record.facts_total}"
+            click.echo(f"{record.id}\t{verdict}\tevidence={'yes' if record.evidence_in_passage else 'no'}\t{record.question}")
+    click.echo(json.dumps({"split": split, "mode": mode or pipeline.settings.mode, **summarise(records)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Answers, hits and passages as the JSON contract (DESIGN §7) and as terminal text."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import PurePosixPath
+
+from qa.citations import PassageContext
+from qa.store import Index
+from qa.types import Answer, Hit
+
+
+def source_path(index: Index, relative: str) -> str:
+    return str(PurePosixPath(index.manifest["corpus"]["folder"]) / relative)
+
+
+def answer_to_json(answer: Answer, index: Index, question_id: str | None = None) -> dict:
+    record: dict = {}
+    if question_id is not None:
+        record["id"] = question_id
+    record.update(
+        {
+            "question": answer.question,
+            "answer": answer.text,
+            "abstained": answer.abstained,
+            "citations": [
+                {
+                    "n": c.n,
+                    "chunk_id": c.chunk.chunk_id,
+                    "doc_id": c.chunk.doc_id,
+                    "title": c.title,
+                    "section": c.chunk.section,
+                    "source": source_path(index, c.source),
+                    "text": c.chunk.text,
+                    "quote": c.quote,
+                    "start": c.start,
+                    "end": c.end,
+                    "score": c.score,
+                }
+                for c in answer.citations
+            ],
+            "timings_ms": answer.timings_ms,
+        }
+    )
+    return record
+
+
+def hit_to_json(hit: Hit, index: Index) -> dict:
+    document = index.documents[hit.chunk.doc_id]
+    return {
+        "rank": hit.rank,
+        "chunk_id": hit.chunk.chunk_id,
+        "doc_id": hit.chunk.doc_id,
+        "title": document.title,
+        "section": hit.chunk.section,
+        "source": source_path(index, document.source_path),
+        "score": round(hit.score, 6),
+        "dense": None if hit.dense is None else round(hit.dense, 6),
+        "bm25": None if hit.bm25 is None else round(hit.bm25, 6),
+        "start": hit.chunk.start,
+        "end": hit.chunk.end,
+        "text": hit.chunk.text,
+    }
+
+
+def _label(index: Index, doc_id: str, section: str) -> str:
+    document = index.documents[doc_id]
+    facts = ", ".join(x for x in (document.kind, document.date) if x)
+    where = f" — {section}" if section else ""
+    return f"{document.title}{where} ({facts})" if facts else f"{document.title}{where}"
+
+
+def answer_to_text(answer: Answer, index: Index, width: int = 100) -> str:
+    lines = textwrap.wrap(answer.text, width) or [answer.text]
+    if answer.abstained:
+        if answer.hits:
+            lines += ["", "Closest passages (not an answer):"]
+            for hit in answer.hits[:3]:
+                lines.append(f"  - {_label(index, hit.chunk.doc_id, hit.chunk.section)}  [qa cite {hit.chunk.chunk_id}]")
+        return "\n".join(lines)
+    lines += ["", "Sources"]
+    for c in answer.citations:
+        lines.append(f"[{c.n}] {_label(index, c.chunk.doc_id, c.chunk.section)}")
+        quote = " ".join(c.quote.split())
+        lines += textwrap.wrap(f'"{quote}"', width, initial_indent="    ", subsequent_indent="     ")
+        lines.append(f"    qa cite {c.chunk.chunk_id} --span {c.start}-{c.end}")
+    return "\n".join(lines)
+
+
+def hits_to_text(hits: tuple[Hit, ...], index: Index, width: int = 100) -> str:
+    if not hits:
+        return "No passages matched."
+    lines = []
+    for hit in hits:
+        scores = f"score {hit.score:.4f}"
+        if hit.dense is not None:
+            scores += f", dense {hit.dense:.3f}"
+        if hit.bm25 is not None:
+            scores += f", bm25 {hit.bm25:.2f}"
+        lines.append(f"{hit.rank}. {hit.chunk.chunk_id}  ({scores})")
+        lines.append(f"   {_label(index, hit.chunk.doc_id, hit.chunk.section)}")
+        preview = " ".join(hit.chunk.text.split())
+        lines += textwrap.wrap(preview[:300] + ("…" if len(preview) > 300 else ""), width, initial_indent="   ", subsequent_indent="   ")
+    return "\n".join(lines)
+
+
+def context_to_json(context: PassageContext, index: Index) -> dict:
+    document = context.document
+    return {
+        "chunk_id": context.chunk.chunk_id,
+        "doc_id": document.doc_id,
+        "title": document.title,
+        "kind": document.kind,
+        "date": document.date,
+        "publisher": document.publisher,
+        "doi": document.doi,
+        "section": context.chunk.section,
+        "source": source_path(index, document.source_path),
+        "before": context.before,
+        "quote": context.quote,
+        "after": context.after,
+        "quote_start": context.quote_start,
+        "quote_end": context.quote_end,
+        "references": [{"number": r.number, "text": r.text} for r in context.references],
+        "missing_references": list(context.missing_references),
+        "reference_note": context.reference_note,
+    }
+
+
+def context_to_text(context: PassageContext, index: Index, mark: tuple[str, str] = (">>>", "<<<")) -> str:
+    document = context.document
+    facts = [f"Document: {document.title}", f"Kind: {document.kind}"]
+    facts.append(f"Date: {document.date or 'not printed in the document'}")
+    if document.publisher:
+        facts.append(f"Publisher: {document.publisher}")
+    if document.doi:
+        facts.append(f"DOI: {document.doi}")
+    facts.append(f"Section: {context.chunk.section or '(opening)'}")
+    facts.append(f"Source: {source_path(index, document.source_path)}  (characters {context.quote_start}-{context.quote_end})")
+    body = f"{context.before}{mark[0]}{context.quote}{mark[1]}{context.after}"
+    lines = facts + ["", body.strip("\n"), ""]
+    if context.references:
+        lines.append("References this passage points to:")
+        lines += [f"  {r.number}. {r.text}" for r in context.references]
+    elif not context.missing_references:
+        lines.append("This passage cites none of the document's own references.")
+    if context.reference_note:
+        lines.append(context.reference_note)
+    return "\n".join(lines)
