@@ -344,11 +344,11 @@ class ExtractiveAnswerer:
             covered |= set(statement.unit_positions)
             answered_terms |= new_terms
             used_chars += len(statement.text)
-        if "numeric" in _question_shape(question) and not any(numbers(s.text) for s in statements):
-            return Answer(question, f"{NO_ANSWER} They give no figure for it.", (), True, {"answer": _ms(started)}, hits)
         missing = self._missing_ask(question, statements)
         if missing:
-            return Answer(question, f"{NO_ANSWER} They say nothing about '{missing}' here.", (), True, {"answer": _ms(started)}, hits)
+            return Answer(question, f"{NO_ANSWER} They do not mention {_join_words(missing)}.", (), True, {"answer": _ms(started)}, hits)
+        if "numeric" in _question_shape(question) and not any(numbers(s.text) for s in statements):
+            return Answer(question, f"{NO_ANSWER} They give no figure for it.", (), True, {"answer": _ms(started)}, hits)
         citations = []
         parts = []
         for n, statement in enumerate(statements, 1):
@@ -398,17 +398,17 @@ class ExtractiveAnswerer:
             if zipf_frequency(w, "en") < RARE_WORD_ZIPF and not get_close_matches(w, self._surface_words, n=1, cutoff=0.8)
         ]
 
-    def _missing_ask(self, question: str, statements: list[_Statement]) -> str | None:
-        """The first ask cue of the question that the chosen evidence never speaks to."""
-        asked = set(words(question))
+    def _missing_ask(self, question: str, statements: list[_Statement]) -> list[str]:
+        """The question's words of the first ask cue that the chosen evidence never speaks to."""
+        asked = list(dict.fromkeys(words(question)))
         evidence = set()
         for statement in statements:
             evidence |= set(words(statement.text)) | set(words(self.index.chunk(statement.chunk_id).section))
-        for name, cue_words in ASK_CUES.items():
-            used = asked & cue_words
+        for cue_words in ASK_CUES.values():
+            used = [w for w in asked if w in cue_words]
             if used and not evidence & cue_words:
-                return sorted(used)[0]
-        return None
+                return used
+        return []
 
     def _terms_of(self, statement: _Statement) -> set[str]:
         terms: set[str] = set()

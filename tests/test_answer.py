@@ -1,0 +1,94 @@
+import re
+
+import pytest
+
+from qa.answer import NO_ANSWER
+from qa.citations import CITATION_MARKER
+from qa.errors import QAError
+
+ANSWERABLE = [
+    "What imaging for low back pain with leg weakness?",
+    "Which red flags point to an emergency in a patient with back pain and weak legs?",
+    "Can an MRI detect small fiber neuropathy?",
+    "How many ALS and MMN patients were in the MRI study?",
+    "Which lab tests are suggested for unexplained limb weakness?",
+]
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_every_statement_cites_a_passage_it_shows(pipeline, question):
+    answer = pipeline.ask(question)
+    assert not answer.abstained
+    markers = [int(n) for n in CITATION_MARKER.findall(answer.text)]
+    assert markers and sorted(set(markers)) == [c.n for c in answer.citations]
+    # Each statement ends with its marker: no uncited text after the last one.
+    assert re.search(r"\[\d+\]$", answer.text)
+    for citation in answer.citations:
+        document = pipeline.index.documents[citation.chunk.doc_id]
+        assert document.text[citation.start : citation.end] == citation.quote
+        assert citation.chunk.start <= citation.start < citation.end <= citation.chunk.end
+
+
+def test_the_headline_question_gets_the_recommendation(pipeline):
+    answer = pipeline.ask("What imaging for low back pain with leg weakness?")
+    assert "urgent MRI of the lumbar spine" in answer.text
+    assert len(answer.text) <= 400
+
+
+def test_off_topic_questions_abstain(pipeline):
+    answer = pipeline.ask("What is the capital of France?")
+    assert answer.abstained and answer.text.startswith(NO_ANSWER) and answer.citations == ()
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("What dose of riluzole is recommended for ALS?", "riluzole"),
+        ("How much does a lumbar spine MRI cost?", "cost"),
+        ("Which gene mutations cause familial ALS?", "gene"),
+    ],
+)
+def test_near_topic_questions_say_what_the_documents_lack(pipeline, question, missing):
+    answer = pipeline.ask(question)
+    assert answer.abstained and answer.text.startswith(NO_ANSWER) and missing in answer.text
+
+
+def test_a_yes_no_question_starts_with_the_evidences_answer(pipeline):
+    answer = pipeline.ask("Does a negative brain MRI rule out a spinal cord lesion?")
+    assert answer.text.startswith("No.") and "does not rule out spinal cord lesions" in answer.text
+
+
+def test_no_verdict_when_the_evidence_does_not_restate_the_question(pipeline):
+    answer = pipeline.ask("Can an MRI detect small fiber neuropathy?")
+    assert not answer.text.startswith(("Yes", "No"))
+
+
+def test_a_number_question_quotes_the_sentence_with_the_number(pipeline):
+    answer = pipeline.ask("How accurate is nerve root compression on imaging compared with surgical findings?")
+    assert "75% sensitivity and 77% specificity" in answer.text
+
+
+def test_a_lead_in_brings_its_items(pipeline):
+    answer = pipeline.ask("Where else in the nervous system could the problem be when the head MRI is negative?")
+    for place in ("spinal cord", "peripheral nerves", "neuromuscular junction", "muscle"):
+        assert place in answer.text.lower()
+
+
+def test_answers_stay_short(pipeline):
+    for question in ANSWERABLE:
+        assert len(pipeline.ask(question).text) <= 450
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t", "?!", "x" * 2001])
+def test_bad_questions_get_a_clear_error(pipeline, bad):
+    with pytest.raises(QAError) as raised:
+        pipeline.ask(bad)
+    assert "question" in str(raised.value)
+
+
+def test_the_chain_is_a_langchain_runnable(pipeline):
+    from langchain_core.runnables import Runnable
+
+    chain = pipeline._chain("hybrid", 5)
+    assert isinstance(chain, Runnable)
+    assert chain.invoke("When is a nerve biopsy done for neuropathy?").citations

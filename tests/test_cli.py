@@ -1,0 +1,93 @@
+"""The `qa` command as a user runs it: real subprocesses for exit codes and output streams."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+QA = [sys.executable, "-m", "qa.cli"]
+
+
+def run(*args, stdin=None, cwd=ROOT):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([*QA, *args], capture_output=True, text=True, input=stdin, cwd=cwd, env=env, timeout=120)
+
+
+def test_ask_json_follows_the_contract(index_dir):
+    result = run("ask", "--json", "--index", str(index_dir), "What imaging for low back pain with leg weakness?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert isinstance(answer["answer"], str) and answer["abstained"] is False
+    assert {"retrieve", "answer", "total"} <= set(answer["timings_ms"])
+    documents = {json.loads(line)["doc_id"]: json.loads(line) for line in (index_dir / "documents.jsonl").read_text().splitlines()}
+    for citation in answer["citations"]:
+        assert set(citation) == {"n", "chunk_id", "doc_id", "title", "section", "source", "text", "quote", "start", "end", "score"}
+        assert isinstance(citation["n"], int) and isinstance(citation["score"], float)
+        assert f"[{citation['n']}]" in answer["answer"]
+        text = documents[citation["doc_id"]]["text"]
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+        assert citation["quote"] in citation["text"]
+        assert (ROOT / citation["source"]).is_file()
+
+
+def test_ask_file_answers_every_line_in_order_and_reports_bad_lines(index_dir, tmp_path):
+    questions = tmp_path / "questions.jsonl"
+    questions.write_bytes(
+        b'{"id": "a", "question": "When is a nerve biopsy done?"}\n'
+        b"this is not json\n"
+        b'{"id": "c", "question": "What is the capital of France?"}\n'
+        b'{"id": "d", "question": "\xff\xfe bad bytes"}\n'
+    )
+    result = run("ask", "--json", "--index", str(index_dir), "--file", str(questions))
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("id") for line in lines] == ["a", None, "c", None]
+    assert lines[0]["citations"] and lines[2]["abstained"] is True
+    assert "questions.jsonl:2: the line is not valid JSON" in result.stderr
+    assert result.returncode == 1  # some lines failed; the others were answered
+
+
+def test_unknown_chunk_id_is_one_clear_line(index_dir):
+    result = run("cite", "no-such-doc#4", "--index", str(index_dir))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["Error: unknown chunk id 'no-such-doc#4'; ids look like 'doc-id#3' (see `qa search` output)."]
+
+
+def test_missing_index_is_one_clear_line(tmp_path):
+    result = run("ask", "--index", str(tmp_path / "missing"), "anything?")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "qa index" in result.stderr
+
+
+def test_cite_shows_the_passage_with_its_references(index_dir):
+    result = run("cite", "limb-weakness-negative-head-mri#6", "--index", str(index_dir))
+    assert result.returncode == 0
+    assert ">>>- Acute Limb Weakness" in result.stdout and "References this passage points to:" in result.stdout
+    assert "only 3 entries" in result.stdout
+
+
+def test_search_json_lists_ranked_passages(index_dir):
+    result = run("search", "--json", "-k", "3", "--mode", "bm25", "--index", str(index_dir), "nerve conduction studies")
+    hits = json.loads(result.stdout)["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and hits[0]["bm25"] > 0
+
+
+@pytest.mark.parametrize("command", ["index", "search", "ask", "cite", "chat", "eval"])
+def test_every_command_help_shows_an_example(command):
+    result = run(command, "--help")
+    assert result.returncode == 0 and "Example" in result.stdout
+
+
+def test_zero_k_is_refused():
+    result = run("search", "-k", "0", "x")
+    assert result.returncode == 2 and "must be greater than 0" in result.stderr
+
+
+def test_index_reports_what_it_did(tmp_path):
+    result = run("index", "--quiet", "--corpus", str(ROOT / "corpus"), "--index", str(tmp_path / "index"))
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 4 documents into" in result.stdout and (tmp_path / "index" / "manifest.json").exists()

@@ -1,0 +1,90 @@
+import json
+import shutil
+
+import pytest
+
+from qa.embeddings import DEFAULT_MODEL
+from qa.errors import QAError
+from qa.indexing import build_index, index_is_current
+from qa.pipeline import open_pipeline
+from qa.settings import Settings
+from qa.store import load_index, read_manifest
+
+from .conftest import CORPUS
+
+
+@pytest.fixture()
+def index_copy(index_dir, tmp_path):
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    return target
+
+
+def test_manifest_records_how_the_index_was_built(index_dir):
+    manifest = read_manifest(index_dir)
+    assert manifest["embedding"] == {"model": DEFAULT_MODEL, "dimension": 384, "backend": "numpy", "normalised": True}
+    assert manifest["faiss"]["index_type"] == "flat" and manifest["faiss"]["metric"] == "inner_product"
+    assert set(manifest["corpus"]["files"]) == {p.name for p in CORPUS.iterdir()}
+    assert manifest["counts"]["documents"] == 4
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"].values())
+    assert not list(index_dir.rglob("*.pkl")) and not list(index_dir.rglob("*.pickle"))
+
+
+def test_loading_checks_the_model(index_dir):
+    with pytest.raises(QAError, match="built with embedding model .* rebuild it with `qa index`"):
+        load_index(index_dir, expected_model="some/other-model")
+
+
+def test_a_missing_index_says_how_to_build_it(tmp_path):
+    with pytest.raises(QAError, match="no index at .*build it with `qa index"):
+        load_index(tmp_path / "nowhere")
+
+
+def test_a_corrupted_vectors_file_is_detected(index_copy):
+    path = index_copy / "vectors.faiss"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(QAError, match="vectors.faiss.* corrupted"):
+        load_index(index_copy)
+
+
+def test_a_truncated_chunk_store_is_detected(index_copy):
+    path = index_copy / "chunks.jsonl"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(QAError, match="chunks.jsonl.* corrupted"):
+        load_index(index_copy)
+
+
+def test_a_manifest_for_another_dimension_is_refused(index_copy):
+    manifest = json.loads((index_copy / "manifest.json").read_text())
+    manifest["embedding"]["dimension"] = 768
+    (index_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(QAError, match="inconsistent"):
+        load_index(index_copy)
+
+
+def test_a_changed_corpus_is_reported_as_stale(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index = tmp_path / "index"
+    build_index(corpus, index, DEFAULT_MODEL, progress=False)
+    assert index_is_current(corpus, index, DEFAULT_MODEL)
+    (corpus / "neuropathy-on-mri.txt").write_text((corpus / "neuropathy-on-mri.txt").read_text() + "\nA new closing sentence.\n")
+    (corpus / "extra.txt").write_text("Extra document\n\nSome text about nerves.\n")
+    assert not index_is_current(corpus, index, DEFAULT_MODEL)
+    with pytest.raises(QAError, match=r"changed since the index was built \(added: extra.txt; changed: neuropathy-on-mri.txt\)"):
+        open_pipeline(Settings(corpus=corpus, index=index))
+
+
+def test_a_failed_build_leaves_the_previous_index_intact(tmp_path, index_dir):
+    index = tmp_path / "index"
+    shutil.copytree(index_dir, index)
+    before = (index / "manifest.json").read_text()
+    empty = tmp_path / "empty-corpus"
+    empty.mkdir()
+    with pytest.raises(QAError, match="no usable documents"):
+        build_index(empty, index, DEFAULT_MODEL, progress=False)
+    assert (index / "manifest.json").read_text() == before
+    assert load_index(index).manifest["counts"]["documents"] == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".index.tmp")]
