@@ -44,12 +44,19 @@ _EXCLUSION = re.compile(r"\b(?:besides|other than|apart from|aside from|except(?
 ASK_CUES: dict[str, frozenset[str]] = {
     "dose": frozenset({"dose", "doses", "dosage", "dosing", "mg", "milligram", "milligrams"}),
     "cost": frozenset({"cost", "costs", "price", "prices", "expensive", "cheap", "insurance", "afford"}),
-    "prognosis": frozenset({"prognosis", "expectancy", "survival", "survive", "mortality", "lifespan"}),
+    "prognosis": frozenset({"prognosis", "expectancy", "survival", "survive", "mortality", "lifespan", "recovery", "recover", "recovering", "rehabilitation"}),
+    "accuracy": frozenset({"sensitivity", "sensitive", "specificity", "specific", "accuracy", "accurate", "predictive", "ppv", "npv"}),
     "genetics": frozenset({"gene", "genes", "genetic", "genetics", "mutation", "mutations", "hereditary", "inherited", "familial"}),
     "treatment": frozenset({"treatment", "treatments", "treat", "treated", "therapy", "therapies", "medication", "medications", "drug", "drugs", "cure"}),
     "safety": frozenset({"safe", "safety", "risk", "risks", "harmful", "dangerous", "side"}),
     "pregnancy": frozenset({"pregnancy", "pregnant", "breastfeeding"}),
 }
+# Body parts: a question about one that no document ever mentions asks about something else.
+BODY_PARTS = frozenset(
+    """knee knees hip hips elbow elbows wrist wrists ankle ankles shoulder shoulders jaw neck chest abdomen pelvis
+    heart lung lungs liver kidney kidneys stomach bowel bladder eye eyes ear ears skull finger fingers thumb toe toes
+    foot feet hand hands arm arms leg legs thigh calf face tongue throat breast prostate uterus""".split()
+)
 # A word is "rare" (a name, drug, gene, body part) below this Zipf frequency in general English.
 RARE_WORD_ZIPF = 3.0
 _ABBREVIATION = re.compile(r"((?:[A-Za-z][\w/-]*\s+){1,6}?)\(([A-Z][A-Za-z]{1,7})\)")
@@ -59,7 +66,10 @@ _CONTRAST = re.compile(r"\b(while|whereas|unlike|compared|versus|vs\.|than|diffe
 _CONDITION_ASK = re.compile(r"^\s*(when|in which cases|under what)\b", re.IGNORECASE)
 _CONDITION = re.compile(r"\b(when|if|reserved for|in cases|unless|once|after|until|where .+ (?:have|has) not)\b", re.IGNORECASE)
 _REASON_ASK = re.compile(r"^\s*why\b", re.IGNORECASE)
-_REASON = re.compile(r"\b(because|reasons?|due to|since|as a result|so that|in order to)\b", re.IGNORECASE)
+_REASON = re.compile(
+    r"\b(because|reasons?|due to|since|as a result|so that|in order to|(?:performed|used|done|ordered|needed) to|to (?:investigate|identify|evaluate|assess|detect|rule out|exclude|determine|confirm|prevent))\b",
+    re.IGNORECASE,
+)
 HEADING_MATCH = 0.8  # a question word found in the unit's section heading counts this much
 TITLE_MATCH = 0.3  # ... in the document title (shared by every unit of the document) this much
 FOCUS_BOOST = 2.0  # weight multiplier for the word after "what"/"which": the kind of thing asked for
@@ -216,8 +226,8 @@ class ExtractiveAnswerer:
                     lexical += PHRASE_BONUS * len(bigrams & self._unit_bigrams[position]) / len(bigrams)
                 score = self.policy.dense_weight * float(dense) + self.policy.lexical_weight * lexical + self.policy.rank_weight * rank_prior
                 score *= self._shape_factor(self.index.units[position], self._raw_terms[position], set(weights), shape, excluded)
-                if _SUMMARY.match(hit.chunk.section) or _SUMMARY.match(self.index.units[position].text):
-                    score *= SUMMARY_BOOST
+                if not shape - {"yes-no"} and (_SUMMARY.match(hit.chunk.section) or _SUMMARY.match(self.index.units[position].text)):
+                    score *= SUMMARY_BOOST  # for general questions only; "why"/"when"/"how many" ask for something specific
                 scored.append(_Scored(position, score, float(dense), lexical))
         scored.sort(key=lambda s: (-s.score, s.position))
         return scored
@@ -292,6 +302,12 @@ class ExtractiveAnswerer:
         if unit.kind == "lead-in" and unit.introduces >= 0:
             return self._list_statement(unit.doc_id, unit.introduces, scores)
         text = unit.text if unit.text[-1] in ".!?" else unit.text + "."
+        lead_position = self._lead_in_of_list.get((unit.doc_id, unit.list_id)) if unit.kind == "item" else None
+        if lead_position is not None:  # "MRI access is delayed" means nothing without "CT is an acceptable alternative when:"
+            lead_in = self.index.units[lead_position]
+            return _Statement(
+                f"{lead_in.text} {_lower_first(text)}", (lead_position, scored.position), unit.doc_id, lead_in.chunk_id, lead_in.start, unit.end, scored.score
+            )
         antecedent = self._antecedent.get(scored.position)
         if antecedent is not None:  # "This procedure is ..." is unreadable without the sentence naming it
             before = self.index.units[antecedent]
@@ -395,7 +411,7 @@ class ExtractiveAnswerer:
         return [
             w
             for w in unknown
-            if zipf_frequency(w, "en") < RARE_WORD_ZIPF and not get_close_matches(w, self._surface_words, n=1, cutoff=0.8)
+            if (w in BODY_PARTS or zipf_frequency(w, "en") < RARE_WORD_ZIPF) and not get_close_matches(w, self._surface_words, n=1, cutoff=0.8)
         ]
 
     def _missing_ask(self, question: str, statements: list[_Statement]) -> list[str]:
