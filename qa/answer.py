@@ -22,50 +22,16 @@ from typing import Callable
 import numpy as np
 
 from qa.chunking import antecedents
+from qa.coverage import Coverage, join_words
 from qa.store import Index
-from qa.text import content_terms, has_negation, index_terms, numbers, words
+from qa.questions import EXCLUSION, FOCUS, LIST_ASK, YES_NO_START, content_words, question_shape
+from qa.text import content_terms, defined_abbreviations, has_negation, index_terms, numbers, words
 from qa.types import Answer, Citation, Hit, Unit
 
 NO_ANSWER = "The documents do not answer this question."
 
-_YES_NO_START = re.compile(r"^(is|are|can|could|does|do|did|should|will|would|was|were|has|have|may|might|must)\b", re.IGNORECASE)
-_NUMERIC_ASK = re.compile(
-    r"\b(how many|how much|how often|how common|how frequent(ly)?|how fast|how quickly|how long|how accurate|how soon|what (share|percentage|percent|proportion|fraction|number|rate)|within how|sensitivity|specificity|prevalence|incidence|how sensitive|how specific)\b",
-    re.IGNORECASE,
-)
-_LIST_ASK = re.compile(
-    r"\b(which|what (are|kinds|types|tests|signs|symptoms|features|conditions|causes)|list|name the|red flags|signs|symptoms|tests|causes|steps|options|reasons|features)\b",
-    re.IGNORECASE,
-)
-# "Besides MRI, what ..." : the excluded thing is not what the answer should be about.
-_EXCLUSION = re.compile(r"\b(?:besides|other than|apart from|aside from|except(?: for)?|instead of)\s+([^,?.;]+)", re.IGNORECASE)
-# Things a question can ask for that the documents may simply not give. If a question uses one of
-# these words and the chosen evidence (with its section heading) uses none of its group, abstain.
-ASK_CUES: dict[str, frozenset[str]] = {
-    "dose": frozenset({"dose", "doses", "dosage", "dosing", "mg", "milligram", "milligrams"}),
-    "cost": frozenset({"cost", "costs", "price", "prices", "expensive", "cheap", "insurance", "afford"}),
-    "prognosis": frozenset({"prognosis", "expectancy", "survival", "survive", "mortality", "lifespan", "recovery", "recover", "recovering", "rehabilitation"}),
-    "accuracy": frozenset({"sensitivity", "sensitive", "specificity", "specific", "accuracy", "accurate", "predictive", "ppv", "npv"}),
-    "genetics": frozenset({"gene", "genes", "genetic", "genetics", "mutation", "mutations", "hereditary", "inherited", "familial"}),
-    "treatment": frozenset({"treatment", "treatments", "treat", "treated", "therapy", "therapies", "medication", "medications", "drug", "drugs", "cure"}),
-    "safety": frozenset({"safe", "safety", "risk", "risks", "harmful", "dangerous", "side"}),
-    "pregnancy": frozenset({"pregnancy", "pregnant", "breastfeeding"}),
-}
-# Body parts: a question about one that no document ever mentions asks about something else.
-BODY_PARTS = frozenset(
-    """knee knees hip hips elbow elbows wrist wrists ankle ankles shoulder shoulders jaw neck chest abdomen pelvis
-    heart lung lungs liver kidney kidneys stomach bowel bladder eye eyes ear ears skull finger fingers thumb toe toes
-    foot feet hand hands arm arms leg legs thigh calf face tongue throat breast prostate uterus""".split()
-)
-# A word is "rare" (a name, drug, gene, body part) below this Zipf frequency in general English.
-RARE_WORD_ZIPF = 3.0
-_ABBREVIATION = re.compile(r"((?:[A-Za-z][\w/-]*\s+){1,6}?)\(([A-Z][A-Za-z]{1,7})\)")
-_FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?([a-z][\w-]*)", re.IGNORECASE)
-_COMPARISON_ASK = re.compile(r"\b(difference|differ|differs|compare|compared|comparison|versus|vs\.?|better than|more .+ than)\b", re.IGNORECASE)
 _CONTRAST = re.compile(r"\b(while|whereas|unlike|compared|versus|vs\.|than|differentiates|rather than)\b", re.IGNORECASE)
-_CONDITION_ASK = re.compile(r"^\s*(when|in which cases|under what)\b", re.IGNORECASE)
 _CONDITION = re.compile(r"\b(when|if|reserved for|in cases|unless|once|after|until|where .+ (?:have|has) not)\b", re.IGNORECASE)
-_REASON_ASK = re.compile(r"^\s*why\b", re.IGNORECASE)
 _REASON = re.compile(
     r"\b(because|reasons?|due to|since|as a result|so that|in order to|(?:performed|used|done|ordered|needed) to|to (?:investigate|identify|evaluate|assess|detect|rule out|exclude|determine|confirm|prevent))\b",
     re.IGNORECASE,
@@ -153,6 +119,7 @@ class ExtractiveAnswerer:
         self._unknown_idf = math.log(1 + total)
         self._vocabulary = set(document_frequency) | {t for terms in self._context_terms for t in terms}
         self._surface_words = {w for u in units for w in words(u.text)} | {w for c in index.chunks for w in words(c.section)}
+        self.coverage = Coverage(self._vocabulary, self._surface_words)
 
     def _expand(self, terms: set[str]) -> set[str]:
         """Add the long form's terms for each abbreviation the corpus defines, and vice versa."""
@@ -174,13 +141,13 @@ class ExtractiveAnswerer:
     # ---- scoring -------------------------------------------------------------------------
     def _query(self, question: str) -> tuple[dict[str, float], set[str], set[tuple[str, str]]]:
         """Weighted query terms, terms the question excludes ("besides MRI"), and its term bigrams."""
-        excluded = {t for phrase in _EXCLUSION.findall(question) for t in index_terms(phrase)}
+        excluded = {t for phrase in EXCLUSION.findall(question) for t in index_terms(phrase)}
         base = [t for t in content_terms(question) if t not in excluded]
         terms = base + sorted(self._expand(set(base)) - set(base) - excluded)
         weights = {t: self._idf.get(t, self._unknown_idf) for t in terms}
-        focus = _FOCUS.search(question)
+        focus = FOCUS.search(question)
         focus_word = focus.group(1).lower() if focus else None
-        for word in _content_words(question):
+        for word in content_words(question):
             stemmed = index_terms(word)
             if len(word) >= 3 and stemmed and stemmed[0] not in self._vocabulary:
                 # "lab" -> "laboratory", "else" -> "elsewhere": a corpus word the question word begins.
@@ -199,7 +166,7 @@ class ExtractiveAnswerer:
         weights, excluded, bigrams = self._query(question)
         total_weight = sum(weights.values()) or 1.0
         vector = self.embed_query(question)
-        shape = _question_shape(question)
+        shape = question_shape(question)
         scored: list[_Scored] = []
         for hit in hits:
             positions = self.index.units_by_chunk.get(hit.chunk.chunk_id, ())
@@ -337,7 +304,7 @@ class ExtractiveAnswerer:
         if reason is not None:
             return Answer(question, reason, (), True, {"answer": _ms(started)}, hits)
         scores = {s.position: s.score for s in scored}
-        list_question = bool(_LIST_ASK.search(question))
+        list_question = bool(LIST_ASK.search(question))
         best = scored[0]
         question_terms = set(self._query(question)[0])  # content terms plus "lab" -> "laboratory" alternates
         statements = [self._statement_for(best, scores, list_question, question_terms)]
@@ -360,10 +327,11 @@ class ExtractiveAnswerer:
             covered |= set(statement.unit_positions)
             answered_terms |= new_terms
             used_chars += len(statement.text)
-        missing = self._missing_ask(question, statements)
+        evidence = " ".join(f"{s.text} {self.index.chunk(s.chunk_id).section}" for s in statements)
+        missing = self.coverage.missing_ask(question, evidence)
         if missing:
-            return Answer(question, f"{NO_ANSWER} They do not mention {_join_words(missing)}.", (), True, {"answer": _ms(started)}, hits)
-        if "numeric" in _question_shape(question) and not any(numbers(s.text) for s in statements):
+            return Answer(question, f"{NO_ANSWER} They do not mention {join_words(missing)}.", (), True, {"answer": _ms(started)}, hits)
+        if "numeric" in question_shape(question) and not any(numbers(s.text) for s in statements):
             return Answer(question, f"{NO_ANSWER} They give no figure for it.", (), True, {"answer": _ms(started)}, hits)
         citations = []
         parts = []
@@ -392,39 +360,12 @@ class ExtractiveAnswerer:
         if not scored:
             return NO_ANSWER
         best = scored[0]
-        unknown = self._unknown_rare_words(question)
+        unknown = self.coverage.unknown_rare_words(question)
         if unknown and best.dense < self.policy.unknown_word_dense_override:
-            return f"{NO_ANSWER} They do not mention {_join_words(unknown)}."
+            return f"{NO_ANSWER} They do not mention {join_words(unknown)}."
         if best.score < self.policy.min_score or best.dense < self.policy.min_dense:
             return NO_ANSWER
         return None
-
-    def _unknown_rare_words(self, question: str) -> list[str]:
-        """Rare words (names, drugs, genes, body parts) that no document uses, even spelt differently."""
-        unknown = [w for w in dict.fromkeys(_content_words(question)) if index_terms(w) and index_terms(w)[0] not in self._vocabulary]
-        if not unknown:
-            return []
-        from difflib import get_close_matches
-
-        from wordfreq import zipf_frequency
-
-        return [
-            w
-            for w in unknown
-            if (w in BODY_PARTS or zipf_frequency(w, "en") < RARE_WORD_ZIPF) and not get_close_matches(w, self._surface_words, n=1, cutoff=0.8)
-        ]
-
-    def _missing_ask(self, question: str, statements: list[_Statement]) -> list[str]:
-        """The question's words of the first ask cue that the chosen evidence never speaks to."""
-        asked = list(dict.fromkeys(words(question)))
-        evidence = set()
-        for statement in statements:
-            evidence |= set(words(statement.text)) | set(words(self.index.chunk(statement.chunk_id).section))
-        for cue_words in ASK_CUES.values():
-            used = [w for w in asked if w in cue_words]
-            if used and not evidence & cue_words:
-                return used
-        return []
 
     def _terms_of(self, statement: _Statement) -> set[str]:
         terms: set[str] = set()
@@ -438,52 +379,12 @@ class ExtractiveAnswerer:
 
     def _yes_no(self, question: str, statement: _Statement) -> str | None:
         """'Yes.'/'No.' only when the evidence restates every content word of a plain yes/no question."""
-        if not _YES_NO_START.match(question.strip()) or has_negation(question) or " or " in question.lower():
+        if not YES_NO_START.match(question.strip()) or has_negation(question) or " or " in question.lower():
             return None
         evidence = self.index.units[statement.unit_positions[0]].text
         if not set(content_terms(question)) <= set(index_terms(evidence)):
             return None
         return "No." if has_negation(evidence) else "Yes."
-
-
-def _question_shape(question: str) -> set[str]:
-    shape = set()
-    if _NUMERIC_ASK.search(question):
-        shape.add("numeric")
-    if _COMPARISON_ASK.search(question):
-        shape.add("comparison")
-    if _CONDITION_ASK.search(question):
-        shape.add("condition")
-    if _REASON_ASK.search(question):
-        shape.add("reason")
-    if _YES_NO_START.match(question.strip()):
-        shape.add("yes-no")
-    return shape
-
-
-def defined_abbreviations(texts) -> dict[str, set[str]]:
-    """Abbreviations the documents define, "nerve conduction studies (NCS)" -> {"ncs": {nerv, conduct, studi}}."""
-    found: dict[str, set[str]] = {}
-    for text in texts:
-        for match in _ABBREVIATION.finditer(text):
-            phrase, short = match.group(1).split(), match.group(2)
-            letters = short.lower()
-            # Take as many trailing words as the abbreviation has letters, if their initials spell it.
-            candidate = phrase[-len(letters) :] if len(phrase) >= len(letters) else phrase
-            if "".join(w[0].lower() for w in candidate) == letters:
-                found.setdefault(letters, set()).update(index_terms(" ".join(candidate)))
-    return found
-
-
-def _content_words(question: str) -> list[str]:
-    from qa.text import QUESTION_FRAMING, STOPWORDS
-
-    return [w for w in words(question) if w not in STOPWORDS and w not in QUESTION_FRAMING and not w.isdigit()]
-
-
-def _join_words(items: list[str]) -> str:
-    quoted = [f"'{w}'" for w in items]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def _lower_first(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from qa.answer import AnswerPolicy, ExtractiveAnswerer
 from qa.embeddings import load_encoder
 from qa.errors import QAError
 from qa.retrieve import Retriever
-from qa.settings import RETRIEVAL_MODES, Settings
+from qa.settings import Settings
 from qa.store import Index, load_index, require_fresh
 from qa.types import Answer, Hit
 
@@ -76,5 +76,3 @@ def shared_pipeline(settings: Settings) -> Pipeline:
     """One pipeline per settings per process, shared by every caller (UI sessions, batch runs)."""
     return open_pipeline(settings)
 
-
-__all__ = ["Pipeline", "open_pipeline", "shared_pipeline", "validate_question", "RETRIEVAL_MODES", "MAX_QUESTION_CHARS", "replace"]

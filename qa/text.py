@@ -85,3 +85,20 @@ def has_negation(text: str) -> bool:
 def numbers(text: str) -> set[str]:
     """Numbers written in the text ("75%", "4-6", "48") as plain digit strings."""
     return set(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+ABBREVIATION_DEFINITION = re.compile(r"((?:[A-Za-z][\w/-]*\s+){1,6}?)\(([A-Z][A-Za-z]{1,7})\)")
+
+
+def defined_abbreviations(texts) -> dict[str, set[str]]:
+    """Abbreviations the documents define, "nerve conduction studies (NCS)" -> {"ncs": {nerv, conduct, studi}}."""
+    found: dict[str, set[str]] = {}
+    for text in texts:
+        for match in ABBREVIATION_DEFINITION.finditer(text):
+            phrase, short = match.group(1).split(), match.group(2)
+            letters = short.lower()
+            # Take as many trailing words as the abbreviation has letters, if their initials spell it.
+            candidate = phrase[-len(letters) :] if len(phrase) >= len(letters) else phrase
+            if "".join(w[0].lower() for w in candidate) == letters:
+                found.setdefault(letters, set()).update(index_terms(" ".join(candidate)))
+    return found
