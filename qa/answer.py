@@ -162,8 +162,8 @@ class ExtractiveAnswerer:
         weights = {t: w for t, w in weights.items() if t in self._vocabulary} or weights
         return weights, excluded, set(zip(base, base[1:]))
 
-    def _score_units(self, question: str, hits: tuple[Hit, ...]) -> list[_Scored]:
-        weights, excluded, bigrams = self._query(question)
+    def _score_units(self, question: str, hits: tuple[Hit, ...], query=None) -> list[_Scored]:
+        weights, excluded, bigrams = query or self._query(question)
         total_weight = sum(weights.values()) or 1.0
         vector = self.embed_query(question)
         shape = question_shape(question)
@@ -299,14 +299,15 @@ class ExtractiveAnswerer:
     # ---- the answer ----------------------------------------------------------------------
     def answer(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         started = time.perf_counter()
-        scored = self._score_units(question, hits)
+        query = self._query(question)
+        scored = self._score_units(question, hits, query)
         reason = self._abstention_reason(question, scored)
         if reason is not None:
             return Answer(question, reason, (), True, {"answer": _ms(started)}, hits)
         scores = {s.position: s.score for s in scored}
         list_question = bool(LIST_ASK.search(question))
         best = scored[0]
-        question_terms = set(self._query(question)[0])  # content terms plus "lab" -> "laboratory" alternates
+        question_terms = set(query[0])  # content terms plus "lab" -> "laboratory" alternates
         statements = [self._statement_for(best, scores, list_question, question_terms)]
         covered = set(statements[0].unit_positions)
         used_chars = len(statements[0].text)

@@ -105,6 +105,17 @@ def list_document_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
+def corpus_files(folder: Path) -> list[Path]:
+    """The files whose content defines an index: the documents plus the metadata file."""
+    files = list_document_files(folder)
+    metadata = folder / METADATA_FILE
+    return files + [metadata] if metadata.exists() else files
+
+
+def hash_file(path: Path) -> str:
+    return content_hash(path.read_bytes())
+
+
 def load_corpus(folder: str | Path) -> Corpus:
     folder = Path(folder)
     if not folder.is_dir():

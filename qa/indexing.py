@@ -13,7 +13,7 @@ import numpy as np
 
 from qa import __version__
 from qa.chunking import antecedents, embedding_prefix, split_document, split_units
-from qa.documents import METADATA_FILE, Skipped, content_hash, list_document_files, load_corpus
+from qa.documents import Skipped, corpus_files, hash_file, load_corpus
 from qa.embeddings import Encoder, load_encoder
 from qa.errors import QAError
 from qa.store import corpus_changes, file_stat, index_lock, read_manifest, write_index
@@ -34,17 +34,6 @@ class BuildReport:
     notes: tuple[str, ...]
     index_folder: str
     backend: str
-
-
-def corpus_files(folder: Path) -> list[Path]:
-    """The files whose content defines the index: documents plus the metadata file."""
-    files = list_document_files(folder)
-    metadata = folder / METADATA_FILE
-    return files + [metadata] if metadata.exists() else files
-
-
-def _hash_file(path: Path) -> str:
-    return content_hash(path.read_bytes())
 
 
 def chunk_embedding_text(document: Document, chunk: Chunk) -> str:
@@ -81,7 +70,7 @@ def index_is_current(corpus_folder: Path, index_folder: Path, model: str) -> boo
         return False
     if manifest.get("embedding", {}).get("model") != model:
         return False
-    return not corpus_changes(manifest, corpus_folder, corpus_files(corpus_folder), _hash_file).any
+    return not corpus_changes(manifest, corpus_folder, corpus_files(corpus_folder), hash_file).any
 
 
 def build_index(
@@ -97,7 +86,7 @@ def build_index(
     with index_lock(index_folder):
         corpus = load_corpus(corpus_folder)
         files = corpus_files(corpus_folder)
-        fingerprint = {f.relative_to(corpus_folder).as_posix(): {"sha256": _hash_file(f), "stat": file_stat(f)} for f in files}
+        fingerprint = {f.relative_to(corpus_folder).as_posix(): {"sha256": hash_file(f), "stat": file_stat(f)} for f in files}
         chosen = backend
         if backend == "auto":
             chosen = "numpy" if sum(len(d.text) for d in corpus.documents) < AUTO_BACKEND_LIMIT * 400 else "sentence-transformers"

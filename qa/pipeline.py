@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,11 +38,15 @@ class Pipeline:
     index: Index
     retriever: Retriever
     answerer: ExtractiveAnswerer
+    _chains: dict = field(default_factory=dict, repr=False)
 
     def _chain(self, mode: str, k: int):
-        from qa.chain import ChunkRetriever, build_chain
+        """The LCEL chain for (mode, k), built once and reused."""
+        if (mode, k) not in self._chains:
+            from qa.chain import ChunkRetriever, build_chain
 
-        return build_chain(ChunkRetriever(retriever=self.retriever, mode=mode, k=k), self.answerer)
+            self._chains[(mode, k)] = build_chain(ChunkRetriever(retriever=self.retriever, mode=mode, k=k), self.answerer)
+        return self._chains[(mode, k)]
 
     def ask(self, question: str, mode: str | None = None, k: int | None = None) -> Answer:
         question = validate_question(question)
@@ -63,9 +67,9 @@ def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerP
     if check_corpus:
         corpus = Path(index.manifest["corpus"]["folder"])
         if corpus.is_dir():
-            from qa.indexing import _hash_file, corpus_files
+            from qa.documents import corpus_files, hash_file
 
-            require_fresh(index.manifest, corpus, corpus_files(corpus), _hash_file)
+            require_fresh(index.manifest, corpus, corpus_files(corpus), hash_file)
     encoder = load_encoder(settings.model, "numpy")
     retriever = Retriever(index, encoder, fusion=fusion)
     return Pipeline(settings, index, retriever, ExtractiveAnswerer(index, retriever.embed_query, policy))
