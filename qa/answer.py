@@ -24,7 +24,7 @@ import numpy as np
 from qa.chunking import antecedents
 from qa.coverage import Coverage, join_words
 from qa.store import Index
-from qa.questions import EXCLUSION, FOCUS, LIST_ASK, YES_NO_START, content_words, question_shape
+from qa.questions import EXCLUSION, FOCUS, LIST_ASK, YES_NO_START, content_words, lay_equivalents, question_shape
 from qa.text import content_terms, defined_abbreviations, has_negation, index_terms, numbers, words
 from qa.types import Answer, Citation, Hit, Unit
 
@@ -143,6 +143,7 @@ class ExtractiveAnswerer:
         """Weighted query terms, terms the question excludes ("besides MRI"), and its term bigrams."""
         excluded = {t for phrase in EXCLUSION.findall(question) for t in index_terms(phrase)}
         base = [t for t in content_terms(question) if t not in excluded]
+        base += [t for word in lay_equivalents(question) for t in index_terms(word) if t not in base]
         terms = base + sorted(self._expand(set(base)) - set(base) - excluded)
         weights = {t: self._idf.get(t, self._unknown_idf) for t in terms}
         focus = FOCUS.search(question)

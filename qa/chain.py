@@ -19,11 +19,6 @@ from qa.retrieve import Retriever
 from qa.types import Answer
 
 
-# The answerer weighs the sentences of at least this many chunks, even when fewer are asked for:
-# sentence-level scoring is finer than chunk ranking, so a deeper pool finds more answers.
-ANSWER_POOL = 8
-
-
 class ChunkRetriever(BaseRetriever):
     """Hybrid/dense/BM25 chunk retrieval as a LangChain retriever."""
 
@@ -34,7 +29,7 @@ class ChunkRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LangChainDocument]:
         started = time.perf_counter()
-        hits = self.retriever.search(query, self.mode, max(self.k, ANSWER_POOL))
+        hits = self.retriever.search(query, self.mode, self.k)
         timings = {**self.retriever.last_timings_ms, "retrieve": round((time.perf_counter() - started) * 1000, 3)}
         return [
             LangChainDocument(page_content=h.chunk.text, metadata={"chunk_id": h.chunk.chunk_id, "hit": h, "timings_ms": timings})

@@ -94,7 +94,7 @@ def index(corpus, index, if_stale, quiet):
 @main.command()
 @click.argument("question")
 @click.option("--mode", type=MODES, default=None, help="Retrieval mode (default: hybrid).")
-@click.option("-k", type=int, default=None, callback=_positive, help="Number of passages (default: 5).")
+@click.option("-k", type=int, default=None, callback=_positive, help="Number of passages (default: 8).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def search(question, mode, k, index, as_json):
@@ -118,7 +118,7 @@ def search(question, mode, k, index, as_json):
 @click.argument("question", required=False)
 @click.option("--file", "questions_file", type=click.Path(), default=None, help='JSONL file of {"id", "question"} lines.')
 @click.option("--mode", type=MODES, default=None, help="Retrieval mode (default: hybrid).")
-@click.option("-k", type=int, default=None, callback=_positive, help="Passages considered for citation (default: 5).")
+@click.option("-k", type=int, default=None, callback=_positive, help="Passages weighed for the answer (default: 8).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON object of DESIGN §7 (one per line with --file).")
 def ask(question, questions_file, mode, k, index, as_json):
@@ -239,29 +239,62 @@ def chat(index):
 @main.command(name="eval")
 @click.option("--gold", type=click.Path(), default="evals/gold.jsonl", show_default=True, help="Gold questions (JSONL).")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
-@click.option("--mode", type=MODES, default=None, help="Retrieval mode (default: hybrid).")
-@click.option("-k", type=int, default=None, callback=_positive, help="Passages considered (default: 5).")
+@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid", "all"]), default=None, help="Retrieval mode; 'all' sweeps modes and k (default: hybrid).")
+@click.option("-k", type=int, default=None, callback=_positive, help="Passages considered (default: settings; a sweep tries 3, 5, 8, 10).")
+@click.option("--out", type=click.Path(), default=None, help="Run folder for report.json, report.md and plots (default: evals/runs/<time>/).")
+@click.option("--compare", nargs=2, type=click.Path(), default=None, help="Compare two run folders instead of running.")
+@click.option("--floors", type=click.Path(), default=None, help="JSON of metric floors; exit 1 when a metric falls below its floor.")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
-@click.option("--details", is_flag=True, help="Also print one line per question.")
-def evaluate(gold, split, mode, k, index, details):
-    """Score answers against the gold set: key facts, evidence cited, abstention, length.
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
+    """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
     \b
-    Example:
+    Examples:
       qa eval --split test
+      qa eval --mode all --split dev
+      qa eval --compare evals/runs/A evals/runs/B
     """
-    from qa.evaluation import load_gold, score, summarise
+    from pathlib import Path
 
+    from qa import eval_report
+    from qa.evaluation import all_retrieval_scores, best_configuration, check_floors, load_gold, run_evaluation, summarise
+
+    if compare:
+        click.echo(eval_report.compare(*compare))
+        return
     pipeline = _pipeline(index)
-    questions = [q for q in load_gold(gold, pipeline.index.documents) if split == "all" or q.split == split]
-    records = []
-    for question in questions:
-        record = score(question, pipeline.ask(question.question, mode=mode, k=k))
-        records.append(record)
-        if details:
-            verdict = "abstained" if record.abstained else f"facts {record.facts_matched}/{record.facts_total}"
-            click.echo(f"{record.id}\t{verdict}\tevidence={'yes' if record.evidence_in_passage else 'no'}\t{record.question}")
-    click.echo(json.dumps({"split": split, "mode": mode or pipeline.settings.mode, **summarise(records)}, indent=2))
+    questions = list(load_gold(gold, pipeline.index.documents))
+    modes = ["dense", "bm25", "hybrid"] if mode == "all" else [mode or pipeline.settings.mode]
+    ks = [k] if k else ([3, 5, 8, 10] if mode == "all" else [pipeline.settings.k])
+    retrieval = all_retrieval_scores(pipeline, questions)
+    runs = {f"{m} k={kk}": run_evaluation(pipeline, questions, m, kk, progress=not quiet, retrieval=retrieval) for m in modes for kk in ks}
+    chosen = best_configuration(runs) if len(runs) > 1 else next(iter(runs))
+    in_split = {name: [r for r in records if split == "all" or r.split == split] for name, records in runs.items()}
+    from qa.evaluation import records_to_json
+
+    report_runs = {name: {"summary": summarise(records), "records": records_to_json(records)} for name, records in in_split.items()}
+    folder = Path(out) if out else eval_report.default_run_folder()
+    settings = {"gold": gold, "split": split, "mode": chosen.split()[0], "k": int(chosen.split("=")[1]), "fusion": pipeline.retriever.fusion, "index": str(pipeline.index.folder)}
+    eval_report.write_report(folder, report_runs, settings, pipeline.index.manifest, chosen)
+    summary = report_runs[chosen]["summary"]
+    if len(runs) > 1:
+        click.echo(f"Best configuration on dev: {chosen}")
+    for metric in eval_report.HEADLINE:
+        click.echo(f"{metric:34} {eval_report._fmt(summary.get(metric))}")
+    click.echo(f"Report: {folder}/report.md (and report.json, recall_at_k.png, latency.png, key_facts_per_document.png)")
+    if floors:
+        import json as _json
+
+        try:
+            gate = _json.loads(Path(floors).read_text())
+            floor_values, ceilings = gate["floors"], gate.get("ceilings", {})
+        except (OSError, ValueError, KeyError) as exc:
+            raise QAError(f"cannot read floors from {floors!r} ({exc}); it must be JSON with a 'floors' object.") from exc
+        failures = check_floors(summary, floor_values, ceilings)
+        if failures:
+            raise QAError("quality dropped below the recorded floors: " + "; ".join(failures))
+        click.echo(f"All {len(floor_values) + len(ceilings)} gated metrics are within their limits in {floors}.")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from difflib import get_close_matches
 
-from qa.questions import ASK_CUES, BODY_PARTS, RARE_WORD_ZIPF, content_words
+from qa.questions import ASK_CUES, BODY_PARTS, LAY_TERMS, RARE_WORD_ZIPF, content_words
 from qa.text import index_terms, words
 
 
@@ -24,7 +24,9 @@ class Coverage:
         return [
             w
             for w in unknown
-            if (w in BODY_PARTS or zipf_frequency(w, "en") < RARE_WORD_ZIPF) and not get_close_matches(w, self.surface_words, n=1, cutoff=0.8)
+            if (w in BODY_PARTS or zipf_frequency(w, "en") < RARE_WORD_ZIPF)
+            and not get_close_matches(w, self.surface_words, n=1, cutoff=0.8)
+            and not any(clinical in self.surface_words for clinical in LAY_TERMS.get(w, ()))  # "neck": "cervical"
         ]
 
     @staticmethod

@@ -1,13 +1,6 @@
-"""Score answers against the gold set (DESIGN §8).
+"""Score the system against the gold set (DESIGN §8): retrieval, answers, citations, abstention, latency.
 
-Metrics, each in one sentence:
-* key-fact recall: the share of a question's key-fact groups with at least one alternative in the answer text;
-* all-facts rate: the share of answerable questions whose answer matches every key-fact group;
-* evidence cited (passage): the share of answerable questions with a citation whose passage contains a gold evidence string;
-* evidence cited (quote): the same, but the quoted sentence(s) must contain it;
-* abstention recall: the share of unanswerable questions the system abstained on;
-* false abstention: the share of answerable questions the system abstained on;
-* answer length: characters of the answer text, citation markers included.
+Metric definitions (also printed in every report):
 """
 
 from __future__ import annotations
@@ -15,11 +8,32 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from dataclasses import dataclass
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.errors import QAError
+from qa.support import split_statements, supports
 from qa.types import Answer, Document
+
+METRICS = {
+    "recall@k": "share of the gold evidence passages (passages containing a gold evidence string) found in the top k retrieved (trec_eval recall_k)",
+    "success@k": "share of answerable questions with at least one evidence passage in the top k (trec_eval success_k)",
+    "mrr": "mean reciprocal rank of the first evidence passage in the top 10 (trec_eval recip_rank)",
+    "key_fact_recall": "share of a question's key-fact groups with at least one alternative in the answer, averaged over answerable questions (0 when abstaining)",
+    "all_facts_rate": "share of answerable questions whose answer matches every key-fact group",
+    "evidence_cited": "share of answerable questions with a citation whose passage contains a gold evidence string",
+    "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/support.py)",
+    "citation_recall": "share of answer statements that carry at least one supporting citation",
+    "abstention_precision": "share of abstentions that were on questions the documents do not answer",
+    "abstention_recall": "share of unanswerable questions on which the system abstained",
+    "false_abstention": "share of answerable questions on which the system abstained",
+    "answer_chars": "median length of non-abstaining answers in characters, citation markers included",
+    "latency": "p50/p95 per stage in milliseconds, from each answer's timings",
+}
+__doc__ += "\n".join(f"* {name}: {text};" for name, text in METRICS.items())
+RETRIEVAL_DEPTH = 10
+RETRIEVAL_KS = (1, 3, 5, 10)
 
 
 @dataclass(frozen=True)
@@ -43,16 +57,28 @@ class GoldQuestion:
 class EvalRecord:
     id: str
     question: str
+    split: str
     answerable: bool
+    documents: tuple[str, ...]
     abstained: bool
     answer: str
     facts_matched: int
     facts_total: int
+    missing_facts: tuple[str, ...]
     evidence_in_passage: bool
     evidence_in_quote: bool
     length: int
     cited_chunks: tuple[str, ...]
-    timings_ms: dict
+    citation_pairs: int
+    citation_pairs_supported: int
+    statements: int
+    statements_supported: int
+    retrieval: dict = field(default_factory=dict)  # mode -> {"recall_5": ..., "recip_rank": ...}
+    timings_ms: dict = field(default_factory=dict)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("’", "'")).strip().lower()
 
 
 def load_gold(path: str | Path, documents: dict[str, Document]) -> tuple[GoldQuestion, ...]:
@@ -86,50 +112,209 @@ def load_gold(path: str | Path, documents: dict[str, Document]) -> tuple[GoldQue
     return tuple(questions)
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("’", "'")).strip().lower()
+def evidence_passages(gold: GoldQuestion, chunks) -> set[str]:
+    """Ids of the passages that contain one of the question's gold evidence strings."""
+    evidence = [_normalise(e) for e in gold.evidence]
+    return {c.chunk_id for c in chunks if any(e in _normalise(c.text) for e in evidence)}
 
 
-def score(gold: GoldQuestion, answer: Answer) -> EvalRecord:
+def retrieval_scores(pipeline, questions: list[GoldQuestion], mode: str) -> dict[str, dict[str, float]]:
+    """trec_eval metrics per answerable question for one retrieval mode, computed by pytrec_eval."""
+    import pytrec_eval
+
+    qrels = {q.id: {cid: 1 for cid in evidence_passages(q, pipeline.index.chunks)} for q in questions if q.answerable}
+    qrels = {qid: rel for qid, rel in qrels.items() if rel}
+    run = {}
+    for question in questions:
+        if question.id in qrels:
+            hits = pipeline.retriever.search(question.question, mode, RETRIEVAL_DEPTH)
+            run[question.id] = {h.chunk.chunk_id: 1.0 / h.rank for h in hits} or {"none": 0.0}
+    ks = ",".join(str(k) for k in RETRIEVAL_KS)
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank", f"recall.{ks}", f"success.{ks}"})
+    return evaluator.evaluate(run)
+
+
+def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> EvalRecord:
     answer_text = _normalise(re.sub(r"\[\d+\]", " ", answer.text))
-    matched = sum(1 for group in gold.key_facts if any(_normalise(alt) in answer_text for alt in group))
+    matched_groups = [group for group in gold.key_facts if any(_normalise(alt) in answer_text for alt in group)]
     evidence = [_normalise(e) for e in gold.evidence]
     in_passage = any(e in _normalise(c.chunk.text) for c in answer.citations for e in evidence)
     in_quote = any(e in _normalise(c.quote) or _normalise(c.quote) in e for c in answer.citations for e in evidence)
+    statements = [] if answer.abstained else split_statements(answer.text)
+    by_n = {c.n: c for c in answer.citations}
+    pairs = supported_pairs = supported_statements = 0
+    for statement in statements:
+        backed = False
+        for n in statement.citations:
+            pairs += 1
+            citation = by_n.get(n)
+            if citation and (supports(citation.quote, statement.text) or supports(citation.chunk.text, statement.text)):
+                supported_pairs += 1
+                backed = True
+        supported_statements += backed
     return EvalRecord(
         id=gold.id,
         question=gold.question,
+        split=gold.split,
         answerable=gold.answerable,
+        documents=gold.documents,
         abstained=answer.abstained,
         answer=answer.text,
-        facts_matched=matched if not answer.abstained else 0,
+        facts_matched=0 if answer.abstained else len(matched_groups),
         facts_total=len(gold.key_facts),
+        missing_facts=tuple(" / ".join(g) for g in gold.key_facts if answer.abstained or g not in matched_groups),
         evidence_in_passage=in_passage,
         evidence_in_quote=in_quote,
         length=len(answer.text),
         cited_chunks=tuple(c.chunk.chunk_id for c in answer.citations),
+        citation_pairs=pairs,
+        citation_pairs_supported=supported_pairs,
+        statements=len(statements),
+        statements_supported=supported_statements,
+        retrieval=retrieval or {},
         timings_ms=dict(answer.timings_ms),
     )
 
 
-def summarise(records: list[EvalRecord]) -> dict:
+def all_retrieval_scores(pipeline, questions: list[GoldQuestion]) -> dict[str, dict]:
+    return {m: retrieval_scores(pipeline, questions, m) for m in ("dense", "bm25", "hybrid")}
+
+
+def run_evaluation(pipeline, questions: list[GoldQuestion], mode: str, k: int, progress: bool = True, retrieval: dict | None = None) -> list[EvalRecord]:
+    """Every question through the same path as `qa ask`, plus retrieval metrics for every mode."""
+    from tqdm import tqdm
+
+    retrieval = retrieval or all_retrieval_scores(pipeline, questions)
+    # One unmeasured question first: it pays the one-off lazy imports (wordfreq, LangChain's chain).
+    pipeline.ask("What is the weather like?", mode=mode, k=k)
+    records = []
+    for question in tqdm(questions, desc=f"Evaluating {mode} k={k}", unit="q", disable=not progress, file=sys.stderr, leave=False):
+        pipeline.retriever.clear_cache()  # latency as for a question never seen before
+        answer = pipeline.ask(question.question, mode=mode, k=k)
+        per_mode = {m: scores[question.id] for m, scores in retrieval.items() if question.id in scores}
+        records.append(score(question, answer, per_mode))
+    return records
+
+
+def _share(items, predicate) -> float | None:
+    return round(sum(1 for r in items if predicate(r)) / len(items), 4) if items else None
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 3)
+
+
+def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
     answerable = [r for r in records if r.answerable]
     unanswerable = [r for r in records if not r.answerable]
-    answered = [r for r in answerable if not r.abstained]
-
-    def share(items, predicate) -> float | None:
-        return round(sum(1 for r in items if predicate(r)) / len(items), 4) if items else None
-
-    return {
+    answered = [r for r in records if not r.abstained]
+    abstained = [r for r in records if r.abstained]
+    pairs = sum(r.citation_pairs for r in answered)
+    statements = sum(r.statements for r in answered)
+    summary: dict = {
         "questions": len(records),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "key_fact_recall": round(statistics.mean(r.facts_matched / r.facts_total for r in answerable if r.facts_total), 4) if answerable else None,
-        "all_facts_rate": share(answerable, lambda r: r.facts_total and r.facts_matched == r.facts_total),
-        "evidence_cited_passage": share(answerable, lambda r: r.evidence_in_passage),
-        "evidence_cited_quote": share(answerable, lambda r: r.evidence_in_quote),
-        "abstention_recall": share(unanswerable, lambda r: r.abstained),
-        "false_abstention": share(answerable, lambda r: r.abstained),
+        "all_facts_rate": _share(answerable, lambda r: r.facts_total and r.facts_matched == r.facts_total),
+        "evidence_cited": _share(answerable, lambda r: r.evidence_in_passage),
+        "evidence_cited_quote": _share(answerable, lambda r: r.evidence_in_quote),
+        "citation_precision": round(sum(r.citation_pairs_supported for r in answered) / pairs, 4) if pairs else None,
+        "citation_recall": round(sum(r.statements_supported for r in answered) / statements, 4) if statements else None,
+        "abstention_precision": _share(abstained, lambda r: not r.answerable),
+        "abstention_recall": _share(unanswerable, lambda r: r.abstained),
+        "false_abstention": _share(answerable, lambda r: r.abstained),
         "median_answer_chars": statistics.median(r.length for r in answered) if answered else None,
-        "median_total_ms": statistics.median(r.timings_ms.get("total", 0.0) for r in records) if records else None,
     }
+    for mode_name in ("dense", "bm25", "hybrid"):
+        scored = [r.retrieval[mode_name] for r in answerable if mode_name in r.retrieval]
+        if scored:
+            for k in RETRIEVAL_KS:
+                summary[f"retrieval.{mode_name}.recall@{k}"] = round(statistics.mean(s[f"recall_{k}"] for s in scored), 4)
+                summary[f"retrieval.{mode_name}.success@{k}"] = round(statistics.mean(s[f"success_{k}"] for s in scored), 4)
+            summary[f"retrieval.{mode_name}.mrr"] = round(statistics.mean(s["recip_rank"] for s in scored), 4)
+    stages = sorted({stage for r in records for stage in r.timings_ms})
+    for stage in stages:
+        values = [r.timings_ms[stage] for r in records if stage in r.timings_ms]
+        summary[f"latency.{stage}.p50"] = _percentile(values, 0.5)
+        summary[f"latency.{stage}.p95"] = _percentile(values, 0.95)
+    return summary
+
+
+def per_document(records: list[EvalRecord]) -> dict[str, dict]:
+    table: dict[str, dict] = {}
+    for doc_id in sorted({d for r in records for d in r.documents}):
+        rows = [r for r in records if doc_id in r.documents and r.answerable]
+        table[doc_id] = {
+            "questions": len(rows),
+            "key_fact_recall": round(statistics.mean(r.facts_matched / r.facts_total for r in rows if r.facts_total), 4) if rows else None,
+            "evidence_cited": _share(rows, lambda r: r.evidence_in_passage),
+            "false_abstention": _share(rows, lambda r: r.abstained),
+        }
+    return table
+
+
+def outcome(record: EvalRecord) -> str:
+    """One word per question, for comparing runs."""
+    if not record.answerable:
+        return "abstained (right)" if record.abstained else "answered (wrong)"
+    if record.abstained:
+        return "abstained (wrong)"
+    if record.facts_matched == record.facts_total and record.evidence_in_passage:
+        return "correct"
+    return "partial" if record.facts_matched or record.evidence_in_passage else "wrong"
+
+
+def what_went_wrong(record: EvalRecord, mode: str) -> str:
+    if not record.answerable:
+        return "answered a question the documents do not answer" if not record.abstained else ""
+    problems = []
+    if record.abstained:
+        problems.append("abstained although the documents answer it")
+    if record.missing_facts:
+        problems.append("missing key facts: " + "; ".join(record.missing_facts))
+    retrieval = record.retrieval.get(mode, {})
+    if retrieval and retrieval.get("success_10", 1.0) == 0:
+        problems.append("no evidence passage in the top 10 retrieved")
+    elif not record.evidence_in_passage and not record.abstained:
+        rank = retrieval.get("recip_rank")
+        problems.append(f"evidence retrieved (rank {round(1 / rank) if rank else '?'}) but not cited")
+    if record.citation_pairs > record.citation_pairs_supported:
+        problems.append(f"{record.citation_pairs - record.citation_pairs_supported} citation(s) that do not support their statement")
+    return "; ".join(problems)
+
+
+def badness(record: EvalRecord) -> float:
+    if not record.answerable:
+        return 1.0 if not record.abstained else 0.0
+    value = 1.0 if record.abstained else 1 - record.facts_matched / max(record.facts_total, 1)
+    return value + (0.0 if record.evidence_in_passage else 0.5) + 0.1 * (record.citation_pairs - record.citation_pairs_supported)
+
+
+def best_configuration(runs: dict[str, list[EvalRecord]]) -> str:
+    """The configuration that wins on the dev split: key-fact recall, then evidence cited, then citation precision."""
+
+    def key(name: str) -> tuple:
+        summary = summarise([r for r in runs[name] if r.split == "dev"])
+        return tuple(summary.get(m) or 0.0 for m in ("key_fact_recall", "evidence_cited", "citation_precision"))
+
+    return max(runs, key=key)
+
+
+def check_floors(summary: dict, floors: dict[str, float], ceilings: dict[str, float] | None = None) -> list[str]:
+    """Headline metrics below their recorded floor (or above their ceiling), each as a readable line."""
+    failures = []
+    for name, floor in floors.items():
+        value = summary.get(name)
+        if value is None or value < floor:
+            failures.append(f"{name} = {value} is below its floor {floor}")
+    for name, ceiling in (ceilings or {}).items():
+        value = summary.get(name)
+        if value is None or value > ceiling:
+            failures.append(f"{name} = {value} is above its ceiling {ceiling}")
+    return failures
+
+
+def records_to_json(records: list[EvalRecord]) -> list[dict]:
+    return [asdict(r) for r in records]

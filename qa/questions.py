@@ -24,7 +24,7 @@ ASK_CUES: dict[str, frozenset[str]] = {
     "dose": frozenset({"dose", "doses", "dosage", "dosing", "mg", "milligram", "milligrams"}),
     "cost": frozenset({"cost", "costs", "price", "prices", "expensive", "cheap", "insurance", "afford"}),
     "prognosis": frozenset({"prognosis", "expectancy", "survival", "survive", "mortality", "lifespan", "recovery", "recover", "recovering", "rehabilitation"}),
-    "accuracy": frozenset({"sensitivity", "sensitive", "specificity", "specific", "accuracy", "accurate", "predictive", "ppv", "npv"}),
+    "accuracy": frozenset({"sensitivity", "specificity", "accuracy", "accurate", "predictive", "ppv", "npv"}),
     "genetics": frozenset({"gene", "genes", "genetic", "genetics", "mutation", "mutations", "hereditary", "inherited", "familial"}),
     "treatment": frozenset({"treatment", "treatments", "treat", "treated", "therapy", "therapies", "medication", "medications", "drug", "drugs", "cure"}),
     "safety": frozenset({"safe", "safety", "risk", "risks", "harmful", "dangerous", "side"}),
@@ -36,6 +36,37 @@ BODY_PARTS = frozenset(
     heart lung lungs liver kidney kidneys stomach bowel bladder eye eyes ear ears skull finger fingers thumb toe toes
     foot feet hand hands arm arms leg legs thigh calf face tongue throat breast prostate uterus""".split()
 )
+# Lay words and the clinical words documents use for the same thing; a question's lay word also
+# matches its clinical equivalents ("neck" finds "cervical").
+LAY_TERMS: dict[str, tuple[str, ...]] = {
+    "neck": ("cervical",),
+    "upper back": ("thoracic",),
+    "lower back": ("lumbar",),
+    "x-ray": ("radiograph", "radiography"),
+    "x-rays": ("radiographs", "radiography"),
+    "xray": ("radiograph", "radiography"),
+    "child": ("pediatric", "children"),
+    "kid": ("pediatric", "children"),
+    "kids": ("pediatric", "children"),
+    "scan": ("imaging",),
+    "nerve damage": ("neuropathy",),
+    "blood test": ("laboratory",),
+    "blood tests": ("laboratory",),
+    "heart attack": ("myocardial",),
+    "pins and needles": ("tingling", "paresthesia"),
+}
+
+
+def lay_equivalents(question: str) -> list[str]:
+    """Clinical words for the lay words a question uses."""
+    lowered = f" {' '.join(words(question))} "
+    found: list[str] = []
+    for lay, clinical in LAY_TERMS.items():
+        if f" {lay.replace('-', ' ')} " in lowered or f" {lay.replace('-', '')} " in lowered:
+            found.extend(clinical)
+    return found
+
+
 # A word is "rare" (a name, drug, gene, body part) below this Zipf frequency in general English.
 RARE_WORD_ZIPF = 3.0
 FOCUS = re.compile(r"^\s*(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|sorts?\s+of\s+)?([a-z][\w-]*)", re.IGNORECASE)

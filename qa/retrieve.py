@@ -43,6 +43,10 @@ class Retriever:
     def embed_query(self, question: str) -> np.ndarray:
         return self._embed_cached(question)
 
+    def clear_cache(self) -> None:
+        """Forget cached query embeddings (so a measurement sees a question for the first time)."""
+        self._embed_cached.cache_clear()
+
     def dense_scores(self, question: str, depth: int) -> dict[int, float]:
         vector = self.embed_query(question)
         scores, rows = self.index.faiss_index.search(vector[None, :].astype(np.float32), min(depth, len(self.index.chunks)))
