@@ -91,3 +91,19 @@ def test_index_reports_what_it_did(tmp_path):
     result = run("index", "--quiet", "--corpus", str(ROOT / "corpus"), "--index", str(tmp_path / "index"))
     assert result.returncode == 0, result.stderr
     assert "Indexed 4 documents into" in result.stdout and (tmp_path / "index" / "manifest.json").exists()
+
+
+def test_eval_writes_a_report_and_compares_runs(index_dir, tmp_path):
+    first = run("eval", "--split", "test", "-q", "--index", str(index_dir), "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    assert {"report.json", "report.md", "recall_at_k.png", "latency.png", "key_facts_per_document.png"} <= {p.name for p in (tmp_path / "a").iterdir()}
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    records = report["runs"][report["chosen"]]["records"]
+    assert records and all(r["split"] == "test" for r in records)
+    assert "## The 10 worst questions" in (tmp_path / "a" / "report.md").read_text()
+    # A second run with fewer passages: the comparison names the questions whose outcome changed.
+    second = run("eval", "--split", "test", "-q", "-k", "1", "--index", str(index_dir), "--out", str(tmp_path / "b"))
+    assert second.returncode == 0, second.stderr
+    compared = run("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert "key_fact_recall" in compared.stdout and "Questions whose outcome changed:" in compared.stdout
+    assert " -> " in compared.stdout
