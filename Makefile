@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run test clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install index run test browser clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +24,16 @@ install: $(STAMP)
 index: install
 	$(BIN)/qa index --if-stale
 
-# Builds the index from corpus/ if it is missing or stale, then answers questions at a prompt.
+# Builds the index from corpus/ if it is missing or stale, then serves the chat UI at http://127.0.0.1:7860.
 run: index
-	$(BIN)/qa chat
+	$(BIN)/qa serve
 
-test: install
+# The browser tests drive Debian's chromium (Playwright's own browser download does not work here).
+browser:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+test: install browser
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -236,6 +236,24 @@ def chat(index):
             click.echo(f"Error: {exc}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless you choose otherwise).")
+@click.option("--port", type=int, default=7860, show_default=True)
+@click.option("--auth", default=None, help="user:password required to open the UI (Gradio's own login).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+def serve(host, port, auth, index):
+    """Serve the chat UI in the browser.
+
+    \b
+    Example:
+      qa serve --port 7860        # then open http://127.0.0.1:7860
+    """
+    from qa.web import serve as serve_ui
+
+    click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
+    serve_ui(_settings(index=index), host=host, port=port, auth=auth, quiet=True)
+
+
 @main.command(name="eval")
 @click.option("--gold", type=click.Path(), default="evals/gold.jsonl", show_default=True, help="Gold questions (JSONL).")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)

@@ -1,0 +1,215 @@
+"""The Gradio chat UI: Blocks wired to the plain functions in ``qa.web_logic``.
+
+One pipeline (model + index) per process, shared by every session; each session keeps its own
+turns in ``gr.State``. A click on a citation ``[n]`` (a link in the chat HTML) is relayed by a few
+lines of JavaScript into a hidden textbox whose handler renders the side panel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+log = logging.getLogger("qa.web")
+
+CSS = """
+.gradio-container {max-width: 1280px !important; margin: auto;}
+#qa-title h1 {margin-bottom: 0;} #qa-title p {margin-top: 4px; color: var(--body-text-color-subdued);}
+.qa-answer {line-height: 1.55;}
+.qa-abstained {font-weight: 600;}
+a.qa-cite {font-weight: 700; text-decoration: none; padding: 0 2px; border-radius: 4px; background: var(--color-accent-soft); cursor: pointer;}
+.qa-sources {margin-top: 10px; display: flex; flex-direction: column; gap: 6px;}
+.qa-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; font-size: 0.92em;}
+.qa-quote {color: var(--body-text-color-subdued); margin-top: 3px; font-style: italic;}
+.qa-panel h3 {margin-top: 0;}
+.qa-facts {display: grid; grid-template-columns: 1fr 1fr; gap: 2px 12px; font-size: 0.88em; margin-bottom: 8px;}
+.qa-facts span {font-weight: 600;}
+.qa-context {max-height: 58vh; overflow-y: auto; line-height: 1.55; border-top: 1px solid var(--border-color-primary); padding-top: 8px;}
+.qa-context mark {background: #ffe58f; color: #111; padding: 1px 0;}
+.qa-note {font-size: 0.88em; color: var(--body-text-color-subdued);}
+#qa-searched {font-size: 0.88em; color: var(--body-text-color-subdued); min-height: 1.4em;}
+"""
+
+# Relays clicks on citation links (inside the chat's HTML) to the hidden #qa-cite-target textbox.
+HEAD = """
+<script>
+document.addEventListener('click', function (event) {
+  const link = event.target.closest && event.target.closest('a.qa-cite, a[href^="#qa-cite/"], a[href^="#qa-passage/"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const box = document.querySelector('#qa-cite-target textarea, #qa-cite-target input');
+  if (!box) return;
+  box.value = link.getAttribute('href') + '|' + Date.now();
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+}, true);
+</script>
+"""
+EMPTY_PANEL = "<div class='qa-panel qa-empty'><p>Click a citation such as <b>[1]</b> in an answer to see the passage in its document.</p></div>"
+
+
+def build_app(settings: Settings | None = None):
+    import gradio as gr
+
+    from qa import web_logic
+    from qa.pipeline import shared_pipeline
+
+    settings = settings or Settings.from_env()
+    pipeline = shared_pipeline(settings)
+    index = pipeline.index
+
+    def respond(message, chat, turns, mode, k):
+        message = (message or "").strip()
+        chat, turns = list(chat or []), list(turns or [])
+        if not message:
+            yield chat, turns, gr.update(), message
+            return
+        chat.append({"role": "user", "content": _escape(message)})  # shown as text, never as markup
+        try:
+            turn = web_logic.answer_turn(pipeline, message, [t.searched_for for t in turns], mode, int(k))
+        except QAError as exc:
+            chat.append({"role": "assistant", "content": f"<div class='qa-answer qa-abstained'>{_escape(str(exc)).capitalize()}</div>"})
+            yield chat, turns, "", ""
+            return
+        except Exception:  # the user sees a friendly line; the log keeps the traceback
+            log.exception("answering %r failed", message)
+            chat.append({"role": "assistant", "content": web_logic.FRIENDLY_ERROR})
+            yield chat, turns, "", ""
+            return
+        turns.append(turn)
+        searched = f"Searched for: “{_escape(turn.searched_for)}”" if turn.searched_for != message else ""
+        number = len(turns) - 1
+        # Stream: the answer's cited statements one at a time, then the source cards.
+        for partial in web_logic.streamed_parts(turn.answer)[:-1]:
+            yield chat + [{"role": "assistant", "content": web_logic.answer_html(number, turn.answer, index, partial, with_sources=False)}], turns, searched, ""
+        yield chat + [{"role": "assistant", "content": web_logic.answer_html(number, turn.answer, index)}], turns, searched, ""
+
+    def open_citation(target, turns, _unused=None):
+        parsed = web_logic.parse_cite_target(target)
+        if not parsed:
+            return gr.update(), None
+        kind, turn_number, key = parsed
+        try:
+            if kind == "cite":
+                citation = web_logic.find_citation(list(turns or []), turn_number, int(key))
+                span = (citation.start, citation.end)
+                return web_logic.citation_panel_html(index, citation.chunk.chunk_id, span), (citation.chunk.doc_id, span)
+            hit = web_logic.closest_hit(list(turns or []), turn_number, key)
+            return web_logic.citation_panel_html(index, hit.chunk.chunk_id), (hit.chunk.doc_id, (hit.chunk.start, hit.chunk.end))
+        except QAError as exc:
+            return f"<div class='qa-panel'><p>{_escape(str(exc)).capitalize()}</p></div>", None
+
+    def whole_document(selected):
+        if not selected:
+            return EMPTY_PANEL
+        doc_id, span = selected
+        return web_logic.document_html(index, doc_id, tuple(span))
+
+    def show_source(doc_id):
+        return web_logic.document_html(index, doc_id) if doc_id in index.documents else ""
+
+    with gr.Blocks(title="Cited answers — medical documents") as app:
+        gr.Markdown(
+            "# Cited answers from the medical documents\n"
+            "Every statement cites the passage it comes from; click a citation to read it in its document. "
+            "When the documents do not answer a question, the answer says so.",
+            elem_id="qa-title",
+        )
+        turns = gr.State([])
+        selected = gr.State(None)
+        with gr.Tabs():
+            with gr.Tab("Ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chat = gr.Chatbot(label="Conversation", show_label=False, height=520, sanitize_html=True, buttons=["copy"], feedback_options=None, elem_id="qa-chat")
+                        searched = gr.Markdown("", elem_id="qa-searched")
+                        with gr.Row():
+                            box = gr.Textbox(
+                                placeholder="Ask a question about the documents, then press Enter",
+                                show_label=False,
+                                scale=5,
+                                autofocus=True,
+                                max_length=2000,
+                                elem_id="qa-question",
+                            )
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
+                        gr.Examples(web_logic.EXAMPLES, inputs=box, label="Examples")
+                        with gr.Accordion("Settings", open=False):
+                            mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval")
+                            k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages weighed")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Passage in context")
+                        panel = gr.HTML(EMPTY_PANEL, elem_id="qa-panel")
+                        show_all = gr.Button("Show whole document", size="sm", elem_id="qa-show-document")
+                        cite_target = gr.Textbox(visible="hidden", interactive=True, elem_id="qa-cite-target")
+            with gr.Tab("Sources"):
+                gr.Dataframe(
+                    value=web_logic.sources_rows(index),
+                    headers=["Title", "Kind", "Date", "Passages", "ID"],
+                    interactive=False,
+                    wrap=True,
+                )
+                choice = gr.Dropdown([(d.title, d.doc_id) for d in index.documents.values()], label="Read a document")
+                document_view = gr.HTML("")
+                choice.change(show_source, choice, document_view)
+
+        submit_args = dict(fn=respond, inputs=[box, chat, turns, mode, k], outputs=[chat, turns, searched, box])
+        box.submit(**submit_args)
+        send.click(**submit_args)
+        cite_target.change(open_citation, [cite_target, turns], [panel, selected])
+        show_all.click(whole_document, selected, panel).then(
+            None, js="() => { const m = document.getElementById('qa-doc-quote'); if (m) m.scrollIntoView({block: 'center'}); }"
+        )
+    return app
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, quiet: bool = False) -> None:
+    import gradio as gr
+
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise QAError(f"--auth must look like user:password. Currently, it is {auth!r}.")
+        credentials = (user, password)
+    _require_free_port(host, port)
+    app = build_app(settings)
+    app.queue(default_concurrency_limit=4, max_size=200)
+    started = time.perf_counter()
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        show_error=False,
+        quiet=quiet,
+        ssr_mode=False,
+        theme=gr.themes.Soft(),
+        css=CSS,
+        head=HEAD,
+        footer_links=[],
+        prevent_thread_lock=False,
+    )
+    log.info("served for %.0f s", time.perf_counter() - started)
+
+
+def _require_free_port(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise QAError(f"port {port} on {host} is in use ({exc.strerror}); pass another with --port.") from exc

@@ -1,0 +1,182 @@
+"""What the chat UI shows, as plain functions of questions, history and the index (unit-tested directly).
+
+Everything user- or document-derived is HTML-escaped before it is shown, so text such as
+``<script>`` or SQL in a question or a document is displayed, never run.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from qa.citations import passage_in_context
+from qa.errors import QAError
+from qa.pipeline import Pipeline
+from qa.store import Index
+from qa.text import content_terms
+from qa.types import Answer, Citation, Hit
+
+EXAMPLES = [
+    "What imaging for low back pain with leg weakness?",
+    "What does a negative head MRI mean in a patient with limb weakness?",
+    "Can an MRI show small fiber neuropathy?",
+    "How common were abnormal MRIs in ALS and MMN?",
+]
+CLOSEST_LABEL = "Closest passages, not an answer"
+FRIENDLY_ERROR = "Sorry, something went wrong while answering. Please try again, or rephrase the question."
+
+# Follow-up rule: with earlier questions in the conversation, a question is a follow-up when it opens
+# like one ("what about ...", "and ...", "how about ..."), leans on a pronoun ("is it ...", "do they ..."),
+# or has fewer than three content words of its own. It is then searched as its own words followed by the
+# previous searched-for question in parentheses: "what about in children? (limb weakness with a negative
+# head MRI)". Otherwise it is searched as typed.
+_FOLLOW_UP_OPENING = re.compile(r"^\s*(what about|how about|and|also|what if|same for|in|for|with|without|but)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|there)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str  # as typed
+    searched_for: str  # after the follow-up rewrite
+    answer: Answer
+
+
+def rewrite_follow_up(question: str, previous_searches: list[str]) -> str:
+    """The question to search for, given the searched-for questions earlier in the conversation."""
+    question = question.strip()
+    if not previous_searches:
+        return question
+    is_follow_up = bool(_FOLLOW_UP_OPENING.match(question)) or bool(_PRONOUN.search(question)) or len(content_terms(question)) < 3
+    if not is_follow_up:
+        return question
+    previous = re.sub(r"\s*\(.*\)\s*$", "", previous_searches[-1])  # one level of context is enough
+    return f"{question} ({previous})"
+
+
+def answer_turn(pipeline: Pipeline, question: str, previous_searches: list[str], mode: str | None = None, k: int | None = None) -> Turn:
+    searched_for = rewrite_follow_up(question, previous_searches)
+    return Turn(question, searched_for, pipeline.ask(searched_for, mode=mode, k=k))
+
+
+def cite_href(turn: int, n: int) -> str:
+    return f"#qa-cite/{turn}/{n}"
+
+
+def passage_href(turn: int, chunk_id: str) -> str:
+    return f"#qa-passage/{turn}/{chunk_id}"
+
+
+def parse_cite_target(value: str) -> tuple[str, int, str] | None:
+    """'#qa-cite/2/1|1699999' -> ('cite', 2, '1'); '#qa-passage/0/doc#3|...' -> ('passage', 0, 'doc#3')."""
+    match = re.match(r"^#qa-(cite|passage)/(\d+)/([^|]+)", value or "")
+    return (match.group(1), int(match.group(2)), match.group(3)) if match else None
+
+
+def _document_line(index: Index, doc_id: str, section: str) -> str:
+    document = index.documents[doc_id]
+    facts = " · ".join(html.escape(x) for x in (document.kind, document.date) if x)
+    section_text = f" — {html.escape(section)}" if section else ""
+    return f"<b>{html.escape(document.title)}</b>{section_text}<br><small>{facts}</small>"
+
+
+def answer_html(turn_number: int, answer: Answer, index: Index, text: str | None = None, with_sources: bool = True) -> str:
+    """The assistant message: the answer (or the part streamed so far) with clickable [n], then source cards."""
+    if answer.abstained:
+        return abstention_html(turn_number, answer, index)
+    body = html.escape(answer.text if text is None else text)
+    body = re.sub(r"\[(\d+)\]", lambda m: f'<a class="qa-cite" href="{cite_href(turn_number, int(m.group(1)))}">[{m.group(1)}]</a>', body)
+    cards = "".join(_source_card(turn_number, c, index) for c in answer.citations) if with_sources else ""
+    return f'<div class="qa-answer">{body}</div><div class="qa-sources">{cards}</div>'
+
+
+def streamed_parts(answer: Answer) -> list[str]:
+    """The answer text growing one cited statement at a time (the last part is the whole answer)."""
+    from qa.support import split_statements
+
+    parts, shown = [], []
+    for statement in split_statements(answer.text):
+        shown.append(statement.text + "".join(f" [{n}]" for n in statement.citations))
+        parts.append(" ".join(shown))
+    return parts or [answer.text]
+
+
+def _source_card(turn_number: int, citation: Citation, index: Index) -> str:
+    quote = html.escape(" ".join(citation.quote.split()))
+    return (
+        f'<div class="qa-card"><a class="qa-cite" href="{cite_href(turn_number, citation.n)}">[{citation.n}]</a> '
+        f"{_document_line(index, citation.chunk.doc_id, citation.chunk.section)}"
+        f'<div class="qa-quote">“{quote}”</div></div>'
+    )
+
+
+def abstention_html(turn_number: int, answer: Answer, index: Index, closest: int = 3) -> str:
+    items = "".join(
+        f'<li><a class="qa-cite" href="{passage_href(turn_number, h.chunk.chunk_id)}">{html.escape(index.documents[h.chunk.doc_id].title)}'
+        f"{' — ' + html.escape(h.chunk.section) if h.chunk.section else ''}</a></li>"
+        for h in answer.hits[:closest]
+    )
+    passages = f'<div class="qa-closest"><b>{CLOSEST_LABEL}:</b><ul>{items}</ul></div>' if items else ""
+    return f'<div class="qa-answer qa-abstained">{html.escape(answer.text)}</div>{passages}'
+
+
+def citation_panel_html(index: Index, chunk_id: str, span: tuple[int, int] | None = None) -> str:
+    """The passage in context: surrounding paragraphs, the quote highlighted, the document's references."""
+    context = passage_in_context(index, chunk_id, span)
+    document = context.document
+    facts = [("Kind", document.kind), ("Date", document.date or "not printed in the document"), ("Section", context.chunk.section or "(opening)")]
+    if document.publisher:
+        facts.append(("Publisher", document.publisher))
+    if document.doi:
+        facts.append(("DOI", document.doi))
+    facts_html = "".join(f"<div><span>{html.escape(k)}</span> {html.escape(v)}</div>" for k, v in facts)
+    body = f"{_paragraphs(context.before)}<mark id=\"qa-quote\">{_paragraphs(context.quote, inline=True)}</mark>{_paragraphs(context.after)}"
+    references = ""
+    if context.references:
+        references = "<h4>References this passage points to</h4><ol>" + "".join(
+            f'<li value="{r.number}">{html.escape(r.text)}</li>' for r in context.references
+        ) + "</ol>"
+    if context.reference_note:
+        references += f'<p class="qa-note">{html.escape(context.reference_note)}</p>'
+    return (
+        f'<div class="qa-panel" data-chunk="{html.escape(chunk_id)}"><h3>{html.escape(document.title)}</h3>'
+        f'<div class="qa-facts">{facts_html}</div><div class="qa-context">{body}</div>{references}</div>'
+    )
+
+
+def _paragraphs(text: str, inline: bool = False) -> str:
+    escaped = html.escape(text)
+    return escaped.replace("\n", "<br>") if inline else escaped.replace("\n\n", "<br><br>").replace("\n", "<br>")
+
+
+def document_html(index: Index, doc_id: str, span: tuple[int, int] | None = None) -> str:
+    """The whole cleaned document, the cited span highlighted (the page scrolls to it)."""
+    if doc_id not in index.documents:
+        raise QAError(f"unknown document {doc_id!r}.")
+    text = index.documents[doc_id].text
+    start, end = span if span else (0, 0)
+    body = f"{_paragraphs(text[:start])}<mark id=\"qa-doc-quote\">{_paragraphs(text[start:end], inline=True)}</mark>{_paragraphs(text[end:])}" if span else _paragraphs(text)
+    return f'<div class="qa-document">{_document_line(index, doc_id, "")}<div class="qa-context">{body}</div></div>'
+
+
+def sources_rows(index: Index) -> list[list]:
+    counts: dict[str, int] = {}
+    for chunk in index.chunks:
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    return [[d.title, d.kind, d.date or "—", counts.get(d.doc_id, 0), d.doc_id] for d in index.documents.values()]
+
+
+def find_citation(turns: list[Turn], turn_number: int, n: int) -> Citation:
+    if not 0 <= turn_number < len(turns):
+        raise QAError("that citation belongs to an earlier conversation; ask the question again.")
+    for citation in turns[turn_number].answer.citations:
+        if citation.n == n:
+            return citation
+    raise QAError(f"answer {turn_number + 1} has no citation [{n}].")
+
+
+def closest_hit(turns: list[Turn], turn_number: int, chunk_id: str) -> Hit:
+    for hit in turns[turn_number].answer.hits if 0 <= turn_number < len(turns) else ():
+        if hit.chunk.chunk_id == chunk_id:
+            return hit
+    raise QAError(f"passage {chunk_id!r} is not among that answer's passages.")

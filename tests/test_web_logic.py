@@ -1,0 +1,90 @@
+"""The UI's callbacks as plain functions: what a user would see, without a browser."""
+
+import pytest
+
+from qa import web_logic
+from qa.errors import QAError
+
+
+def test_an_answer_has_clickable_citations_and_source_cards(pipeline):
+    turn = web_logic.answer_turn(pipeline, "What imaging for low back pain with leg weakness?", [])
+    html = web_logic.answer_html(0, turn.answer, pipeline.index)
+    assert html.count('class="qa-cite"') >= 2 * len(turn.answer.citations)  # in the text and on each card
+    for citation in turn.answer.citations:
+        assert f'href="#qa-cite/0/{citation.n}"' in html
+    assert "guideline summary" in html and "November 7, 2025" in html
+
+
+def test_streamed_parts_grow_to_the_whole_answer(pipeline):
+    answer = pipeline.ask("Can an MRI detect small fiber neuropathy?")
+    parts = web_logic.streamed_parts(answer)
+    assert parts[-1] == answer.text and all(a in b for a, b in zip(parts, parts[1:]))
+
+
+def test_an_abstention_offers_the_closest_passages(pipeline):
+    turn = web_logic.answer_turn(pipeline, "What dose of riluzole is recommended for ALS?", [])
+    html = web_logic.answer_html(3, turn.answer, pipeline.index)
+    assert "The documents do not answer this question." in html
+    assert web_logic.CLOSEST_LABEL in html and 'href="#qa-passage/3/' in html
+
+
+def test_markup_in_questions_and_answers_is_shown_not_run(pipeline):
+    turn = web_logic.answer_turn(pipeline, "<script>alert('x')</script> '; DROP TABLE documents; --", [])
+    html = web_logic.answer_html(0, turn.answer, pipeline.index)
+    assert "<script>" not in html
+
+
+def test_follow_ups_are_rewritten_with_the_previous_question():
+    previous = ["What does a negative head MRI mean in a patient with limb weakness?"]
+    assert web_logic.rewrite_follow_up("what about in children?", previous) == f"what about in children? ({previous[0]})"
+    assert web_logic.rewrite_follow_up("Is it urgent?", previous).endswith(f"({previous[0]})")
+    standalone = "Which blood tests are suggested for unexplained limb weakness?"
+    assert web_logic.rewrite_follow_up(standalone, previous) == standalone
+    assert web_logic.rewrite_follow_up("what about in children?", []) == "what about in children?"
+    # Only one level of context is carried, so searches do not grow without bound.
+    chained = web_logic.rewrite_follow_up("and in adults?", [f"what about in children? ({previous[0]})"])
+    assert chained == "and in adults? (what about in children?)"
+
+
+def test_a_follow_up_about_children_finds_the_pediatric_advice(pipeline):
+    first = web_logic.answer_turn(pipeline, "What does a negative head MRI mean in a patient with limb weakness?", [])
+    follow = web_logic.answer_turn(pipeline, "what about in children?", [first.searched_for])
+    assert "enterovirus" in follow.answer.text.lower()
+
+
+def test_selecting_a_citation_opens_its_passage_highlighted(pipeline):
+    turn = web_logic.answer_turn(pipeline, "Can an MRI detect small fiber neuropathy?", [])
+    kind, number, key = web_logic.parse_cite_target("#qa-cite/0/1|1700000000")
+    citation = web_logic.find_citation([turn], number, int(key))
+    panel = web_logic.citation_panel_html(pipeline.index, citation.chunk.chunk_id, (citation.start, citation.end))
+    assert kind == "cite" and '<mark id="qa-quote">' in panel
+    assert " ".join(citation.quote.split())[:60] in " ".join(panel.split())
+    assert "consumer article" in panel
+
+
+def test_the_panel_lists_the_documents_references(pipeline):
+    chunk = next(c for c in pipeline.index.chunks if "Acute Limb Weakness" in c.text)
+    panel = web_logic.citation_panel_html(pipeline.index, chunk.chunk_id)
+    assert "References this passage points to" in panel and "Guideline Directed Topic Overview" in panel
+    assert "only 3 entries" in panel
+
+
+def test_unknown_citations_get_a_clear_message(pipeline):
+    turn = web_logic.answer_turn(pipeline, "Can an MRI detect small fiber neuropathy?", [])
+    with pytest.raises(QAError, match="no citation"):
+        web_logic.find_citation([turn], 0, 99)
+    with pytest.raises(QAError, match="earlier conversation"):
+        web_logic.find_citation([turn], 5, 1)
+    assert web_logic.parse_cite_target("javascript:alert(1)") is None
+
+
+def test_the_sources_tab_lists_every_document(pipeline):
+    rows = web_logic.sources_rows(pipeline.index)
+    assert {row[4] for row in rows} == set(pipeline.index.documents)
+    assert all(row[3] > 0 for row in rows)
+
+
+def test_the_whole_document_view_highlights_the_span(pipeline):
+    document = next(iter(pipeline.index.documents.values()))
+    html = web_logic.document_html(pipeline.index, document.doc_id, (10, 40))
+    assert '<mark id="qa-doc-quote">' in html
