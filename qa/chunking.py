@@ -98,7 +98,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _split_oversized(text: str, block: _Block, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+def _split_oversized(text: str, block: _Block, fits: Callable[[int, int], bool], budget: int) -> list[tuple[int, int]]:
     """Split a block that does not fit: at lines (list items), then sentences, then words."""
     pieces: list[tuple[int, int]] = []
     if block.is_list:
@@ -119,18 +119,37 @@ def _split_oversized(text: str, block: _Block, fits: Callable[[int, int], bool])
             current = (unit_start, unit_end)
             continue
         current = None  # a single sentence too long for the model: split between words
-        word_start = unit_start
-        for match in re.finditer(r"\S+", text[unit_start:unit_end]):
-            word_end = unit_start + match.end()
-            if word_end > word_start and not fits(word_start, word_end):
-                previous_end = unit_start + match.start()
-                if previous_end > word_start:
-                    pieces.append(_trim(text, word_start, previous_end))
-                word_start = unit_start + match.start()
-        if word_start < unit_end:
-            current = (word_start, unit_end)
+        pieces.extend(_split_between_words(text, unit_start, unit_end, fits, budget))
     if current:
         pieces.append(current)
+    return pieces
+
+
+# A word piece spans at most about 20 characters, so a piece that fits the budget is never longer
+# than this many characters per token: it bounds the search window on very long lines.
+MAX_CHARS_PER_TOKEN = 20
+
+
+def _split_between_words(text: str, start: int, end: int, fits: Callable[[int, int], bool], budget: int) -> list[tuple[int, int]]:
+    """Greedy pieces that fit, each found by binary search over word ends within a bounded window
+    (a few token counts of at most a few kB per piece, so a multi-megabyte single line stays fast)."""
+    from bisect import bisect_right
+
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    word_ends = [w[1] for w in words]
+    pieces = []
+    first = 0
+    while first < len(words):
+        window_end = words[first][0] + budget * MAX_CHARS_PER_TOKEN
+        low, high = first, max(first, bisect_right(word_ends, window_end) - 1)  # the last word end that still fits
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(words[first][0], word_ends[middle]):
+                low = middle
+            else:
+                high = middle - 1
+        pieces.append((words[first][0], word_ends[low]))  # a single over-long "word" stands alone
+        first = low + 1
     return pieces
 
 
@@ -159,7 +178,7 @@ def split_document(document: Document, max_tokens: int = 256, count_tokens: Toke
             if fits(block.start, block.end):
                 current = (block.start, block.end)
             else:
-                parts = _split_oversized(text, block, fits)
+                parts = _split_oversized(text, block, fits, budget)
                 pieces.extend(parts[:-1])
                 current = parts[-1] if parts else None
         if current:

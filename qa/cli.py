@@ -129,11 +129,14 @@ def ask(question, questions_file, mode, k, index, as_json):
       qa ask "What imaging for low back pain with leg weakness?"
       qa ask --json "Can an MRI show small fiber neuropathy?"
       qa ask --json --file questions.jsonl
+      echo "Can an MRI show neuropathy?" | qa ask -
     """
     from qa.render import answer_to_json, answer_to_text
 
     if (question is None) == (questions_file is None):
         raise QAError("give either a QUESTION or --file QUESTIONS.jsonl, not both and not neither.")
+    if question == "-":
+        question = _read_stdin_question()
     pipeline = _pipeline(index)
     if questions_file is None:
         answer = pipeline.ask(question, mode=mode, k=k)
@@ -158,6 +161,14 @@ def ask(question, questions_file, mode, k, index, as_json):
             click.echo(f"## {question_id}: {text}\n{answer_to_text(answer, pipeline.index)}\n")
     if failures:
         sys.exit(1)
+
+
+def _read_stdin_question() -> str:
+    data = sys.stdin.buffer.read(1_000_000)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise QAError(f"the question on standard input is not valid UTF-8 (byte {exc.start}); send UTF-8 text.") from exc
 
 
 def _read_questions(path: str):

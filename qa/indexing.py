@@ -36,6 +36,18 @@ class BuildReport:
     backend: str
 
 
+def _fingerprint(corpus_folder: Path, files: list[Path]) -> dict[str, dict]:
+    """Hash and stat of every corpus file, skipped ones included (so they do not read as "added"
+    later); a file that vanished meanwhile is left out, as it is from the index."""
+    fingerprint = {}
+    for path in files:
+        try:
+            fingerprint[path.relative_to(corpus_folder).as_posix()] = {"sha256": hash_file(path), "stat": file_stat(path)}
+        except OSError:
+            continue
+    return fingerprint
+
+
 def chunk_embedding_text(document: Document, chunk: Chunk) -> str:
     return embedding_prefix(document.title, chunk.section) + chunk.text
 
@@ -86,7 +98,7 @@ def build_index(
     with index_lock(index_folder):
         corpus = load_corpus(corpus_folder)
         files = corpus_files(corpus_folder)
-        fingerprint = {f.relative_to(corpus_folder).as_posix(): {"sha256": hash_file(f), "stat": file_stat(f)} for f in files}
+        fingerprint = _fingerprint(corpus_folder, files)
         chosen = backend
         if backend == "auto":
             chosen = "numpy" if sum(len(d.text) for d in corpus.documents) < AUTO_BACKEND_LIMIT * 400 else "sentence-transformers"

@@ -29,6 +29,8 @@ def validate_question(question: object) -> str:
         raise QAError(f"the question is {len(cleaned):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. Shorten it.")
     if not re.search(r"\w", cleaned):
         raise QAError(f"the question {cleaned!r} has no words in it; ask a question in words.")
+    if len(re.sub(r"\W", "", cleaned)) < 2:
+        raise QAError(f"the question {cleaned!r} is too short to search for; ask a whole question.")
     return cleaned
 
 

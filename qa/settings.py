@@ -45,6 +45,10 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         """Defaults overridden by QA_CORPUS, QA_INDEX, QA_MODEL, QA_MODE, QA_K."""
+        known = {"QA_CORPUS", "QA_INDEX", "QA_MODEL", "QA_MODE", "QA_K"}
+        unknown = sorted(name for name in os.environ if name.startswith("QA_") and name not in known)
+        if unknown:
+            raise QAError(f"unknown setting(s) {', '.join(unknown)} in the environment; known settings are {', '.join(sorted(known))}.")
         overrides = {}
         for name in ("corpus", "index", "model", "mode"):
             value = os.environ.get(f"QA_{name.upper()}")

@@ -111,12 +111,12 @@ def _read_jsonl(path: Path) -> list[dict]:
 @contextmanager
 def index_lock(folder: Path) -> Iterator[None]:
     """Exclusive lock for writers of ``folder``; a second writer is refused, not queued."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
     lock_path = folder.parent / f".{folder.name}.lock"
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
         handle = lock_path.open("w")
     except OSError as exc:
-        raise QAError(f"cannot write to {str(folder.parent)!r} ({exc.strerror}); choose a writable --index folder.") from exc
+        raise QAError(f"cannot write the index at {str(folder)!r} ({exc.strerror}); choose a writable --index folder.") from exc
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
@@ -146,11 +146,12 @@ def write_index(
     if len(chunks) != len(chunk_vectors) or len(units) != len(unit_vectors):
         raise QAError("internal error: vectors and records differ in count; the index was not written.")
     folder = Path(folder)
+    # Callers hold index_lock, so any staging folder left here is from a build that was killed.
+    for leftover in folder.parent.glob(f".{folder.name}.tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
     try:
+        staging.mkdir(parents=True)
         _write_jsonl(staging / "documents.jsonl", (asdict(d) for d in documents))
         _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in chunks))
         _write_jsonl(staging / "units.jsonl", (asdict(u) for u in units))
@@ -166,10 +167,16 @@ def write_index(
             **manifest,
             "format_version": FORMAT_VERSION,
             "faiss": {"index_type": index_type, "metric": "inner_product", "rows": len(chunks)},
-            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in DATA_FILES},
+            "files": {
+                name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)}
+                for name in [*DATA_FILES, *sorted(p.relative_to(staging).as_posix() for p in (staging / "bm25").iterdir())]
+            },
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _swap_into_place(staging, folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise QAError(f"could not write the index at {str(folder)!r} ({exc.strerror or exc}); the previous index is unchanged.") from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

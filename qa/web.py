@@ -157,13 +157,13 @@ def build_app(settings: Settings | None = None):
                 )
                 choice = gr.Dropdown([(d.title, d.doc_id) for d in index.documents.values()], label="Read a document")
                 document_view = gr.HTML("")
-                choice.change(show_source, choice, document_view)
+                choice.change(show_source, choice, document_view, api_visibility="private")
 
         submit_args = dict(fn=respond, inputs=[box, chat, turns, mode, k], outputs=[chat, turns, searched, box])
-        box.submit(**submit_args)
-        send.click(**submit_args)
-        cite_target.change(open_citation, [cite_target, turns], [panel, selected])
-        show_all.click(whole_document, selected, panel).then(
+        box.submit(**submit_args, api_name="ask")
+        send.click(**submit_args, api_visibility="private")
+        cite_target.change(open_citation, [cite_target, turns], [panel, selected], api_visibility="private")
+        show_all.click(whole_document, selected, panel, api_visibility="private").then(
             None, js="() => { const m = document.getElementById('qa-doc-quote'); if (m) m.scrollIntoView({block: 'center'}); }"
         )
     return app
@@ -185,6 +185,7 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
             raise QAError(f"--auth must look like user:password. Currently, it is {auth!r}.")
         credentials = (user, password)
     _require_free_port(host, port)
+    settings = settings or Settings.from_env()
     app = build_app(settings)
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
@@ -200,6 +201,8 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
         head=HEAD,
         footer_links=[],
         prevent_thread_lock=False,
+        allowed_paths=[],  # the app serves no files of its own; everything it shows is rendered text
+        blocked_paths=[str(settings.index.resolve()), str(settings.corpus.resolve())] if settings else None,
     )
     log.info("served for %.0f s", time.perf_counter() - started)
 

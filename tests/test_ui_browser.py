@@ -3,12 +3,8 @@
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
@@ -22,34 +18,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (`make test` installs it)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(index_dir):
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index_dir)], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"qa serve did not start: {process.stdout.read()[-2000:]}")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
 
 
 def _ask(page, question: str) -> float:
@@ -66,14 +34,14 @@ def _ask(page, question: str) -> float:
     return elapsed
 
 
-def test_ask_click_a_citation_and_follow_up(server):
+def test_ask_click_a_citation_and_follow_up(ui_server):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(server, wait_until="domcontentloaded")
+        page.goto(ui_server, wait_until="domcontentloaded")
         page.locator("#qa-question textarea").first.wait_for(timeout=30000)
         assert page.get_by_text("Examples").count() >= 1
         page.screenshot(path=str(ARTIFACTS / "1-start.png"))

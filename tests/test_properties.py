@@ -1,0 +1,66 @@
+"""Property-based tests (hypothesis) for cleaning and citation parsing; chunking's are in test_chunking.py."""
+
+import re
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.citations import CITATION_MARKER, cited_reference_numbers, parse_span
+from qa.cleaning import clean
+from qa.errors import QAError
+from qa.support import split_statements
+
+LINES = st.lists(
+    st.one_of(
+        st.text(alphabet=string.ascii_letters + " .,:;()'’-", min_size=0, max_size=80),
+        st.sampled_from(["", "References", "Personalize", "Skip to main page content", "  • item one 1", "    1. A ref.", "Heading Here", "Last updated: May 1, 2025"]),
+        st.text(min_size=0, max_size=40),  # anything at all, control characters and emoji included
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(LINES)
+def test_cleaning_never_fails_and_leaves_clean_canonical_text(lines):
+    cleaned = clean("\n".join(lines))
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", cleaned.text)
+    assert "\n\n\n" not in cleaned.text and cleaned.text.endswith("\n")
+    assert "Personalize" not in cleaned.text and "Skip to main page content" not in cleaned.text
+    for section in cleaned.sections:
+        assert 0 <= section.start <= section.end <= len(cleaned.text)
+    assert [r.number for r in cleaned.references] == list(range(1, len(cleaned.references) + 1))
+
+
+@settings(max_examples=100, deadline=None)
+@given(LINES)
+def test_cleaning_is_deterministic(lines):
+    raw = "\n".join(lines)
+    assert clean(raw) == clean(raw)
+
+
+STATEMENT = st.text(alphabet=string.ascii_letters + " ,.", min_size=1, max_size=40).filter(lambda s: s.strip())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(STATEMENT, st.lists(st.integers(1, 20), min_size=0, max_size=3)), min_size=1, max_size=6))
+def test_statements_and_their_markers_round_trip(parts):
+    answer = " ".join(text.strip() + "".join(f" [{n}]" for n in cited) for text, cited in parts)
+    statements = split_statements(answer)
+    assert [n for s in statements for n in s.citations] == [int(n) for n in CITATION_MARKER.findall(answer)]
+    assert " ".join(s.text for s in statements).split() == CITATION_MARKER.sub(" ", answer).split()
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**6))
+def test_spans_parse_or_fail_clearly(start, length):
+    assert parse_span(f"{start}-{start + length}") == (start, start + length)
+    with pytest.raises(QAError):
+        parse_span(f"{start + length}-{start}")
+
+
+@given(st.lists(st.integers(1, 99), min_size=1, max_size=4), st.text(alphabet=string.ascii_letters + " ", min_size=1, max_size=30))
+def test_trailing_reference_numbers_are_read(numbers, words):
+    line = f"{words.strip() or 'Claim'}x {', '.join(str(n) for n in numbers)}"
+    assert cited_reference_numbers(line) == sorted(set(numbers))
