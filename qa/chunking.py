@@ -185,7 +185,7 @@ def split_document(document: Document, max_tokens: int = 256, count_tokens: Toke
             pieces.append(current)
         for start, end in pieces:
             ordinal = len(chunks)
-            chunks.append(Chunk(f"{document.doc_id}#{ordinal}", document.doc_id, ordinal, section.heading, start, end, text[start:end]))
+            chunks.append(Chunk(f"{document.doc_id}#{ordinal}", document.doc_id, ordinal, section.heading, start, end, text[start:end], document.page_at(start)))
     return tuple(chunks)
 
 

@@ -61,6 +61,10 @@ _REFERENCE_LABELS = re.compile(r"^(guideline|research|review|article|book|websit
 _ITEM = re.compile(r"^(?P<indent>\s*)(?P<marker>[•\-*–·▪◦]|\d{1,3}[.)])\s+(?P<body>\S.*)$")
 DATE_LINE = re.compile(r"^(last updated|updated|published|reviewed|posted)\b", re.IGNORECASE)
 # Reference numbers a sentence ends with: "... spasticity) 1" or "... conditions: 1, 2".
+PAGE_LINE = re.compile(r"^<<page (\d+)>>$")
+MARKDOWN_HEADING = re.compile(r"^#+\s+(\S.*)$")
+# "2 Methods", "2.1 Patient selection": numbered headings of full-text articles without Markdown.
+NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+[A-Z][^.:;]{1,70}$")
 TRAILING_REFERENCES = re.compile(r"(?<=[^\s\d])\s+(\d{1,2}(?:\s*,\s*\d{1,2})*)\s*$")
 
 
@@ -72,6 +76,7 @@ class CleanText:
     references: tuple[Reference, ...]
     cited_reference_max: int
     date: str | None
+    pages: tuple[tuple[int, int], ...] = ()  # (offset where the page starts, page number), PDFs only
 
 
 @dataclass
@@ -98,6 +103,11 @@ def _is_heading(line: str) -> bool:
     if stripped[-1] in ".,;:" or not (stripped[0].isupper() or stripped[0].isdigit()):
         return False
     return not TRAILING_REFERENCES.search(stripped)
+
+
+def _unmark(line: str) -> str:
+    match = MARKDOWN_HEADING.match(line.strip())
+    return match.group(1).strip() if match else line.strip()
 
 
 def _looks_like_title(line: str) -> bool:
@@ -181,7 +191,7 @@ def _classify(raw_blocks: list[list[str]], title: str) -> list[_Block]:
     for raw in raw_blocks:
         first = raw[0].strip()
         if in_references:
-            if len(raw) == 1 and REFERENCE_HEADING.match(first):
+            if len(raw) == 1 and (REFERENCE_HEADING.match(first) or PAGE_LINE.match(first)):
                 continue
             reference_blocks.append(raw)
             continue
@@ -189,7 +199,16 @@ def _classify(raw_blocks: list[list[str]], title: str) -> list[_Block]:
             in_references = True
             blocks.append(_Block("heading", [first]))
             continue
-        if len(raw) == 1 and _is_heading(raw[0]):
+        if len(raw) == 1 and PAGE_LINE.match(first):
+            blocks.append(_Block("page", [PAGE_LINE.match(first).group(1)]))
+            continue
+        if len(raw) == 1 and MARKDOWN_HEADING.match(first):
+            heading = MARKDOWN_HEADING.match(first).group(1).strip()
+            if REFERENCE_HEADING.match(heading):
+                in_references = True
+            blocks.append(_Block("heading", [heading]))
+            continue
+        if len(raw) == 1 and (_is_heading(raw[0]) or (NUMBERED_HEADING.match(first) and len(first.split()) <= 9)):
             blocks.append(_Block("heading", [first]))
             continue
         # A block may hold paragraph lines and list items; paragraphs are joined (hard wraps undone).
@@ -237,12 +256,12 @@ def _render_list(lines: list[str]) -> list[str]:
 def clean(raw: str, title: str | None = None) -> CleanText:
     """Clean a scraped page. ``title`` defaults to the first non-empty line."""
     kept = _drop_boilerplate(normalise_whitespace(raw).split("\n"))
-    content = [line.strip() for line in kept if line.strip()]
+    content = [_unmark(line) for line in kept if line.strip() and not PAGE_LINE.match(line.strip())]
     if not title:
         title = next((line for line in content if _looks_like_title(line)), content[0] if content else "")
     title = title.strip()
     # The title goes first, once; pages often print it again (PubMed twice).
-    kept = [line for line in kept if line.strip() != title]
+    kept = [line for line in kept if _unmark(line) != title]
     blocks = _classify(_raw_blocks(kept), title)
 
     parts: list[str] = []
@@ -255,7 +274,11 @@ def clean(raw: str, title: str | None = None) -> CleanText:
         if open_heading is not None and open_heading[1] >= 0 and end > open_heading[1]:
             sections.append(Section(open_heading[0], open_heading[1], end, open_heading[2]))
 
+    pages: list[tuple[int, int]] = []
     for block in blocks:
+        if block.kind == "page":
+            pages.append((offset + (2 if parts else 0), int(block.lines[0])))
+            continue
         if block.kind == "list":
             block_text = "\n".join(_render_list(block.lines))
         else:
@@ -285,7 +308,7 @@ def clean(raw: str, title: str | None = None) -> CleanText:
                 found = TRAILING_REFERENCES.search(line)
                 if found:
                     cited_max = max([cited_max, *(int(n) for n in re.findall(r"\d+", found.group(1)))])
-    return CleanText(title, text, tuple(sections), tuple(references), cited_max, find_printed_date(text))
+    return CleanText(title, text, tuple(sections), tuple(references), cited_max, find_printed_date(text), tuple(pages))
 
 
 _MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"

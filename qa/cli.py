@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -81,6 +82,10 @@ def index(corpus, index, if_stale, quiet):
         click.echo(f"Index {settings.index}/ is up to date with {settings.corpus}/.")
         return
     report = build_index(settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet)
+    _print_report(report)
+
+
+def _print_report(report) -> None:
     for skipped in report.skipped:
         click.echo(f"Skipped {skipped.path}: {skipped.reason}", err=True)
     for note in report.notes:
@@ -89,6 +94,75 @@ def index(corpus, index, if_stale, quiet):
         f"Indexed {report.documents} documents into {report.chunks} passages ({report.units} sentences and list items) "
         f"in {report.seconds:.1f} s -> {report.index_folder}/"
     )
+    changes = {"added": report.added, "updated": report.updated, "removed": report.removed}
+    click.echo(", ".join(f"{name} {len(ids)}" for name, ids in changes.items()) + f", unchanged {len(report.unchanged)}")
+    for name, ids in changes.items():
+        if ids and len(ids) <= 20:
+            click.echo(f"  {name}: {', '.join(ids)}")
+
+
+@main.command()
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def docs(index, as_json):
+    """List the indexed documents.
+
+    \b
+    Example:
+      qa docs
+    """
+    from qa.store import load_index
+
+    settings = _settings(index=index)
+    loaded = load_index(settings.index, expected_model=settings.model)
+    counts: dict[str, int] = {}
+    for chunk in loaded.chunks:
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    corpus = loaded.manifest["corpus"]["folder"]
+    rows = [
+        {"doc_id": d.doc_id, "title": d.title, "kind": d.kind, "date": d.date, "chunks": counts.get(d.doc_id, 0), "source": f"{corpus}/{d.source_path}"}
+        for d in loaded.documents.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['doc_id']}\t{row['kind']}\t{row['date'] or '-'}\t{row['chunks']} passages\t{row['source']}\n    {row['title']}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--corpus", type=click.Path(), default=None, help="Corpus folder to add to (default: corpus/).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def add(paths, corpus, index, quiet):
+    """Copy documents into the corpus and index them (only they are embedded).
+
+    \b
+    Example:
+      qa add ~/papers/guideline.pdf notes.md
+    """
+    from qa.library import add_documents
+
+    settings = _settings(corpus=corpus, index=index)
+    _print_report(add_documents([Path(p) for p in paths], settings, progress=not quiet))
+
+
+@main.command()
+@click.argument("doc_id")
+@click.option("--corpus", type=click.Path(), default=None, help="Corpus folder (default: corpus/).")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+def remove(doc_id, corpus, index):
+    """Take a document out of the corpus (its file moves to .removed/) and out of the index.
+
+    \b
+    Example:
+      qa remove neuropathy-on-mri
+    """
+    from qa.library import remove_document
+
+    settings = _settings(corpus=corpus, index=index)
+    _print_report(remove_document(doc_id, settings))
 
 
 @main.command()

@@ -1,7 +1,9 @@
 """Load a folder of documents into cleaned ``Document`` records.
 
-A folder may hold a ``metadata.json`` keyed by file name (see ``corpus/metadata.json``);
-fields missing there come from the content (first title-like line, date printed in the page).
+Any folder may hold a ``metadata.json`` keyed by file name (see ``corpus/metadata.json``; for a .jsonl
+file, by record id inside the file's entry). Fields missing there come from the file itself (Markdown
+front matter, the HTML page's title and date, PDF metadata) or from the content (first title-like
+line, a date printed near the top).
 Files that cannot be read as text are skipped and reported, never silently indexed empty.
 """
 
@@ -11,13 +13,15 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from qa.cleaning import clean
 from qa.errors import QAError
+from qa.formats import SUFFIXES as FORMAT_SUFFIXES
+from qa.formats import read_sources
 from qa.types import Document
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = FORMAT_SUFFIXES
 METADATA_FILE = "metadata.json"
 DEFAULT_KIND = "document"
 
@@ -37,8 +41,12 @@ class Corpus:
 
 
 def doc_id_for(relative_path: str) -> str:
-    stem = relative_path.rsplit(".", 1)[0].lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.replace("/", "--")).strip("-")
+    """A stable slug: 'cardio/Heart Failure.pdf' -> 'cardio--heart-failure-pdf'; plain .txt files keep no suffix."""
+    stem, dot, suffix = relative_path.rpartition(".")
+    if not dot or "/" in suffix:
+        stem, suffix = relative_path, ""
+    name = stem if suffix.lower() in ("", "txt") else f"{stem}-{suffix}"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("/", "--")).strip("-")
     return slug or "document"
 
 
@@ -60,49 +68,66 @@ def _read_metadata(folder: Path) -> dict[str, dict]:
     return entries
 
 
-def decode_text(data: bytes, path: str) -> tuple[str, str | None]:
-    """Decode bytes as UTF-8, else cp1252, else Latin-1; return the text and a note when not UTF-8."""
-    if b"\x00" in data[:8192]:
-        raise QAError(f"{path} looks binary (it contains NUL bytes); remove it or convert it to text.")
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            return data.decode(encoding), f"{path}: not valid UTF-8, decoded as {encoding}"
-        except UnicodeDecodeError:
-            continue
-    raise QAError(f"{path} could not be decoded as text.")  # unreachable: latin-1 decodes any bytes
+def _metadata_for(folder: Path, relative: str, cache: dict[Path, dict]) -> dict:
+    """Sidecar metadata for a file: the nearest metadata.json up from its folder that names it."""
+    path = PurePosixPath(relative)
+    for depth in range(len(path.parts) - 1, -1, -1):
+        sidecar_folder = folder.joinpath(*path.parts[:depth])
+        if sidecar_folder not in cache:
+            cache[sidecar_folder] = _read_metadata(sidecar_folder)
+        key = "/".join(path.parts[depth:])
+        if key in cache[sidecar_folder]:
+            return cache[sidecar_folder][key]
+    return {}
 
 
-def load_document(path: Path, relative: str, metadata: dict | None = None) -> tuple[Document, str | None]:
-    data = path.read_bytes()
-    text, note = decode_text(data, relative)
+def load_documents(path: Path, relative: str, metadata: dict | None = None) -> tuple[list[Document], list[str]]:
+    """The documents in one file (a .jsonl file holds many) and notes about how it was read."""
     meta = metadata or {}
-    cleaned = clean(text, title=meta.get("title"))
-    if not cleaned.text.strip() or len(cleaned.text.strip()) <= len(cleaned.title):
-        raise QAError(f"{relative} has no text content after cleaning; remove it or add content.")
-    document = Document(
-        doc_id=doc_id_for(relative),
-        title=cleaned.title,
-        source_path=relative,
-        kind=meta.get("kind") or DEFAULT_KIND,
-        date=meta.get("date", cleaned.date) if "date" in meta else cleaned.date,
-        text=cleaned.text,
-        sections=cleaned.sections,
-        references=cleaned.references,
-        cited_reference_max=cleaned.cited_reference_max,
-        publisher=meta.get("publisher"),
-        doi=meta.get("doi"),
-        url=meta.get("url"),
-        content_hash=content_hash(data),
-    )
-    return document, note
+    documents, notes = [], []
+    for source in read_sources(path, relative):
+        if source.note:
+            notes.append(source.note)
+        record_meta = meta.get(source.key, {}) if source.key and isinstance(meta.get(source.key), dict) else meta
+        title = record_meta.get("title") or source.title
+        cleaned = clean(source.text, title=title)
+        if len(cleaned.text.strip()) <= len(cleaned.title):
+            raise QAError(f"{relative} has no text content after cleaning; remove it or add content.")
+        doc_id = doc_id_for(f"{relative.rsplit('.', 1)[0]}--{source.key}.txt" if source.key else relative)
+        date = record_meta["date"] if "date" in record_meta else (source.date or cleaned.date)
+        identity = json.dumps([source.fingerprint, record_meta, source.title], sort_keys=True, default=str)
+        documents.append(
+            Document(
+                doc_id=doc_id,
+                title=cleaned.title,
+                source_path=relative,
+                kind=record_meta.get("kind") or source.kind or _default_kind(relative),
+                date=date,
+                text=cleaned.text,
+                sections=cleaned.sections,
+                references=cleaned.references,
+                cited_reference_max=cleaned.cited_reference_max,
+                publisher=record_meta.get("publisher"),
+                doi=record_meta.get("doi"),
+                url=record_meta.get("url") or source.url,
+                content_hash=hashlib.sha256(identity.encode()).hexdigest(),
+                pages=cleaned.pages,
+            )
+        )
+    return documents, notes
+
+
+def _default_kind(relative: str) -> str:
+    return {".pdf": "PDF document", ".html": "web page", ".htm": "web page"}.get(PurePosixPath(relative).suffix.lower(), DEFAULT_KIND)
 
 
 def list_document_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+    """Supported files under the folder, hidden files and folders (such as .removed/) excluded."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def corpus_files(folder: Path) -> list[Path]:
@@ -119,32 +144,36 @@ def hash_file(path: Path) -> str:
 def load_corpus(folder: str | Path) -> Corpus:
     folder = Path(folder)
     if not folder.is_dir():
-        raise QAError(f"corpus folder {str(folder)!r} does not exist; pass --corpus with a folder of .txt or .md files.")
-    metadata = _read_metadata(folder)
+        raise QAError(f"corpus folder {str(folder)!r} does not exist; pass --corpus with a folder of documents ({', '.join(SUPPORTED_SUFFIXES)}).")
+    metadata_cache: dict[Path, dict] = {}
     documents: list[Document] = []
     skipped: list[Skipped] = []
     notes: list[str] = []
-    seen_hashes: dict[str, str] = {}
+    seen: dict[str, str] = {}
     for path in list_document_files(folder):
         relative = path.relative_to(folder).as_posix()
         try:
             if path.stat().st_size == 0:
                 raise QAError(f"{relative} is empty")
-            document, note = load_document(path, relative, metadata.get(relative))
+            loaded, file_notes = load_documents(path, relative, _metadata_for(folder, relative, metadata_cache))
         except QAError as exc:
             skipped.append(Skipped(relative, str(exc)))
             continue
         except OSError as exc:  # vanished or unreadable while we looked
             skipped.append(Skipped(relative, f"could not be read ({exc.strerror})"))
             continue
-        if document.content_hash in seen_hashes:
-            skipped.append(Skipped(relative, f"duplicate of {seen_hashes[document.content_hash]}"))
-            continue
-        seen_hashes[document.content_hash] = relative
-        documents.append(document)
-        if note:
-            notes.append(note)
+        notes.extend(file_notes)
+        for document in loaded:
+            text_hash = content_hash(document.text.encode())
+            if text_hash in seen:
+                skipped.append(Skipped(relative if len(loaded) == 1 else f"{relative} ({document.doc_id})", f"duplicate of {seen[text_hash]}"))
+                continue
+            if any(d.doc_id == document.doc_id for d in documents):
+                skipped.append(Skipped(relative, f"its id {document.doc_id!r} is already taken; rename the file"))
+                continue
+            seen[text_hash] = relative
+            documents.append(document)
     if not documents:
-        detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "no .txt or .md files"
-        raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({detail}); add .txt or .md files.")
+        detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or f"no {', '.join(SUPPORTED_SUFFIXES)} files"
+        raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({detail}); add documents.")
     return Corpus(str(folder), tuple(documents), tuple(skipped), tuple(notes))

@@ -30,6 +30,7 @@ def answer_to_json(answer: Answer, index: Index, question_id: str | None = None)
                     "doc_id": c.chunk.doc_id,
                     "title": c.title,
                     "section": c.chunk.section,
+                    "page": index.documents[c.chunk.doc_id].page_at(c.start),
                     "source": source_path(index, c.source),
                     "text": c.chunk.text,
                     "quote": c.quote,
@@ -63,10 +64,10 @@ def hit_to_json(hit: Hit, index: Index) -> dict:
     }
 
 
-def _label(index: Index, doc_id: str, section: str) -> str:
+def _label(index: Index, doc_id: str, section: str, page: int | None = None) -> str:
     document = index.documents[doc_id]
     facts = ", ".join(x for x in (document.kind, document.date) if x)
-    where = f" — {section}" if section else ""
+    where = (f" — {section}" if section else "") + (f", p. {page}" if page else "")
     return f"{document.title}{where} ({facts})" if facts else f"{document.title}{where}"
 
 
@@ -80,7 +81,7 @@ def answer_to_text(answer: Answer, index: Index, width: int = 100) -> str:
         return "\n".join(lines)
     lines += ["", "Sources"]
     for c in answer.citations:
-        lines.append(f"[{c.n}] {_label(index, c.chunk.doc_id, c.chunk.section)}")
+        lines.append(f"[{c.n}] {_label(index, c.chunk.doc_id, c.chunk.section, index.documents[c.chunk.doc_id].page_at(c.start))}")
         quote = " ".join(c.quote.split())
         lines += textwrap.wrap(f'"{quote}"', width, initial_indent="    ", subsequent_indent="     ")
         lines.append(f"    qa cite {c.chunk.chunk_id} --span {c.start}-{c.end}")
@@ -115,6 +116,7 @@ def context_to_json(context: PassageContext, index: Index) -> dict:
         "publisher": document.publisher,
         "doi": document.doi,
         "section": context.chunk.section,
+        "page": document.page_at(context.quote_start),
         "source": source_path(index, document.source_path),
         "before": context.before,
         "quote": context.quote,
@@ -136,6 +138,8 @@ def context_to_text(context: PassageContext, index: Index, mark: tuple[str, str]
     if document.doi:
         facts.append(f"DOI: {document.doi}")
     facts.append(f"Section: {context.chunk.section or '(opening)'}")
+    if document.page_at(context.quote_start):
+        facts.append(f"Page: {document.page_at(context.quote_start)}")
     facts.append(f"Source: {source_path(index, document.source_path)}  (characters {context.quote_start}-{context.quote_end})")
     body = f"{context.before}{mark[0]}{context.quote}{mark[1]}{context.after}"
     lines = facts + ["", body.strip("\n"), ""]

@@ -247,6 +247,7 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         for record in _read_jsonl(folder / "documents.jsonl"):
             record["sections"] = tuple(Section(**s) for s in record["sections"])
             record["references"] = tuple(Reference(**r) for r in record["references"])
+            record["pages"] = tuple(tuple(p) for p in record.get("pages", ()))
             documents[record["doc_id"]] = Document(**record)
         chunks = tuple(Chunk(**record) for record in _read_jsonl(folder / "chunks.jsonl"))
         units = tuple(Unit(**record) for record in _read_jsonl(folder / "units.jsonl"))

@@ -37,12 +37,21 @@ class Document:
     doi: str | None = None
     url: str | None = None
     content_hash: str = ""
+    pages: tuple[tuple[int, int], ...] = ()  # (offset where a page starts, page number); PDFs only
 
     def section_at(self, offset: int) -> str:
         for section in self.sections:
             if section.start <= offset < section.end:
                 return section.heading
         return ""
+
+    def page_at(self, offset: int) -> int | None:
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,7 @@ class Chunk:
     start: int
     end: int
     text: str  # == document.text[start:end]
+    page: int | None = None  # the page the chunk starts on, for paginated sources
 
 
 @dataclass(frozen=True)

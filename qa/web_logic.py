@@ -73,10 +73,10 @@ def parse_cite_target(value: str) -> tuple[str, int, str] | None:
     return (match.group(1), int(match.group(2)), match.group(3)) if match else None
 
 
-def _document_line(index: Index, doc_id: str, section: str) -> str:
+def _document_line(index: Index, doc_id: str, section: str, page: int | None = None) -> str:
     document = index.documents[doc_id]
     facts = " · ".join(html.escape(x) for x in (document.kind, document.date) if x)
-    section_text = f" — {html.escape(section)}" if section else ""
+    section_text = (f" — {html.escape(section)}" if section else "") + (f", p. {page}" if page else "")
     return f"<b>{html.escape(document.title)}</b>{section_text}<br><small>{facts}</small>"
 
 
@@ -105,7 +105,7 @@ def _source_card(turn_number: int, citation: Citation, index: Index) -> str:
     quote = html.escape(" ".join(citation.quote.split()))
     return (
         f'<div class="qa-card"><a class="qa-cite" href="{cite_href(turn_number, citation.n)}">[{citation.n}]</a> '
-        f"{_document_line(index, citation.chunk.doc_id, citation.chunk.section)}"
+        f"{_document_line(index, citation.chunk.doc_id, citation.chunk.section, index.documents[citation.chunk.doc_id].page_at(citation.start))}"
         f'<div class="qa-quote">“{quote}”</div></div>'
     )
 
@@ -125,6 +125,8 @@ def citation_panel_html(index: Index, chunk_id: str, span: tuple[int, int] | Non
     context = passage_in_context(index, chunk_id, span)
     document = context.document
     facts = [("Kind", document.kind), ("Date", document.date or "not printed in the document"), ("Section", context.chunk.section or "(opening)")]
+    if document.page_at(context.quote_start):
+        facts.append(("Page", str(document.page_at(context.quote_start))))
     if document.publisher:
         facts.append(("Publisher", document.publisher))
     if document.doi:

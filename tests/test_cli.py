@@ -26,7 +26,8 @@ def test_ask_json_follows_the_contract(index_dir):
     assert {"retrieve", "answer", "total"} <= set(answer["timings_ms"])
     documents = {json.loads(line)["doc_id"]: json.loads(line) for line in (index_dir / "documents.jsonl").read_text().splitlines()}
     for citation in answer["citations"]:
-        assert set(citation) == {"n", "chunk_id", "doc_id", "title", "section", "source", "text", "quote", "start", "end", "score"}
+        assert set(citation) == {"n", "chunk_id", "doc_id", "title", "section", "page", "source", "text", "quote", "start", "end", "score"}
+        assert citation["page"] is None  # plain-text documents have no pages
         assert isinstance(citation["n"], int) and isinstance(citation["score"], float)
         assert f"[{citation['n']}]" in answer["answer"]
         text = documents[citation["doc_id"]]["text"]
@@ -76,7 +77,7 @@ def test_search_json_lists_ranked_passages(index_dir):
     assert [h["rank"] for h in hits] == [1, 2, 3] and hits[0]["bm25"] > 0
 
 
-@pytest.mark.parametrize("command", ["index", "search", "ask", "cite", "chat", "eval"])
+@pytest.mark.parametrize("command", ["index", "search", "ask", "cite", "chat", "eval", "serve", "docs", "add", "remove"])
 def test_every_command_help_shows_an_example(command):
     result = run(command, "--help")
     assert result.returncode == 0 and "Example" in result.stdout

@@ -22,9 +22,12 @@ QUESTION = "What imaging for low back pain with leg weakness?"
 
 @pytest.fixture()
 def two_corpora(tmp_path, index_dir):
-    """An index of corpus A (the seeds) and a folder B with one more document, to rebuild from."""
+    """An index of corpus A (the seeds) and a folder B in which every document changed and one is new,
+    so rebuilding from B re-embeds everything (seconds of work to interrupt)."""
     corpus_b = tmp_path / "corpus-b"
     shutil.copytree(CORPUS, corpus_b)
+    for document in corpus_b.glob("*.txt"):
+        document.write_text(document.read_text(encoding="utf-8") + "\nA closing note added for the rebuild.\n", encoding="utf-8")
     (corpus_b / "extra.txt").write_text("Extra notes\n\nPlexus imaging shows the brachial plexus in detail.\n" * 3)
     index = tmp_path / "index"
     shutil.copytree(index_dir, index)

@@ -1,0 +1,196 @@
+"""Read each supported file format into text the cleaner understands, plus what the file says about itself.
+
+* ``.txt`` — as is (the cleaner removes scraped-page boilerplate).
+* ``.md`` — ``#`` headings kept as headings, emphasis and link syntax removed, optional front matter
+  (``title:``, ``kind:``, ``date:``, ``url:`` between ``---`` lines).
+* ``.html``/``.htm`` — main content extracted with trafilatura (navigation, scripts, footers dropped;
+  headings, lists and figure captions kept), the page's own title and date.
+* ``.pdf`` — text per page with pypdf (layout mode keeps paragraph breaks); pages are marked so citations
+  can say "p. 3". A PDF without a text layer (scanned) is reported, never indexed empty.
+* ``.jsonl`` in BEIR layout — one ``{"_id", "title", "text"}`` record per line, one document each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import QAError
+
+PAGE_MARKER = "<<page {}>>"  # a line of its own; the cleaner turns these into page offsets
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document's worth of text from a file (a .jsonl file yields many)."""
+
+    text: str
+    fingerprint: str  # hash of the bytes this document came from
+    key: str | None = None  # the record id inside a multi-document file
+    title: str | None = None
+    date: str | None = None
+    kind: str | None = None
+    url: str | None = None
+    note: str | None = None  # e.g. "decoded as cp1252"
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes, path: str) -> tuple[str, str | None]:
+    """Decode bytes as UTF-8, else cp1252, else Latin-1; return the text and a note when not UTF-8."""
+    if b"\x00" in data[:8192]:
+        raise QAError(f"{path} looks binary (it contains NUL bytes); remove it or convert it to text.")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            return data.decode(encoding), f"{path}: not valid UTF-8, decoded as {encoding}"
+        except UnicodeDecodeError:
+            continue
+    raise QAError(f"{path} could not be decoded as text.")  # unreachable: latin-1 decodes any bytes
+
+
+def read_sources(path: Path, relative: str) -> list[Source]:
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return [_read_pdf(data, relative)]
+    if suffix == ".jsonl":
+        return _read_jsonl(data, relative)
+    text, note = decode_text(data, relative)
+    if suffix in (".md", ".markdown"):
+        meta, body = split_front_matter(text)
+        return [Source(markdown_to_text(body), _hash(data), title=meta.get("title"), date=meta.get("date"), kind=meta.get("kind"), url=meta.get("url"), note=note)]
+    if suffix in (".html", ".htm"):
+        return [_read_html(text, data, relative, note)]
+    return [Source(text, _hash(data), note=note)]
+
+
+# ---- Markdown ------------------------------------------------------------------------------------
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """Simple ``key: value`` front matter (no nesting), and the text after it."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    meta = {}
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            meta[key.strip().lower()] = value.strip().strip("'\"")
+    return meta, text[match.end() :]
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown to the cleaner's plain form: headings keep one leading '#', syntax marks go."""
+    lines = []
+    in_code = False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            continue
+        if not in_code:
+            heading = re.match(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
+            if heading:
+                lines += ["", f"# {_inline(heading.group(2))}", ""]
+                continue
+            if re.match(r"^\s*([-*_])(\s*\1){2,}\s*$", line):  # horizontal rule
+                lines.append("")
+                continue
+            line = re.sub(r"^(\s*)[*+]\s+", r"\1- ", line)  # "* item" -> "- item"
+            line = re.sub(r"^\s*>\s?", "", line)  # block quotes
+            line = _inline(line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _inline(text: str) -> str:
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links keep their text
+    text = re.sub(r"<[^>]+>", "", text)  # inline HTML
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"(?<![\w_])_(?!\s)(.+?)(?<!\s)_(?![\w_])", r"\1", text)
+    return text.replace("`", "")
+
+
+# ---- HTML ----------------------------------------------------------------------------------------
+
+def _read_html(text: str, data: bytes, relative: str, note: str | None) -> Source:
+    import trafilatura
+
+    # trafilatura drops <figure> and its <figcaption>; captions are content, so they become paragraphs first.
+    prepared = re.sub(r"<(/?)figcaption\b", r"<\1p", text, flags=re.IGNORECASE)
+    prepared = re.sub(r"<(/?)figure\b", r"<\1div", prepared, flags=re.IGNORECASE)
+    body = trafilatura.extract(prepared, output_format="markdown", include_formatting=True, include_images=False, include_tables=True, include_comments=False, favor_recall=True)
+    if not body or not body.strip():
+        raise QAError(f"{relative} has no main content that could be extracted; check that it is an article page.")
+    meta = trafilatura.extract_metadata(prepared)
+    title = meta.title if meta and meta.title else None
+    if title and not body.lstrip().startswith("#"):
+        body = f"# {title}\n\n{body}"
+    return Source(markdown_to_text(body), _hash(data), title=title, date=meta.date if meta else None, url=meta.url if meta else None, note=note)
+
+
+# ---- PDF -----------------------------------------------------------------------------------------
+
+def _read_pdf(data: bytes, relative: str) -> Source:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise QAError(f"{relative} is an encrypted PDF; save an unencrypted copy to index it.")
+        pages = [(page.extract_text(extraction_mode="layout") or "") for page in reader.pages]
+        title = (reader.metadata.title if reader.metadata else None) or None
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise QAError(f"{relative} is not a readable PDF ({exc}); re-export it or remove it.") from exc
+    if not any(p.strip() for p in pages):
+        raise QAError(f"{relative} has no text layer (a scanned PDF?); run OCR on it first, then index it.")
+    parts = []
+    for number, text in enumerate(pages, 1):
+        lines = [line.strip() for line in text.splitlines()]
+        parts.append(f"{PAGE_MARKER.format(number)}\n\n" + "\n".join(lines))
+    body = "\n\n".join(parts)
+    if title:
+        body = f"{title}\n\n{body}"
+    return Source(body, _hash(data), title=title)
+
+
+# ---- BEIR JSONL ----------------------------------------------------------------------------------
+
+def _read_jsonl(data: bytes, relative: str) -> list[Source]:
+    sources = []
+    problems = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+            key, text = str(record["_id"]), str(record.get("text", ""))
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            problems.append(f"line {number} ({type(exc).__name__})")
+            continue
+        title = str(record.get("title") or "").strip()
+        if not text.strip() and not title:
+            problems.append(f"line {number} (empty record)")
+            continue
+        sources.append(Source(f"{title or key}\n\n{text}", _hash(raw), key=key, title=title or key, kind="passage"))
+    if not sources:
+        raise QAError(f"{relative} has no usable {{\"_id\", \"title\", \"text\"}} records ({', '.join(problems) or 'empty file'}).")
+    if problems:
+        sources[0] = Source(**{**sources[0].__dict__, "note": f"{relative}: skipped {', '.join(problems[:5])}{' …' if len(problems) > 5 else ''}"})
+    return sources
