@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser clean
+.PHONY: install index run test browser bench bench-quick clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (bench/run.py): SciFact quality, the LangChain reference, latency, FAISS scale, throughput.
+bench: install
+	$(BIN)/python bench/run.py
+
+# A small subset (under 2 minutes); CI runs it as a smoke test, with no thresholds on times.
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf index .pytest_cache

@@ -1,0 +1,87 @@
+"""bench/RESULTS.md from bench/results.json."""
+
+from __future__ import annotations
+
+
+def _ratio(ours, reference) -> str:
+    return f"{ours / reference:.2f}×" if isinstance(ours, (int, float)) and isinstance(reference, (int, float)) and reference else "–"
+
+
+def markdown(results: dict) -> str:
+    machine = results["machine"]
+    lines = [
+        f"# Benchmarks{' (quick subset)' if results['quick'] else ''}",
+        "",
+        f"{results['date']} · {machine['cpu']} · {machine['cores']} cores · {machine['memory_gib']} GiB · no GPU · Python {machine['python']} · "
+        f"run took {results['seconds']} s. Produced by `make bench{'-quick' if results['quick'] else ''}` (bench/run.py).",
+        "",
+    ]
+    sci = results["scifact"]
+    reference = results["reference"].get("scifact", {})
+    lines += [
+        "## 1. Retrieval quality on SciFact (test split)",
+        "",
+        f"{sci['documents']} documents, {sci['queries']['test']} test claims; every parameter tuned on the {sci['queries']['train']} train claims "
+        f"(BM25 k1/b = {sci['tuned_on_train']['bm25_k1_b']}, fusion alpha = {sci['tuned_on_train']['score_fusion_alpha']}, "
+        f"rescoring beta = {sci['tuned_on_train']['rescoring_beta']}). Metrics by pytrec_eval.",
+        "",
+        "| system | nDCG@10 | recall@100 | MRR@10 | nDCG@10 vs reference |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in sci["systems"].items():
+        test = row["test"]
+        lines.append(f"| {name} | {test['ndcg@10']:.3f} | {test['recall@100']:.3f} | {test['mrr@10']:.3f} | {_ratio(test['ndcg@10'], reference.get('ndcg@10'))} |")
+    if reference:
+        lines.append(f"| reference: LangChain splitter 1000/200 + HuggingFaceEmbeddings + FAISS | {reference['ndcg@10']:.3f} | {reference['recall@100']:.3f} | {reference['mrr@10']:.3f} | 1.00× |")
+    for name, value in sci["published_ndcg10"].items():
+        lines.append(f"| published: {name} | {value:.3f} | | | |")
+    if results["quick"]:
+        lines += ["", "(Quick subset: 40 claims per split over ~660 documents; not comparable with published figures.)"]
+    seed = results["reference"]["seed_corpus"]
+    ours, ref = seed["ours"], seed["reference"]
+    lines += [
+        "",
+        "## 2. Against the LangChain reference on the seed corpus",
+        "",
+        f"{seed['questions']} answerable gold questions; evidence found = a passage in the top 4 contains a gold evidence string.",
+        "",
+        "| | reference | ours | ours / reference |",
+        "|---|---|---|---|",
+        f"| evidence in top 4 | {ref['evidence_in_top4']:.3f} | {ours['evidence_in_top4']:.3f} | {_ratio(ours['evidence_in_top4'], ref['evidence_in_top4'])} |",
+        f"| build (split/clean, embed, index) | {ref['build_s']:.2f} s | {ours['build_s']:.2f} s | {_ratio(ours['build_s'], ref['build_s'])} |",
+        f"| warm query p50 (reference: similarity_search; ours: hybrid search) | {ref['query_p50_ms']:.2f} ms | {ours['search_p50_ms']:.2f} ms | {_ratio(ours['search_p50_ms'], ref['query_p50_ms'])} |",
+        f"| warm full answer p50 (ours: retrieve + answer) | – | {ours['ask_p50_ms']:.2f} ms | |",
+    ]
+    if reference:
+        lines.append(f"| SciFact build / query p50 | {reference['build_s']} s / {reference['query_p50_ms']} ms | | |")
+    latency = results["latency"]
+    warm = latency["warm_ms"]
+    lines += [
+        "",
+        "## 3. Latency and cost on the seed corpus",
+        "",
+        "| measure | value | goal |",
+        "|---|---|---|",
+        f"| cold `qa ask` process (median of {len(latency['cold_ask_s']['runs'])}) | {latency['cold_ask_s']['median']} s | ≤ 3 s |",
+        f"| warm ask p50 / p95 ({warm['questions']} questions × {warm['passes']}) | {warm['stages']['total']['p50']} / {warm['stages']['total']['p95']} ms | p50 ≤ 50 ms |",
+        f"| `qa index` of the 4 documents (median of {len(latency['index_s']['runs'])}, model load included) | {latency['index_s']['median']} s | ≤ 10 s |",
+        f"| peak RSS: `qa ask` / `qa index` | {latency['ask_peak_rss_mb']} / {latency['index_peak_rss_mb']} MB | |",
+        "",
+        "| warm stage | p50 ms | p95 ms |",
+        "|---|---|---|",
+    ]
+    for stage, row in warm["stages"].items():
+        lines.append(f"| {stage} | {row['p50']} | {row['p95']} |")
+    lines += [
+        "",
+        "## 4. FAISS at scale (synthetic clustered 384-d vectors, 200 single queries)",
+        "",
+        "| vectors | index | setting | build s | size MB | p50 ms | p95 ms | recall@10 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["scale"]["rows"]:
+        lines.append(f"| {row['n']:,} | {row['index']} | {row['setting']} | {row['build_s']} | {row['size_mb']} | {row['p50_ms']} | {row['p95_ms']} | {row['recall@10']} |")
+    lines += ["", f"Rule used by the store: {results['scale']['rule']}.", "", "## 5. Embedding throughput (2 cores)", "", "| backend | start s | passages/s | sentences/s |", "|---|---|---|---|"]
+    for name, row in results["throughput"].items():
+        lines.append(f"| {name} | {row['load_s']} | {row['passages_per_s']} | {row['sentences_per_s']} |")
+    return "\n".join(lines) + "\n"

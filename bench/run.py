@@ -1,0 +1,83 @@
+"""`make bench` / `make bench-quick`: retrieval quality on SciFact, the LangChain reference, latency and cost,
+FAISS at scale, embedding throughput. Writes bench/results.json and bench/RESULTS.md (the quick run writes
+bench/results-quick.json and bench/RESULTS-quick.md and is a smoke test: no thresholds on times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) // 2**20 for line in open("/proc/meminfo") if line.startswith("MemTotal")), None)
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": memory, "python": platform.python_version(), "gpu": "none"}
+
+
+def throughput(log=print) -> dict:
+    """Passages and sentences per second for both embedding backends, on SciFact text."""
+    from qa.embeddings import NumpyEncoder, SentenceTransformerEncoder
+
+    records = [json.loads(line) for line, _ in zip((ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl").open(), range(200))]
+    passages = [f"{r['title']}\n{r['text']}" for r in records][:100]
+    sentences = [s for r in records for s in r["text"].split(". ") if len(s) > 20][:500]
+    result = {}
+    for name, make in (("numpy", NumpyEncoder), ("sentence-transformers", SentenceTransformerEncoder)):
+        started = time.perf_counter()
+        encoder = make()
+        load = time.perf_counter() - started
+        started = time.perf_counter()
+        encoder.encode(passages)
+        passage_rate = len(passages) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        encoder.encode(sentences, batch_size=64)
+        sentence_rate = len(sentences) / (time.perf_counter() - started)
+        result[name] = {"load_s": round(load, 2), "passages_per_s": round(passage_rate, 1), "sentences_per_s": round(sentence_rate, 1)}
+    log(f"throughput: {result}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
+    parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
+    args = parser.parse_args()
+    import latency
+    import reference
+    import scale
+    import scifact
+
+    started = time.perf_counter()
+    results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick}
+    results["scifact"] = scifact.run(quick=args.quick)
+    results["reference"] = {"seed_corpus": reference.seed_corpus()}
+    if not args.quick:
+        results["reference"]["scifact"] = reference.scifact(quick=False)
+    results["latency"] = latency.run(runs=3 if args.quick else 5, passes=1 if args.quick else 3)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
+    results["scale"] = {"rows": scale.run(sizes), "rule": scale.choose_index_rule([])}
+    results["throughput"] = throughput()
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    suffix = "-quick" if args.quick else ""
+    (ROOT / "bench" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    from report import markdown
+
+    (ROOT / "bench" / f"RESULTS{suffix}.md").write_text(markdown(results))
+    print(f"Wrote bench/results{suffix}.json and bench/RESULTS{suffix}.md in {results['seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

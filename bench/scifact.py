@@ -1,0 +1,255 @@
+"""Retrieval quality on SciFact (BEIR layout): BM25, dense, hybrid and hybrid + sentence-level rescoring.
+
+Every weight and parameter is tuned on the train split; the test split is only reported. Metrics are
+computed by pytrec_eval (nDCG@10, recall@100, MRR@10). Document and sentence embeddings are cached on
+disk keyed by model and text hash, so reruns only embed what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "bench" / "scifact"
+CACHE = ROOT / "bench" / "cache"
+PUBLISHED = {"BM25 (BEIR paper)": 0.665, "BM25 (Anserini flat)": 0.679, "Contriever": 0.649, "bge-small-en-v1.5": 0.713, "bge-base-en-v1.5": 0.741}
+
+
+@dataclass
+class SciFact:
+    doc_ids: list[str]
+    titles: list[str]
+    texts: list[str]
+    queries: dict[str, dict[str, str]]  # split -> {qid: text}
+    qrels: dict[str, dict[str, dict[str, int]]]  # split -> {qid: {doc_id: relevance}}
+
+
+def load(quick: bool = False) -> SciFact:
+    docs = [json.loads(line) for line in (DATA / "corpus.jsonl").open(encoding="utf-8")]
+    queries, qrels = {}, {}
+    for split, name in (("test", "queries.jsonl"), ("train", "queries_train.jsonl")):
+        qrels[split] = {}
+        for line in (DATA / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]:
+            qid, doc_id, score = line.split("\t")
+            qrels[split].setdefault(qid, {})[doc_id] = int(score)
+        queries[split] = {q["_id"]: q["text"] for q in map(json.loads, (DATA / name).open(encoding="utf-8")) if q["_id"] in qrels[split]}
+    if quick:  # a small, fixed slice: 40 test and 40 train claims over their judged documents plus 250 others
+        for split in queries:
+            keep = sorted(queries[split], key=int)[:40]
+            queries[split] = {q: queries[split][q] for q in keep}
+            qrels[split] = {q: qrels[split][q] for q in keep}
+        judged = {d for split in qrels for rel in qrels[split].values() for d in rel}
+        docs = [d for d in docs if d["_id"] in judged] + [d for d in docs if d["_id"] not in judged][:250]
+    return SciFact([d["_id"] for d in docs], [d["title"] for d in docs], [d["text"] for d in docs], queries, qrels)
+
+
+# ---- metrics ---------------------------------------------------------------------------------------
+
+def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    import pytrec_eval
+
+    top10 = {q: dict(sorted(scores.items(), key=lambda kv: -kv[1])[:10]) for q, scores in run.items()}
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
+    mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+    return {
+        "ndcg@10": round(statistics.mean(v["ndcg_cut_10"] for v in per_query.values()), 4),
+        "recall@100": round(statistics.mean(v["recall_100"] for v in per_query.values()), 4),
+        "mrr@10": round(statistics.mean(v["recip_rank"] for v in mrr.values()), 4),
+    }
+
+
+def top(scores: np.ndarray, doc_ids: list[str], k: int = 100) -> dict[str, float]:
+    order = np.argsort(-scores)[:k]
+    return {doc_ids[i]: float(scores[i]) for i in order}
+
+
+# ---- embeddings with an on-disk cache --------------------------------------------------------------
+
+class EmbeddingCache:
+    """Vectors keyed by (model, sha256 of the text), stored as two .npy files per model (no pickle)."""
+
+    def __init__(self, encoder, name: str):
+        self.encoder = encoder
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.vectors_path = CACHE / f"{name}.vectors.npy"
+        self.keys_path = CACHE / f"{name}.keys.npy"
+        self.rows: dict[bytes, int] = {}
+        self.vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
+        if self.vectors_path.exists() and self.keys_path.exists():
+            keys = np.load(self.keys_path, allow_pickle=False)
+            self.vectors = np.load(self.vectors_path, allow_pickle=False)
+            self.rows = {bytes(k): i for i, k in enumerate(keys)}
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest().encode()
+
+    def encode(self, texts: list[str], batch_size: int = 64, save: bool = True) -> tuple[np.ndarray, float, int]:
+        """Vectors for the texts, seconds spent embedding, and how many were embedded (not cached)."""
+        keys = [self.key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.rows}.items())
+        seconds = 0.0
+        if missing:
+            started = time.perf_counter()
+            fresh = self.encoder.encode([t for _, t in missing], batch_size=batch_size)
+            seconds = time.perf_counter() - started
+            base = len(self.vectors)
+            self.vectors = np.concatenate([self.vectors, fresh])
+            for offset, (k, _) in enumerate(missing):
+                self.rows[k] = base + offset
+            if save:
+                self.save()
+        return self.vectors[[self.rows[k] for k in keys]], seconds, len(missing)
+
+    def save(self) -> None:
+        np.save(self.vectors_path, self.vectors, allow_pickle=False)
+        np.save(self.keys_path, np.array(sorted(self.rows, key=self.rows.get), dtype="S64"), allow_pickle=False)
+
+
+# ---- retrievers ------------------------------------------------------------------------------------
+
+def bm25_scores(data: SciFact, k1: float, b: float):
+    import bm25s
+
+    from qa.text import index_terms
+
+    retriever = bm25s.BM25(k1=k1, b=b)
+    retriever.index([index_terms(f"{t} {x}") or [""] for t, x in zip(data.titles, data.texts)], show_progress=False)
+
+    def score(query: str) -> np.ndarray:
+        terms = [t for t in index_terms(query) if t in retriever.vocab_dict]
+        return retriever.get_scores(terms) if terms else np.zeros(len(data.doc_ids), dtype=np.float32)
+
+    return score
+
+
+def normalise(scores: np.ndarray) -> np.ndarray:
+    low, high = float(scores.min()), float(scores.max())
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+def rrf(*score_arrays: np.ndarray, k: int = 60) -> np.ndarray:
+    fused = np.zeros_like(score_arrays[0], dtype=np.float64)
+    for scores in score_arrays:
+        ranks = np.empty(len(scores), dtype=np.int64)
+        ranks[np.argsort(-scores)] = np.arange(1, len(scores) + 1)
+        fused += 1.0 / (k + ranks)
+    return fused
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(])")
+
+
+def sentences_of(title: str, text: str) -> list[str]:
+    return [title] + [s for s in _SENTENCE.split(text) if len(s) > 20]
+
+
+# ---- the experiment --------------------------------------------------------------------------------
+
+def run(quick: bool = False, log=print) -> dict:
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from qa.embeddings import SentenceTransformerEncoder
+
+    data = load(quick)
+    encoder = SentenceTransformerEncoder()
+    docs = EmbeddingCache(encoder, "scifact-minilm-docs")
+    doc_texts = [f"{t}\n{x}" for t, x in zip(data.titles, data.texts)]
+    doc_vectors, embed_seconds, embedded = docs.encode(doc_texts)
+    log(f"SciFact: {len(doc_texts)} documents ({embedded} embedded now, {embed_seconds:.0f} s)")
+    query_vectors = {split: dict(zip(qs, encoder.encode(list(qs.values())))) for split, qs in data.queries.items()}
+
+    def runs_for(split: str, scorer) -> dict[str, dict[str, float]]:
+        return {qid: top(scorer(qid, text), data.doc_ids) for qid, text in data.queries[split].items()}
+
+    # BM25: k1 and b tuned on train.
+    grid = [(0.9, 0.4), (1.2, 0.75), (1.2, 0.4), (1.5, 0.75)]
+    bm25_by_params = {params: bm25_scores(data, *params) for params in grid}
+    train_bm25 = {p: evaluate(runs_for("train", lambda q, t, s=s: s(t)), data.qrels["train"])["ndcg@10"] for p, s in bm25_by_params.items()}
+    best_params = max(train_bm25, key=train_bm25.get)
+    bm25 = bm25_by_params[best_params]
+    cache_bm25: dict[tuple[str, str], np.ndarray] = {}
+
+    def bm25_for(split, qid, text):
+        if (split, qid) not in cache_bm25:
+            cache_bm25[(split, qid)] = bm25(text)
+        return cache_bm25[(split, qid)]
+
+    def dense_for(split, qid):
+        return doc_vectors @ query_vectors[split][qid]
+
+    def score_fusion(alpha):
+        return lambda split: (lambda qid, text: alpha * normalise(dense_for(split, qid)) + (1 - alpha) * normalise(bm25_for(split, qid, text)))
+
+    systems = {
+        "bm25": lambda split: (lambda qid, text: bm25_for(split, qid, text)),
+        "dense (all-MiniLM-L6-v2)": lambda split: (lambda qid, text: dense_for(split, qid)),
+        "hybrid, RRF (k=60)": lambda split: (lambda qid, text: rrf(dense_for(split, qid), bm25_for(split, qid, text))),
+    }
+    alphas = [round(a, 1) for a in np.arange(0.0, 1.01, 0.1)]
+    train_alpha = {a: evaluate(runs_for("train", score_fusion(a)("train")), data.qrels["train"])["ndcg@10"] for a in alphas}
+    best_alpha = max(train_alpha, key=train_alpha.get)
+    systems[f"hybrid, score fusion (alpha={best_alpha})"] = score_fusion(best_alpha)
+
+    results = {name: {"test": evaluate(runs_for("test", make("test")), data.qrels["test"])} for name, make in systems.items()}
+    first_stage_name = max((n for n in results if n.startswith("hybrid")), key=lambda n: evaluate(runs_for("train", systems[n]("train")), data.qrels["train"])["ndcg@10"])
+
+    # Second stage: the best sentence of each of the top candidates, blended with the first stage.
+    sentence_cache = EmbeddingCache(encoder, "scifact-minilm-sentences")
+    depth = 20
+    index_of = {d: i for i, d in enumerate(data.doc_ids)}
+
+    # Embed the sentences of every query's candidates in one go (and save the cache once).
+    for split in ("train", "test"):
+        first = systems[first_stage_name](split)
+        wanted = {c for qid, text in data.queries[split].items() for c in np.argsort(-first(qid, text))[:depth]}
+        sentence_cache.encode([s for c in sorted(wanted) for s in sentences_of(data.titles[c], data.texts[c])], save=False)
+    sentence_cache.save()
+
+    def rescored(split, beta):
+        first = systems[first_stage_name](split)
+        out = {}
+        for qid, text in data.queries[split].items():
+            scores = first(qid, text)
+            order = np.argsort(-scores)
+            candidates = order[:depth]
+            pieces = [(c, s) for c in candidates for s in sentences_of(data.titles[c], data.texts[c])]
+            vectors, _, _ = sentence_cache.encode([s for _, s in pieces], save=False)
+            sims = vectors @ query_vectors[split][qid]
+            best = {}
+            for (c, _), sim in zip(pieces, sims):
+                best[c] = max(best.get(c, -1.0), float(sim))
+            first_norm = normalise(scores[candidates])
+            final = {data.doc_ids[c]: 10.0 + beta * f + (1 - beta) * best[c] for c, f in zip(candidates, first_norm)}
+            for rank, c in enumerate(order[depth:100]):
+                final[data.doc_ids[c]] = float(scores[c]) / (1 + rank)  # below every rescored candidate
+            out[qid] = final
+        return out
+
+    started = time.perf_counter()
+    betas = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8]
+    train_beta = {b: evaluate(rescored("train", b), data.qrels["train"])["ndcg@10"] for b in betas}
+    best_beta = max(train_beta, key=train_beta.get)
+    results[f"{first_stage_name} + sentence-level MiniLM rescoring of top {depth} (beta={best_beta})"] = {"test": evaluate(rescored("test", best_beta), data.qrels["test"])}
+    log(f"rescoring tuned and run in {time.perf_counter() - started:.0f} s")
+    del index_of
+
+    return {
+        "documents": len(data.doc_ids),
+        "queries": {split: len(q) for split, q in data.queries.items()},
+        "quick": quick,
+        "tuned_on_train": {"bm25_k1_b": list(best_params), "bm25_train_ndcg10": {f"k1={k},b={b}": v for (k, b), v in train_bm25.items()}, "score_fusion_alpha": best_alpha,
+                           "alpha_train_ndcg10": train_alpha, "rescoring_beta": best_beta, "beta_train_ndcg10": train_beta, "first_stage": first_stage_name},
+        "systems": results,
+        "published_ndcg10": PUBLISHED,
+        "corpus_embedding": {"seconds": round(embed_seconds, 1), "embedded_now": embedded, "docs_per_s": round(embedded / embed_seconds, 1) if embedded else None},
+    }
