@@ -103,8 +103,15 @@ def run(sizes: list[int], log=print) -> list[dict]:
 
 
 def choose_index_rule(rows: list[dict]) -> str:
-    """The rule the store follows, stated from the measurements."""
-    return (
-        "flat (exact) up to 50,000 vectors: exact and well under a millisecond to a few ms per query; "
-        "HNSW32 (efSearch 128) above: p50 far below flat's, recall@10 >= 0.95 at every size measured"
-    )
+    """The rule the store follows (qa/store.py: FLAT_INDEX_LIMIT, choose_faiss_index), stated with the measurements behind it."""
+    def find(n, index, setting=""):
+        return next((r for r in rows if r["n"] == n and r["index"] == index and r["setting"] == setting), None)
+
+    parts = ["exact flat search up to 50,000 vectors; IVF-Flat (nlist = 4*sqrt(n), nprobe 16) above"]
+    for n in (100_000, 1_000_000):
+        flat, ivf, hnsw = find(n, "flat (exact)"), find(n, "IVF-Flat", "nprobe=16"), find(n, "HNSW32", "efSearch=128")
+        if flat and ivf:
+            parts.append(f"at {n:,} flat takes {flat['p50_ms']} ms per query, IVF-Flat {ivf['p50_ms']} ms (p95 {ivf['p95_ms']}) at recall@10 {ivf['recall@10']}"
+                         + (f", HNSW32 efSearch 128 {hnsw['p50_ms']} ms at recall@10 {hnsw['recall@10']}" if hnsw else ""))
+    parts.append("IVF recall depends on the vectors being clustered, as sentence embeddings are; nprobe can be raised if a corpus is not")
+    return "; ".join(parts)

@@ -88,3 +88,25 @@ def test_a_failed_build_leaves_the_previous_index_intact(tmp_path, index_dir):
     assert (index / "manifest.json").read_text() == before
     assert load_index(index).manifest["counts"]["documents"] == 4
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".index.tmp")]
+
+
+def test_large_indexes_use_ivf_and_find_the_neighbours():
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(CORPUS.parent / "bench"))
+    import scale
+
+    from qa.store import choose_faiss_index
+
+    vectors, queries = scale.vectors(20_000)
+    index, kind = choose_faiss_index(vectors, flat_limit=10_000)
+    assert kind.startswith("ivf-flat-") and index.ntotal == 20_000
+    exact = vectors @ queries.T
+    truth = np.argsort(-exact, axis=0)[:10].T
+    _, found = index.search(queries, 10)
+    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])
+    assert recall >= 0.9
+    small, kind = choose_faiss_index(vectors[:500], flat_limit=10_000)
+    assert kind == "flat" and small.ntotal == 500
