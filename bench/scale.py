@@ -43,62 +43,65 @@ def _measure(index, queries: np.ndarray, truth: np.ndarray) -> dict:
 
 
 def run(sizes: list[int], log=print) -> list[dict]:
-    import faiss
-
     rows = []
     for n in sizes:
-        base, queries = vectors(n)
-        flat = faiss.IndexFlatIP(DIMENSION)
+        rows += _run_size(n, log)  # one size at a time: its vectors and indexes are freed on return
+    return rows
+
+
+def _run_size(n: int, log) -> list[dict]:
+    import faiss
+
+    base, queries = vectors(n)
+    flat = faiss.IndexFlatIP(DIMENSION)
+    started = time.perf_counter()
+    flat.add(base)
+    flat_build = time.perf_counter() - started
+    _, truth = flat.search(queries, 10)
+    nlist = int(4 * np.sqrt(n))
+    sample = base[np.random.default_rng(1).choice(n, min(n, 40 * nlist), replace=False)]
+
+    def hnsw():
+        index = faiss.IndexHNSWFlat(DIMENSION, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.add(base)
+        return index
+
+    def ivf_flat():
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIMENSION), DIMENSION, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(sample)
+        index.add(base)
+        return index
+
+    def ivf_pq():
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(DIMENSION), DIMENSION, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
+        index.train(sample)
+        refined = faiss.IndexRefineFlat(index)  # exact re-ranking of the PQ shortlist
+        refined.add(base)
+        refined.k_factor = 4
+        return refined
+
+    candidates = [
+        ("flat (exact)", lambda: flat, []),
+        ("HNSW32", hnsw, [("efSearch", v) for v in (16, 32, 64, 128)]),
+        ("IVF-Flat", ivf_flat, [("nprobe", v) for v in (4, 8, 16, 32)]),
+        ("IVF-PQ48 + exact refine", ivf_pq, [("nprobe", v) for v in (4, 8, 16, 32)]),
+    ]
+    rows = []
+    for name, build, settings in candidates:
         started = time.perf_counter()
-        flat.add(base)
-        flat_build = time.perf_counter() - started
-        _, truth = flat.search(queries, 10)
-        nlist = int(4 * np.sqrt(n))
-        candidates = [("flat (exact)", lambda: flat, {})]
-
-        def hnsw():
-            index = faiss.IndexHNSWFlat(DIMENSION, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.add(base)
-            return index
-
-        def ivf_flat():
-            quantizer = faiss.IndexFlatIP(DIMENSION)
-            index = faiss.IndexIVFFlat(quantizer, DIMENSION, nlist, faiss.METRIC_INNER_PRODUCT)
-            index.train(base[np.random.default_rng(1).choice(n, min(n, 40 * nlist), replace=False)])
-            index.add(base)
-            return index
-
-        def ivf_pq():
-            quantizer = faiss.IndexFlatIP(DIMENSION)
-            index = faiss.IndexIVFPQ(quantizer, DIMENSION, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
-            index.train(base[np.random.default_rng(1).choice(n, min(n, 40 * nlist), replace=False)])
-            refined = faiss.IndexRefineFlat(index)  # exact re-ranking of the PQ shortlist
-            refined.add(base)
-            refined.k_factor = 4
-            return refined
-
-        candidates += [("HNSW32", hnsw, {"efSearch": [16, 32, 64, 128]}), ("IVF-Flat", ivf_flat, {"nprobe": [4, 8, 16, 32]}),
-                       ("IVF-PQ48 + exact refine", ivf_pq, {"nprobe": [4, 8, 16, 32]})]
-        for name, build, knobs in candidates:
-            started = time.perf_counter()
-            index = build()
-            build_seconds = flat_build if name.startswith("flat") else time.perf_counter() - started
-            size_mb = round(faiss.serialize_index(index).nbytes / 2**20, 1)
-            settings = [(None, None)] + [(knob, value) for knob, values in knobs.items() for value in values] if not knobs else [
-                (knob, value) for knob, values in knobs.items() for value in values]
-            for knob, value in settings:
-                if knob == "efSearch":
-                    index.hnsw.efSearch = value
-                elif knob == "nprobe":
-                    faiss.extract_index_ivf(index).nprobe = value
-                row = {"n": n, "index": name, "setting": f"{knob}={value}" if knob else "", "build_s": round(build_seconds, 2), "size_mb": size_mb,
-                       **_measure(index, queries, truth)}
-                rows.append(row)
-                log(f"  {row}")
-            if not name.startswith("flat"):
-                del index
-        del base, flat
+        index = build()
+        build_seconds = flat_build if index is flat else time.perf_counter() - started
+        size_mb = round(faiss.serialize_index(index).nbytes / 2**20, 1)
+        for knob, value in settings or [(None, None)]:
+            if knob == "efSearch":
+                index.hnsw.efSearch = value
+            elif knob == "nprobe":
+                faiss.extract_index_ivf(index).nprobe = value
+            row = {"n": n, "index": name, "setting": f"{knob}={value}" if knob else "", "build_s": round(build_seconds, 2), "size_mb": size_mb,
+                   **_measure(index, queries, truth)}
+            rows.append(row)
+            log(f"  {row}")
     return rows
 
 

@@ -29,8 +29,8 @@ class ChunkRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LangChainDocument]:
         started = time.perf_counter()
-        hits = self.retriever.search(query, self.mode, self.k)
-        timings = {**self.retriever.last_timings_ms, "retrieve": round((time.perf_counter() - started) * 1000, 3)}
+        hits, timings = self.retriever.search_timed(query, self.mode, self.k)
+        timings["retrieve"] = round((time.perf_counter() - started) * 1000, 3)
         return [
             LangChainDocument(page_content=h.chunk.text, metadata={"chunk_id": h.chunk.chunk_id, "hit": h, "timings_ms": timings})
             for h in hits

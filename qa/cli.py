@@ -361,7 +361,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
     from pathlib import Path
 
     from qa import eval_report
-    from qa.evaluation import all_retrieval_scores, best_configuration, check_floors, load_gold, run_evaluation, summarise
+    from qa.evaluation import all_retrieval_scores, best_configuration, check_floors, load_gold, records_to_json, run_evaluation, summarise
 
     if compare:
         click.echo(eval_report.compare(*compare))
@@ -374,8 +374,6 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
     runs = {f"{m} k={kk}": run_evaluation(pipeline, questions, m, kk, progress=not quiet, retrieval=retrieval) for m in modes for kk in ks}
     chosen = best_configuration(runs) if len(runs) > 1 else next(iter(runs))
     in_split = {name: [r for r in records if split == "all" or r.split == split] for name, records in runs.items()}
-    from qa.evaluation import records_to_json
-
     report_runs = {name: {"summary": summarise(records), "records": records_to_json(records)} for name, records in in_split.items()}
     folder = Path(out) if out else eval_report.default_run_folder()
     settings = {"gold": gold, "split": split, "mode": chosen.split()[0], "k": int(chosen.split("=")[1]), "fusion": pipeline.retriever.fusion, "index": str(pipeline.index.folder)}
@@ -384,7 +382,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
     if len(runs) > 1:
         click.echo(f"Best configuration on dev: {chosen}")
     for metric in eval_report.HEADLINE:
-        click.echo(f"{metric:34} {eval_report._fmt(summary.get(metric))}")
+        click.echo(f"{metric:34} {eval_report.fmt(summary.get(metric))}")
     click.echo(f"Report: {folder}/report.md (and report.json, recall_at_k.png, latency.png, key_facts_per_document.png)")
     if floors:
         import json as _json

@@ -61,7 +61,7 @@ def write_report(folder: Path, runs: dict[str, dict], settings: dict, manifest: 
     return report
 
 
-def _fmt(value) -> str:
+def fmt(value) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -86,20 +86,20 @@ def render_markdown(report: dict) -> str:
     ]
     for name, run in report["runs"].items():
         mark = " **(chosen)**" if name == report["chosen"] else ""
-        lines.append(f"| {name}{mark} | " + " | ".join(_fmt(run["summary"].get(m)) for m in HEADLINE) + " |")
+        lines.append(f"| {name}{mark} | " + " | ".join(fmt(run["summary"].get(m)) for m in HEADLINE) + " |")
     lines += ["", "## Retrieval (evidence level, answerable questions)", "", "| mode | " + " | ".join(f"recall@{k}" for k in RETRIEVAL_KS) + " | " + " | ".join(f"success@{k}" for k in RETRIEVAL_KS) + " | MRR |", "|---|" + "---|" * (2 * len(RETRIEVAL_KS) + 1)]
     for retrieval_mode in ("dense", "bm25", "hybrid"):
         if f"retrieval.{retrieval_mode}.mrr" in summary:
-            recalls = " | ".join(_fmt(summary[f"retrieval.{retrieval_mode}.recall@{k}"]) for k in RETRIEVAL_KS)
-            successes = " | ".join(_fmt(summary[f"retrieval.{retrieval_mode}.success@{k}"]) for k in RETRIEVAL_KS)
-            lines.append(f"| {retrieval_mode} | {recalls} | {successes} | {_fmt(summary[f'retrieval.{retrieval_mode}.mrr'])} |")
+            recalls = " | ".join(fmt(summary[f"retrieval.{retrieval_mode}.recall@{k}"]) for k in RETRIEVAL_KS)
+            successes = " | ".join(fmt(summary[f"retrieval.{retrieval_mode}.success@{k}"]) for k in RETRIEVAL_KS)
+            lines.append(f"| {retrieval_mode} | {recalls} | {successes} | {fmt(summary[f'retrieval.{retrieval_mode}.mrr'])} |")
     lines += ["", "## Latency (ms)", "", "| stage | p50 | p95 |", "|---|---|---|"]
     for key in sorted(k for k in summary if k.startswith("latency.") and k.endswith(".p50")):
         stage = key.split(".")[1]
-        lines.append(f"| {stage} | {_fmt(summary[key])} | {_fmt(summary[f'latency.{stage}.p95'])} |")
+        lines.append(f"| {stage} | {fmt(summary[key])} | {fmt(summary[f'latency.{stage}.p95'])} |")
     lines += ["", "## Per document", "", "| document | questions | key-fact recall | evidence cited | false abstention |", "|---|---|---|---|---|"]
     for doc_id, row in per_document([_record(r) for r in records]).items():
-        lines.append(f"| {doc_id} | {row['questions']} | {_fmt(row['key_fact_recall'])} | {_fmt(row['evidence_cited'])} | {_fmt(row['false_abstention'])} |")
+        lines.append(f"| {doc_id} | {row['questions']} | {fmt(row['key_fact_recall'])} | {fmt(row['evidence_cited'])} | {fmt(row['false_abstention'])} |")
     worst = sorted(records, key=lambda r: (-badness(_record(r)), r["id"]))[:10]
     lines += ["", "## The 10 worst questions", "", "| id | question | what went wrong | answer |", "|---|---|---|---|"]
     for record in worst:
@@ -148,7 +148,7 @@ def plot(report: dict, folder: Path) -> list[Path]:
     names = list(table)
     axis.barh(names, [table[n]["key_fact_recall"] or 0 for n in names], color="#4C72B0")
     for y, name in enumerate(names):
-        axis.text((table[name]["key_fact_recall"] or 0) + 0.01, y, f"{_fmt(table[name]['key_fact_recall'])} (n={table[name]['questions']})", va="center", fontsize=8)
+        axis.text((table[name]["key_fact_recall"] or 0) + 0.01, y, f"{fmt(table[name]['key_fact_recall'])} (n={table[name]['questions']})", va="center", fontsize=8)
     axis.set(xlim=(0, 1.2), xlabel="key-fact recall", title="Key-fact recall per document")
     figure.tight_layout()
     paths.append(_save(figure, folder / "key_facts_per_document.png"))
@@ -179,7 +179,7 @@ def compare(folder_a: str | Path, folder_b: str | Path) -> str:
     for metric in HEADLINE:
         value_a, value_b = run_a["summary"].get(metric), run_b["summary"].get(metric)
         delta = f"{value_b - value_a:+9.3f}" if isinstance(value_a, (int, float)) and isinstance(value_b, (int, float)) else f"{'–':>9}"
-        lines.append(f"{metric:34} {_fmt(value_a):>9} {_fmt(value_b):>9} {delta}")
+        lines.append(f"{metric:34} {fmt(value_a):>9} {fmt(value_b):>9} {delta}")
     records_a = {r["id"]: r for r in run_a["records"]}
     changed = []
     for record in run_b["records"]:

@@ -34,7 +34,6 @@ class Retriever:
         self.fusion = fusion
         self.dense_weight = dense_weight
         self.sentence_channel = sentence_channel
-        self.last_timings_ms: dict[str, float] = {}
         self._embed_cached = lru_cache(maxsize=1024)(self._embed)
 
     def _embed(self, question: str) -> np.ndarray:
@@ -77,6 +76,10 @@ class Retriever:
         return {int(r): float(scores[r]) for r in top if scores[r] > 0}
 
     def search(self, question: str, mode: str = "hybrid", k: int = 5) -> tuple[Hit, ...]:
+        return self.search_timed(question, mode, k)[0]
+
+    def search_timed(self, question: str, mode: str = "hybrid", k: int = 5) -> tuple[tuple[Hit, ...], dict[str, float]]:
+        """Ranked hits and this call's per-stage milliseconds (returned, not stored: sessions share the retriever)."""
         if mode not in RETRIEVAL_MODES:
             raise QAError(f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}. Currently, mode is {mode!r}.")
         if k <= 0:
@@ -111,10 +114,8 @@ class Retriever:
             fused = score_fusion(best_dense, lexical, self.dense_weight)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         timings["fusion"] = _ms(started)
-        self.last_timings_ms = timings
-        return tuple(
-            Hit(self.index.chunks[row], rank, score, dense.get(row), lexical.get(row)) for rank, (row, score) in enumerate(ranked, 1)
-        )
+        hits = tuple(Hit(self.index.chunks[row], rank, score, dense.get(row), lexical.get(row)) for rank, (row, score) in enumerate(ranked, 1))
+        return hits, timings
 
 
 def reciprocal_rank_fusion(rankings: list[dict[int, float]], k: int = RRF_K) -> dict[int, float]:

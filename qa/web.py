@@ -7,6 +7,7 @@ lines of JavaScript into a hidden textbox whose handler renders the side panel.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import time
@@ -70,11 +71,11 @@ def build_app(settings: Settings | None = None):
         if not message:
             yield chat, turns, gr.update(), message
             return
-        chat.append({"role": "user", "content": _escape(message)})  # shown as text, never as markup
+        chat.append({"role": "user", "content": html.escape(message)})  # shown as text, never as markup
         try:
             turn = web_logic.answer_turn(pipeline, message, [t.searched_for for t in turns], mode, int(k))
         except QAError as exc:
-            chat.append({"role": "assistant", "content": f"<div class='qa-answer qa-abstained'>{_escape(str(exc)).capitalize()}</div>"})
+            chat.append({"role": "assistant", "content": f"<div class='qa-answer qa-abstained'>{html.escape(str(exc)).capitalize()}</div>"})
             yield chat, turns, "", ""
             return
         except Exception:  # the user sees a friendly line; the log keeps the traceback
@@ -83,7 +84,7 @@ def build_app(settings: Settings | None = None):
             yield chat, turns, "", ""
             return
         turns.append(turn)
-        searched = f"Searched for: “{_escape(turn.searched_for)}”" if turn.searched_for != message else ""
+        searched = f"Searched for: “{html.escape(turn.searched_for)}”" if turn.searched_for != message else ""
         number = len(turns) - 1
         # Stream: the answer's cited statements one at a time, then the source cards.
         for partial in web_logic.streamed_parts(turn.answer)[:-1]:
@@ -103,7 +104,7 @@ def build_app(settings: Settings | None = None):
             hit = web_logic.closest_hit(list(turns or []), turn_number, key)
             return web_logic.citation_panel_html(index, hit.chunk.chunk_id), (hit.chunk.doc_id, (hit.chunk.start, hit.chunk.end))
         except QAError as exc:
-            return f"<div class='qa-panel'><p>{_escape(str(exc)).capitalize()}</p></div>", None
+            return f"<div class='qa-panel'><p>{html.escape(str(exc)).capitalize()}</p></div>", None
 
     def whole_document(selected):
         if not selected:
@@ -167,12 +168,6 @@ def build_app(settings: Settings | None = None):
             None, js="() => { const m = document.getElementById('qa-doc-quote'); if (m) m.scrollIntoView({block: 'center'}); }"
         )
     return app
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, quiet: bool = False) -> None:
