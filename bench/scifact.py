@@ -76,6 +76,8 @@ def top(scores: np.ndarray, doc_ids: list[str], k: int = 100) -> dict[str, float
 class EmbeddingCache:
     """Vectors keyed by (model, sha256 of the text), stored as two .npy files per model (no pickle)."""
 
+    BLOCK = 512
+
     def __init__(self, encoder, name: str):
         self.encoder = encoder
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -97,21 +99,54 @@ class EmbeddingCache:
         keys = [self.key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.rows}.items())
         seconds = 0.0
-        if missing:
+        # In blocks, saved as they finish when saving: an interrupted long run (all-mpnet-base-v2 embeds
+        # about 1.4 SciFact abstracts/s here) resumes where it stopped.
+        for start in range(0, len(missing), self.BLOCK):
+            block = missing[start:start + self.BLOCK]
             started = time.perf_counter()
-            fresh = self.encoder.encode([t for _, t in missing], batch_size=batch_size)
-            seconds = time.perf_counter() - started
+            fresh = self.encoder.encode([t for _, t in block], batch_size=batch_size)
+            seconds += time.perf_counter() - started
             base = len(self.vectors)
             self.vectors = np.concatenate([self.vectors, fresh])
-            for offset, (k, _) in enumerate(missing):
+            for offset, (k, _) in enumerate(block):
                 self.rows[k] = base + offset
             if save:
                 self.save()
         return self.vectors[[self.rows[k] for k in keys]], seconds, len(missing)
 
     def save(self) -> None:
-        np.save(self.vectors_path, self.vectors, allow_pickle=False)
-        np.save(self.keys_path, np.array(sorted(self.rows, key=self.rows.get), dtype="S64"), allow_pickle=False)
+        # Vectors first, then keys: keys never name a row the vectors file lacks, even if stopped between.
+        for path, array in ((self.vectors_path, self.vectors), (self.keys_path, np.array(sorted(self.rows, key=self.rows.get), dtype="S64"))):
+            partial = path.with_suffix(".partial.npy")
+            np.save(partial, array, allow_pickle=False)
+            partial.replace(path)
+
+
+class LocalSentenceTransformer:
+    """A sentence-transformers model from a local folder, for second stages the product does not load
+    (the product's own encoders accept mean-pooled BERT models only; all-mpnet-base-v2 is MPNet)."""
+
+    def __init__(self, path: Path, name: str):
+        from sentence_transformers import SentenceTransformer
+
+        self.model_name = name
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self.dimension = int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False), dtype=np.float32)
+
+
+def mpnet_cache() -> EmbeddingCache:
+    from models import mpnet_path
+
+    return EmbeddingCache(LocalSentenceTransformer(mpnet_path(), "all-mpnet-base-v2"), "scifact-mpnet-docs")
+
+
+def document_texts(data: SciFact) -> list[str]:
+    return [f"{t}\n{x}" for t, x in zip(data.titles, data.texts)]
 
 
 # ---- retrievers ------------------------------------------------------------------------------------
@@ -152,6 +187,78 @@ def sentences_of(title: str, text: str) -> list[str]:
     return [title] + [s for s in _SENTENCE.split(text) if len(s) > 20]
 
 
+# ---- second stages: score a query's candidate documents (indices into the corpus) -------------------
+
+def _prepared(seconds: float, embedded: int) -> dict:
+    return {"seconds": round(seconds, 1), "embedded_now": embedded, "items_per_s": round(embedded / seconds, 1) if embedded else None}
+
+
+class SentenceStage:
+    """The best-matching sentence (or the title) of each candidate, by MiniLM cosine."""
+
+    name = "sentence-level MiniLM (max over sentences)"
+    depths = (20,)
+
+    def __init__(self, data: SciFact, encoder, query_vectors):
+        self.data, self.query_vectors = data, query_vectors
+        self.cache = EmbeddingCache(encoder, "scifact-minilm-sentences")
+
+    def prepare(self, wanted: list[int]) -> dict:
+        _, seconds, embedded = self.cache.encode([s for c in wanted for s in sentences_of(self.data.titles[c], self.data.texts[c])])
+        return _prepared(seconds, embedded)
+
+    def score(self, split: str, qid: str, text: str, candidates: np.ndarray) -> np.ndarray:
+        query = self.query_vectors[split][qid]
+        best = []
+        for c in candidates:
+            vectors, _, _ = self.cache.encode(sentences_of(self.data.titles[c], self.data.texts[c]), save=False)
+            best.append(float((vectors @ query).max()))
+        return np.array(best)
+
+
+class MaxSimStage:
+    """Late interaction: mean over query word pieces of the best cosine to any of the document's word pieces."""
+
+    name = "MaxSim over MiniLM token embeddings"
+    depths = (20,)
+
+    def __init__(self, data: SciFact):
+        from late_interaction import TokenCache, TokenEncoder
+
+        self.texts = document_texts(data)
+        self.encoder = TokenEncoder()
+        self.cache = TokenCache(self.encoder, "scifact-minilm-tokens")
+
+    def prepare(self, wanted: list[int]) -> dict:
+        return _prepared(*self.cache.ensure([self.texts[c] for c in wanted]))
+
+    def score(self, split: str, qid: str, text: str, candidates: np.ndarray) -> np.ndarray:
+        from late_interaction import maxsim
+
+        query_tokens = self.encoder.encode([text])[0]
+        return np.array([maxsim(query_tokens, self.cache.get(self.texts[c])) for c in candidates])
+
+
+class MpnetStage:
+    """Cosine between all-mpnet-base-v2 embeddings of the query and the document (768-d, 12 layers)."""
+
+    name = "all-mpnet-base-v2"
+    depths = (20, 100)
+
+    def __init__(self, data: SciFact):
+        self.texts = document_texts(data)
+        self.cache = mpnet_cache()
+
+    def prepare(self, wanted: list[int]) -> dict:
+        _, seconds, embedded = self.cache.encode([self.texts[c] for c in wanted], batch_size=16)
+        return _prepared(seconds, embedded)
+
+    def score(self, split: str, qid: str, text: str, candidates: np.ndarray) -> np.ndarray:
+        query = self.cache.encoder.encode([text])[0]
+        vectors, _, _ = self.cache.encode([self.texts[c] for c in candidates], save=False)
+        return vectors @ query
+
+
 # ---- the experiment --------------------------------------------------------------------------------
 
 def run(quick: bool = False, log=print) -> dict:
@@ -163,7 +270,7 @@ def run(quick: bool = False, log=print) -> dict:
     data = load(quick)
     encoder = SentenceTransformerEncoder()
     docs = EmbeddingCache(encoder, "scifact-minilm-docs")
-    doc_texts = [f"{t}\n{x}" for t, x in zip(data.titles, data.texts)]
+    doc_texts = document_texts(data)
     doc_vectors, embed_seconds, embedded = docs.encode(doc_texts)
     log(f"SciFact: {len(doc_texts)} documents ({embedded} embedded now, {embed_seconds:.0f} s)")
     query_vectors = {split: dict(zip(qs, encoder.encode(list(qs.values())))) for split, qs in data.queries.items()}
@@ -203,52 +310,77 @@ def run(quick: bool = False, log=print) -> dict:
     results = {name: {"test": evaluate(runs_for("test", make("test")), data.qrels["test"])} for name, make in systems.items()}
     first_stage_name = max((n for n in results if n.startswith("hybrid")), key=lambda n: evaluate(runs_for("train", systems[n]("train")), data.qrels["train"])["ndcg@10"])
 
-    # Second stage: the best sentence of each of the top candidates, blended with the first stage.
-    sentence_cache = EmbeddingCache(encoder, "scifact-minilm-sentences")
-    depth = 20
-    index_of = {d: i for i, d in enumerate(data.doc_ids)}
+    # The same model through other runtimes (ONNX Runtime, OpenVINO; fp32 and int8): does quality hold?
+    backend_quality = {}
+    import onnx_backends
 
-    # Embed the sentences of every query's candidates in one go (and save the cache once).
-    for split in ("train", "test"):
-        first = systems[first_stage_name](split)
-        wanted = {c for qid, text in data.queries[split].items() for c in np.argsort(-first(qid, text))[:depth]}
-        sentence_cache.encode([s for c in sorted(wanted) for s in sentences_of(data.titles[c], data.texts[c])], save=False)
-    sentence_cache.save()
+    runtimes = onnx_backends.backends()
+    if quick:  # OpenVINO still runs in the throughput section
+        runtimes = {name: make for name, make in runtimes.items() if name.startswith("onnxruntime")}
+    for backend, make in runtimes.items():
+        started = time.perf_counter()
+        other = make()
+        cache_name = f"scifact-{re.sub(r'[^a-z0-9]+', '-', backend.lower()).strip('-')}-{other.fingerprint}-docs"
+        vectors, backend_seconds, backend_embedded = EmbeddingCache(other, cache_name).encode(doc_texts)
+        agreement = float((vectors * doc_vectors).sum(1).mean())
+        if "fp32" in backend and agreement < 0.9999:
+            raise RuntimeError(f"{backend} vectors differ from sentence-transformers' (mean cosine {agreement:.5f}); the export is broken")
+        other_queries = {qid: v for qid, v in zip(data.queries["test"], other.encode(list(data.queries["test"].values())))}
+        dense_run = runs_for("test", lambda qid, text: vectors @ other_queries[qid])
+        fused_run = runs_for("test", lambda qid, text: best_alpha * normalise(vectors @ other_queries[qid]) + (1 - best_alpha) * normalise(bm25_for("test", qid, text)))
+        backend_quality[backend] = {"dense": evaluate(dense_run, data.qrels["test"]), f"score fusion (alpha={best_alpha})": evaluate(fused_run, data.qrels["test"]),
+                                    "mean_cosine_to_reference": round(agreement, 5), **_prepared(backend_seconds, backend_embedded)}
+        log(f"{backend}: {backend_quality[backend]} ({time.perf_counter() - started:.0f} s)")
 
-    def rescored(split, beta):
-        first = systems[first_stage_name](split)
-        out = {}
-        for qid, text in data.queries[split].items():
-            scores = first(qid, text)
-            order = np.argsort(-scores)
-            candidates = order[:depth]
-            pieces = [(c, s) for c in candidates for s in sentences_of(data.titles[c], data.texts[c])]
-            vectors, _, _ = sentence_cache.encode([s for _, s in pieces], save=False)
-            sims = vectors @ query_vectors[split][qid]
-            best = {}
-            for (c, _), sim in zip(pieces, sims):
-                best[c] = max(best.get(c, -1.0), float(sim))
-            first_norm = normalise(scores[candidates])
-            final = {data.doc_ids[c]: 10.0 + beta * f + (1 - beta) * best[c] for c, f in zip(candidates, first_norm)}
-            for rank, c in enumerate(order[depth:100]):
-                final[data.doc_ids[c]] = float(scores[c]) / (1 + rank)  # below every rescored candidate
-            out[qid] = final
-        return out
+    # Second stages: rescore the first stage's top candidates and blend, beta * first + (1 - beta) * second
+    # (both min-max normalised over the candidates); depth and beta tuned on train.
+    candidates = {split: {qid: np.argsort(-systems[first_stage_name](split)(qid, text))[:100] for qid, text in data.queries[split].items()}
+                  for split in ("train", "test")}
+    first_scores = {split: {qid: systems[first_stage_name](split)(qid, text) for qid, text in data.queries[split].items()} for split in candidates}
+    stages = [SentenceStage(data, encoder, query_vectors), MaxSimStage(data)]
+    if quick:
+        log("quick run: the all-mpnet-base-v2 stage is left out (it embeds about 1.4 abstracts/s here)")
+    else:
+        stages.append(MpnetStage(data))
+    second_stage = {}
+    for stage in stages:
+        started = time.perf_counter()
+        wanted = {int(c) for split in candidates for ranked in candidates[split].values() for c in ranked[: max(stage.depths)]}
+        prepare = stage.prepare(sorted(wanted))
+        stage_scores = {split: {qid: stage.score(split, qid, text, candidates[split][qid][: max(stage.depths)])
+                                for qid, text in data.queries[split].items()} for split in candidates}
+        scoring_ms = 1000 * (time.perf_counter() - started - prepare["seconds"]) / sum(len(q) for q in candidates.values())
 
-    started = time.perf_counter()
-    betas = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8]
-    train_beta = {b: evaluate(rescored("train", b), data.qrels["train"])["ndcg@10"] for b in betas}
-    best_beta = max(train_beta, key=train_beta.get)
-    results[f"{first_stage_name} + sentence-level MiniLM rescoring of top {depth} (beta={best_beta})"] = {"test": evaluate(rescored("test", best_beta), data.qrels["test"])}
-    log(f"rescoring tuned and run in {time.perf_counter() - started:.0f} s")
-    del index_of
+        def blended(split, depth, beta):
+            out = {}
+            for qid, first in first_scores[split].items():
+                ranked = candidates[split][qid]
+                top_k = ranked[:depth]
+                second = stage_scores[split][qid][:depth]
+                final = {data.doc_ids[c]: 10.0 + beta * f + (1 - beta) * g for c, f, g in zip(top_k, normalise(first[top_k]), normalise(second))}
+                for rank, c in enumerate(ranked[depth:]):
+                    final[data.doc_ids[c]] = float(first[c]) / (1 + rank)  # below every rescored candidate
+                out[qid] = final
+            return out
+
+        grid = [(d, b) for d in stage.depths for b in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)]
+        train = {(d, b): evaluate(blended("train", d, b), data.qrels["train"])["ndcg@10"] for d, b in grid}
+        depth, beta = max(train, key=train.get)
+        name = f"{first_stage_name} + {stage.name} rescoring of top {depth} (beta={beta})"
+        results[name] = {"test": evaluate(blended("test", depth, beta), data.qrels["test"]), "stage": stage.name}
+        alone = {qid: {data.doc_ids[c]: float(v) for c, v in zip(candidates["test"][qid], stage_scores["test"][qid])} for qid in data.queries["test"]}
+        second_stage[stage.name] = {"depth": depth, "beta": beta, "train_ndcg10": {f"depth={d},beta={b}": v for (d, b), v in train.items()},
+                                    "test_alone_on_candidates": evaluate(alone, data.qrels["test"]), "scoring_ms_per_query": round(scoring_ms, 2), **prepare}
+        log(f"{stage.name}: depth {depth}, beta {beta}, test {results[name]['test']} ({time.perf_counter() - started:.0f} s)")
 
     return {
         "documents": len(data.doc_ids),
         "queries": {split: len(q) for split, q in data.queries.items()},
         "quick": quick,
         "tuned_on_train": {"bm25_k1_b": list(best_params), "bm25_train_ndcg10": {f"k1={k},b={b}": v for (k, b), v in train_bm25.items()}, "score_fusion_alpha": best_alpha,
-                           "alpha_train_ndcg10": train_alpha, "rescoring_beta": best_beta, "beta_train_ndcg10": train_beta, "first_stage": first_stage_name},
+                           "alpha_train_ndcg10": train_alpha, "first_stage": first_stage_name},
+        "second_stages": second_stage,
+        "backend_quality": backend_quality,
         "systems": results,
         "published_ndcg10": PUBLISHED,
         "corpus_embedding": {"seconds": round(embed_seconds, 1), "embedded_now": embedded, "docs_per_s": round(embedded / embed_seconds, 1) if embedded else None},
