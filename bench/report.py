@@ -25,12 +25,13 @@ def markdown(results: dict) -> str:
         f"(BM25 k1/b = {sci['tuned_on_train']['bm25_k1_b']}, fusion alpha = {sci['tuned_on_train']['score_fusion_alpha']}, "
         f"second-stage depth and beta per stage below). Metrics by pytrec_eval.",
         "",
-        "| system | nDCG@10 | recall@100 | MRR@10 | nDCG@10 vs reference |",
+        "| system | nDCG@10 | recall@100 | MRR@10 | vs reference: nDCG@10 / recall@100 / MRR@10 |",
         "|---|---|---|---|---|",
     ]
     for name, row in sci["systems"].items():
         test = row["test"]
-        lines.append(f"| {name} | {test['ndcg@10']:.3f} | {test['recall@100']:.3f} | {test['mrr@10']:.3f} | {_ratio(test['ndcg@10'], reference.get('ndcg@10'))} |")
+        ratios = " / ".join(_ratio(test[m], reference.get(m)) for m in ("ndcg@10", "recall@100", "mrr@10"))
+        lines.append(f"| {name} | {test['ndcg@10']:.3f} | {test['recall@100']:.3f} | {test['mrr@10']:.3f} | {ratios} |")
     if reference:
         lines.append(f"| reference: LangChain splitter 1000/200 + HuggingFaceEmbeddings + FAISS | {reference['ndcg@10']:.3f} | {reference['recall@100']:.3f} | {reference['mrr@10']:.3f} | 1.00× |")
     for name, value in sci["published_ndcg10"].items():

@@ -1,4 +1,4 @@
-"""The `qa` command: index, search, ask, cite, chat, eval.
+"""The `qa` command: index, search, ask, cite, chat, serve, eval, docs, add, remove, export-onnx.
 
 Commands validate their input, make one library call and print. Problems the user can fix are
 QAError and print as one ``Error: ...`` line with exit code 1. Heavy libraries load inside the
@@ -83,6 +83,29 @@ def index(corpus, index, if_stale, quiet):
         return
     report = build_index(settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet)
     _print_report(report)
+
+
+@main.command(name="export-onnx")
+@click.option("--force", is_flag=True, help="Export again even if an export is there.")
+def export_onnx(force):
+    """Export the embedding model to ONNX so `qa index` can embed with ONNX Runtime.
+
+    Same vectors (checked against the model's weights), passages embedded faster; `make install` runs it.
+    Without an export, `qa index` uses NumPy or sentence-transformers.
+
+    
+    Example:
+      qa export-onnx
+    """
+    from qa.embeddings import onnx_model_path
+    from qa.onnx_export import export_onnx as export
+
+    settings = _settings()
+    path = onnx_model_path(settings.model)
+    if path.is_file() and not force:
+        click.echo(f"{path} is already there (use --force to export again).")
+        return
+    click.echo(f"Exported {settings.model} to {export(settings.model)}")
 
 
 def _print_report(report) -> None:

@@ -20,7 +20,8 @@ class Settings:
     mode: str = "hybrid"
     k: int = 8  # passages retrieved and weighed for the answer; 8 won the `qa eval --mode all` sweep on dev
     max_tokens: int = 256
-    # "auto": NumPy for small updates (fast start), sentence-transformers above 120 passages to embed.
+    # "auto": ONNX Runtime when the model is exported (`qa export-onnx`, run by make install); otherwise
+    # NumPy for small updates (fast start), sentence-transformers above 120 passages to embed.
     index_backend: str = "auto"
 
     def __post_init__(self) -> None:

@@ -25,3 +25,37 @@ def test_numpy_encoder_matches_sentence_transformers():
     ours = NumpyEncoder().encode(TEXTS)
     assert np.abs(reference - ours).max() < 1e-4
     assert SentenceTransformerEncoder().count_tokens(TEXTS[1]) == NumpyEncoder().count_tokens(TEXTS[1])
+
+
+def test_onnx_encoder_matches_sentence_transformers():
+    """The index's default encoder (the `qa export-onnx` model under ONNX Runtime) gives the reference vectors."""
+    from qa.embeddings import OnnxEncoder
+
+    reference = SentenceTransformerEncoder().encode(TEXTS)
+    assert np.abs(OnnxEncoder().encode(TEXTS) - reference).max() < 1e-4
+
+
+def test_a_damaged_onnx_export_is_refused_with_the_fix(tmp_path):
+    from qa.embeddings import OnnxEncoder, onnx_model_path
+    from qa.errors import QAError
+
+    truncated = tmp_path / "model.onnx"
+    truncated.write_bytes(onnx_model_path().read_bytes()[:1_000_000])
+    with pytest.raises(QAError, match="cannot be loaded.*qa export-onnx"):
+        OnnxEncoder(onnx_path=truncated)
+    with pytest.raises(QAError, match="no ONNX export .*qa export-onnx"):
+        OnnxEncoder(onnx_path=tmp_path / "missing.onnx")
+
+
+@pytest.mark.slow
+def test_an_export_of_other_weights_is_refused(tmp_path):
+    """An ONNX file that loads and runs but computes something else (here: int8-quantised weights) is caught."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from qa.embeddings import OnnxEncoder, onnx_model_path
+    from qa.errors import QAError
+
+    quantised = tmp_path / "model.onnx"
+    quantize_dynamic(str(onnx_model_path()), str(quantised), weight_type=QuantType.QInt8)
+    with pytest.raises(QAError, match="does not reproduce"):
+        OnnxEncoder(onnx_path=quantised)

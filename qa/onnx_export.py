@@ -1,0 +1,62 @@
+"""The embedding model exported once to ONNX, so ONNX Runtime can embed passages for the index.
+
+sentence-transformers' own ONNX backend needs optimum-onnx, which pins transformers < 4.58 and so cannot
+sit beside this project's pinned stack; the export is done here with `torch.onnx.export` from the shipped
+weights, offline. The file goes where sentence-transformers keeps its own exports (`onnx/model.onnx` in the
+model's folder) and is written through a temporary sibling and renamed, so an interrupted export
+leaves nothing behind. `OnnxEncoder` checks every loaded export against the weights before use.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+from qa.embeddings import DEFAULT_MODEL, OnnxEncoder, onnx_model_path, resolve_model_path
+from qa.errors import QAError
+
+
+def export_onnx(model_name: str = DEFAULT_MODEL, target: Path | None = None) -> Path:
+    """Export the model's transformer (token ids and mask in, last hidden state out) and check it."""
+    model_folder = resolve_model_path(model_name)
+    target = Path(target) if target else onnx_model_path(model_name)
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as exc:
+        raise QAError(f"exporting to ONNX needs torch and transformers ({exc}); run `make install`.") from exc
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(str(model_folder)).eval()
+
+        def forward(self, input_ids, attention_mask):
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-")
+    except OSError as exc:
+        raise QAError(f"cannot write the ONNX export to {target.parent} ({exc.strerror}); make that folder writable.") from exc
+    with scratch as folder, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on Python control flow it records as constants
+        partial = Path(folder) / target.name
+        ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
+        try:
+            torch.onnx.export(
+                LastHiddenState().eval(),
+                (ids, (ids != 0).to(torch.int64)),
+                str(partial),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+                opset_version=17,
+                dynamo=False,
+            )
+        except torch.onnx.OnnxExporterError as exc:
+            raise QAError(f"the ONNX export of {model_name!r} failed ({exc}); run `make install` for the onnx package.") from exc
+        OnnxEncoder(model_name, partial)  # raises if the export does not reproduce the weights' vectors
+        partial.replace(target)
+    return target
