@@ -73,6 +73,29 @@ def throughput(runs: int = 3, sizes: tuple[int, int, int] = (100, 500, 50), log=
     return result
 
 
+def mpnet_throughput(runs: int = 3, log=print) -> dict:
+    """all-mpnet-base-v2 (the second-stage candidate) on 16 SciFact abstracts, median of `runs` after a warm-up."""
+    import statistics
+
+    import scifact
+    from models import mpnet_path
+
+    records = [json.loads(line) for line, _ in zip((ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl").open(), range(16))]
+    passages = [f"{r['title']}\n{r['text']}" for r in records]
+    started = time.perf_counter()
+    encoder = scifact.LocalSentenceTransformer(mpnet_path(), "all-mpnet-base-v2")
+    load = time.perf_counter() - started
+    encoder.encode(passages, batch_size=16)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        encoder.encode(passages, batch_size=16)
+        timings.append(time.perf_counter() - started)
+    result = {"load_s": round(load, 2), "passages": len(passages), "passages_per_s": round(len(passages) / statistics.median(timings), 2)}
+    log(f"all-mpnet-base-v2 throughput: {result}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
@@ -93,6 +116,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     results["scale"] = {"rows": scale.run(sizes), "rule": scale.choose_index_rule([])}
     results["throughput"] = throughput(runs=1, sizes=(30, 150, 20)) if args.quick else throughput()
+    if not args.quick:
+        results["mpnet_throughput"] = mpnet_throughput()
     results["seconds"] = round(time.perf_counter() - started, 1)
     suffix = "-quick" if args.quick else ""
     (ROOT / "bench" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
