@@ -265,10 +265,13 @@ def run(quick: bool = False, log=print) -> dict:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from qa.embeddings import SentenceTransformerEncoder
+    from qa.embeddings import DEFAULT_MODEL, SentenceTransformerEncoder, load_encoder, onnx_available
 
     data = load(quick)
-    encoder = SentenceTransformerEncoder()
+    encoder = SentenceTransformerEncoder()  # the reference implementation, for documents and claims
+    # Sentences (many more texts) go through the product's index encoder when exported: ONNX Runtime gives the
+    # same vectors to 1e-4 (checked on load; the runtime comparison below measures cosine 1.0), 2.5x faster.
+    sentence_encoder = load_encoder(DEFAULT_MODEL, "onnx") if onnx_available() else encoder
     docs = EmbeddingCache(encoder, "scifact-minilm-docs")
     doc_texts = document_texts(data)
     doc_vectors, embed_seconds, embedded = docs.encode(doc_texts)
@@ -337,9 +340,9 @@ def run(quick: bool = False, log=print) -> dict:
     candidates = {split: {qid: np.argsort(-systems[first_stage_name](split)(qid, text))[:100] for qid, text in data.queries[split].items()}
                   for split in ("train", "test")}
     first_scores = {split: {qid: systems[first_stage_name](split)(qid, text) for qid, text in data.queries[split].items()} for split in candidates}
-    stages = [SentenceStage(data, encoder, query_vectors), MaxSimStage(data)]
+    stages = [SentenceStage(data, sentence_encoder, query_vectors), MaxSimStage(data)]
     if quick:
-        log("quick run: the all-mpnet-base-v2 stage is left out (it embeds about 1.4 abstracts/s here)")
+        log("quick run: the all-mpnet-base-v2 stage is left out (it embeds about 1.9 abstracts/s on 2 cores)")
     else:
         stages.append(MpnetStage(data))
     second_stage = {}

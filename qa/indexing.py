@@ -21,7 +21,7 @@ from qa.text import index_terms
 from qa.types import Chunk, Document, Unit
 
 # "auto" embeds with ONNX Runtime when the model has been exported (`qa export-onnx`): the same vectors,
-# 0.4 s to start and the fastest on passages (bench/RESULTS.md). Without an export, it falls back on the
+# 0.3 s to start and faster on passages than either fallback (bench/RESULTS.md). Without an export, it uses the
 # measured crossover: the NumPy encoder starts in 0.1 s and embeds 11 passages/s, sentence-transformers
 # needs 5.8 s to start and embeds 25/s, so above this many passages to embed the latter finishes first.
 AUTO_BACKEND_PASSAGES = 120
