@@ -108,3 +108,13 @@ def test_eval_writes_a_report_and_compares_runs(index_dir, tmp_path):
     compared = run("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b"))
     assert "key_fact_recall" in compared.stdout and "Questions whose outcome changed:" in compared.stdout
     assert " -> " in compared.stdout
+
+
+def test_export_onnx_leaves_an_existing_export_alone():
+    from qa.embeddings import onnx_model_path
+
+    before = onnx_model_path().stat().st_mtime_ns
+    result = run("export-onnx")
+    assert result.returncode == 0, result.stderr
+    assert "already there" in result.stdout and str(onnx_model_path()) in result.stdout
+    assert onnx_model_path().stat().st_mtime_ns == before

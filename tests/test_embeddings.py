@@ -59,3 +59,13 @@ def test_an_export_of_other_weights_is_refused(tmp_path):
     quantize_dynamic(str(onnx_model_path()), str(quantised), weight_type=QuantType.QInt8)
     with pytest.raises(QAError, match="does not reproduce"):
         OnnxEncoder(onnx_path=quantised)
+
+
+@pytest.mark.slow
+def test_export_writes_a_checked_model_and_no_leftovers(tmp_path):
+    from qa.embeddings import OnnxEncoder
+    from qa.onnx_export import export_onnx
+
+    target = export_onnx(target=tmp_path / "onnx" / "model.onnx")
+    assert [p.name for p in target.parent.iterdir()] == ["model.onnx"]  # the temporary folder is gone
+    np.testing.assert_allclose(OnnxEncoder(onnx_path=target).encode(TEXTS), NumpyEncoder().encode(TEXTS), atol=1e-4)
