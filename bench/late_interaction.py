@@ -8,11 +8,12 @@ padding are left out. Token vectors are cached on disk as float16, keyed by the 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
 import numpy as np
+
+from npy_files import save_npy, text_key
 
 CACHE = Path(__file__).resolve().parent / "cache"
 
@@ -59,13 +60,9 @@ class TokenCache:
             self.rows = {bytes(k): i for i, k in enumerate(keys)}
         self._flat: np.ndarray | None = None
 
-    @staticmethod
-    def key(text: str) -> bytes:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest().encode()
-
     def ensure(self, texts: list[str], save: bool = True) -> tuple[float, int]:
         """Embed the texts not cached yet; seconds spent and how many were embedded."""
-        missing = sorted({self.key(t): t for t in texts if self.key(t) not in self.rows}.items())
+        missing = sorted({text_key(t): t for t in texts if text_key(t) not in self.rows}.items())
         seconds = 0.0
         for start in range(0, len(missing), self.BLOCK):
             block = missing[start:start + self.BLOCK]
@@ -88,15 +85,13 @@ class TokenCache:
         return self._flat
 
     def get(self, text: str) -> np.ndarray:
-        row = self.rows[self.key(text)]
+        row = self.rows[text_key(text)]
         return self._tokens()[self.offsets[row]:self.offsets[row + 1]]
 
     def save(self) -> None:
         keys = np.array(sorted(self.rows, key=self.rows.get), dtype="S64")
         for part, array in (("tokens", self._tokens()), ("offsets", np.array(self.offsets, dtype=np.int64)), ("keys", keys)):
-            partial = self.paths[part].with_suffix(".partial.npy")
-            np.save(partial, array, allow_pickle=False)
-            partial.replace(self.paths[part])
+            save_npy(self.paths[part], array)
 
 
 def maxsim(query_tokens: np.ndarray, passage_tokens: np.ndarray) -> float:

@@ -9,14 +9,14 @@ backend here shares the product's tokenisation, truncation, mean pooling and nor
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from qa.embeddings import DEFAULT_MODEL, NumpyEncoder, OnnxEncoder, onnx_model_path
+from qa.documents import hash_file
+from qa.embeddings import DEFAULT_MODEL, NumpyEncoder, OnnxEncoder, mean_pool, onnx_model_path
 from qa.onnx_export import export_onnx
 
 CACHE = Path(__file__).resolve().parent / "cache" / "onnx"
@@ -47,34 +47,26 @@ def int8_model(model_name: str = DEFAULT_MODEL) -> Path:
     return target
 
 
-def _fingerprint(path: Path) -> str:
-    with open(path, "rb") as model_file:
-        return hashlib.file_digest(model_file, "sha256").hexdigest()[:12]
-
-
 class OpenVinoEncoder(NumpyEncoder):
     """The product's tokenisation and pooling around an OpenVINO forward pass of an ONNX file."""
 
     def __init__(self, onnx_path: Path, model_name: str = DEFAULT_MODEL):
         import openvino
 
-        super().__init__(model_name)
-        self._weights = {}  # the NumPy forward pass is not used
-        self.fingerprint = _fingerprint(onnx_path)
+        super().__init__(model_name, load_weights=False)
+        self.fingerprint = hash_file(onnx_path)[:12]
         # f32 explicitly: on CPUs with bf16 support OpenVINO otherwise runs in bf16 (1e-3 off the fp32 vectors).
         config = {"INFERENCE_NUM_THREADS": THREADS, "INFERENCE_PRECISION_HINT": "f32"}
         self._compiled = openvino.Core().compile_model(str(onnx_path), "CPU", config)
         self._output = self._compiled.output("last_hidden_state")
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        hidden = self._compiled({"input_ids": ids, "attention_mask": mask.astype(np.int64)})[self._output]
-        summed = (hidden * mask[:, :, None]).sum(1)
-        return summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return mean_pool(self._compiled({"input_ids": ids, "attention_mask": mask.astype(np.int64)})[self._output], mask)
 
 
 def _onnxruntime(path: Path, exact: bool) -> OnnxEncoder:
     encoder = OnnxEncoder(onnx_path=path, tolerance=1e-4 if exact else None)
-    encoder.fingerprint = _fingerprint(path)
+    encoder.fingerprint = hash_file(path)[:12]
     return encoder
 
 

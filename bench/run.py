@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from datetime import datetime, timezone
@@ -27,17 +28,31 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": memory, "python": platform.python_version(), "gpu": "none"}
 
 
+def scifact_records(count: int) -> list[dict]:
+    with (ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl").open(encoding="utf-8") as corpus:
+        return [json.loads(line) for line, _ in zip(corpus, range(count))]
+
+
+def median_seconds(work, runs: int) -> float:
+    """Median wall time of `runs` calls of `work`, after one untimed warm-up call."""
+    work()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 def throughput(runs: int = 3, sizes: tuple[int, int, int] = (100, 500, 50), log=print) -> dict:
     """Passages, sentences and single queries per backend running all-MiniLM-L6-v2, on SciFact text: medians
     of `runs` timed passes after one warm-up, and each rate as a ratio to sentence-transformers (torch) measured
     in the same process. Start time includes loading (and, on a fresh machine, the one-off ONNX export)."""
-    import statistics
-
     import onnx_backends
 
     from qa.embeddings import NumpyEncoder, SentenceTransformerEncoder
 
-    records = [json.loads(line) for line, _ in zip((ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl").open(), range(200))]
+    records = scifact_records(200)
     passage_count, sentence_count, query_count = sizes
     passages = [f"{r['title']}\n{r['text']}" for r in records][:passage_count]
     sentences = [s for r in records for s in r["text"].split(". ") if len(s) > 20][:sentence_count]
@@ -45,23 +60,14 @@ def throughput(runs: int = 3, sizes: tuple[int, int, int] = (100, 500, 50), log=
     baseline = "sentence-transformers (torch)"
     makers = {baseline: SentenceTransformerEncoder, "numpy": NumpyEncoder, **onnx_backends.backends()}
 
-    def median_seconds(work) -> float:
-        work()  # warm-up
-        timings = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            work()
-            timings.append(time.perf_counter() - started)
-        return statistics.median(timings)
-
     result = {}
     for name, make in makers.items():
         started = time.perf_counter()
         encoder = make()
         load = time.perf_counter() - started
-        passage_s = median_seconds(lambda: encoder.encode(passages))
-        sentence_s = median_seconds(lambda: encoder.encode(sentences, batch_size=64))
-        query_s = median_seconds(lambda: [encoder.encode([q]) for q in queries])
+        passage_s = median_seconds(lambda: encoder.encode(passages), runs)
+        sentence_s = median_seconds(lambda: encoder.encode(sentences, batch_size=64), runs)
+        query_s = median_seconds(lambda: [encoder.encode([q]) for q in queries], runs)
         result[name] = {"load_s": round(load, 2), "passages": len(passages), "sentences": len(sentences), "queries": len(queries), "passages_per_s": round(len(passages) / passage_s, 1), "sentences_per_s": round(len(sentences) / sentence_s, 1),
                         "query_ms": round(1000 * query_s / len(queries), 2)}
         del encoder
@@ -75,23 +81,15 @@ def throughput(runs: int = 3, sizes: tuple[int, int, int] = (100, 500, 50), log=
 
 def mpnet_throughput(runs: int = 3, log=print) -> dict:
     """all-mpnet-base-v2 (the second-stage candidate) on 16 SciFact abstracts, median of `runs` after a warm-up."""
-    import statistics
-
     import scifact
     from models import mpnet_path
 
-    records = [json.loads(line) for line, _ in zip((ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl").open(), range(16))]
-    passages = [f"{r['title']}\n{r['text']}" for r in records]
+    passages = [f"{r['title']}\n{r['text']}" for r in scifact_records(16)]
     started = time.perf_counter()
     encoder = scifact.LocalSentenceTransformer(mpnet_path(), "all-mpnet-base-v2")
     load = time.perf_counter() - started
-    encoder.encode(passages, batch_size=16)
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        encoder.encode(passages, batch_size=16)
-        timings.append(time.perf_counter() - started)
-    result = {"load_s": round(load, 2), "passages": len(passages), "passages_per_s": round(len(passages) / statistics.median(timings), 2)}
+    seconds = median_seconds(lambda: encoder.encode(passages, batch_size=16), runs)
+    result = {"load_s": round(load, 2), "passages": len(passages), "passages_per_s": round(len(passages) / seconds, 2)}
     log(f"all-mpnet-base-v2 throughput: {result}")
     return result
 

@@ -7,7 +7,6 @@ disk keyed by model and text hash, so reruns only embed what is new.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import statistics
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from npy_files import save_npy, text_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "bench" / "scifact"
@@ -90,13 +91,9 @@ class EmbeddingCache:
             self.vectors = np.load(self.vectors_path, allow_pickle=False)
             self.rows = {bytes(k): i for i, k in enumerate(keys)}
 
-    @staticmethod
-    def key(text: str) -> bytes:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest().encode()
-
     def encode(self, texts: list[str], batch_size: int = 64, save: bool = True) -> tuple[np.ndarray, float, int]:
         """Vectors for the texts, seconds spent embedding, and how many were embedded (not cached)."""
-        keys = [self.key(t) for t in texts]
+        keys = [text_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in self.rows}.items())
         seconds = 0.0
         # In blocks, saved as they finish when saving: an interrupted long run (all-mpnet-base-v2 embeds
@@ -116,10 +113,8 @@ class EmbeddingCache:
 
     def save(self) -> None:
         # Vectors first, then keys: keys never name a row the vectors file lacks, even if stopped between.
-        for path, array in ((self.vectors_path, self.vectors), (self.keys_path, np.array(sorted(self.rows, key=self.rows.get), dtype="S64"))):
-            partial = path.with_suffix(".partial.npy")
-            np.save(partial, array, allow_pickle=False)
-            partial.replace(path)
+        save_npy(self.vectors_path, self.vectors)
+        save_npy(self.keys_path, np.array(sorted(self.rows, key=self.rows.get), dtype="S64"))
 
 
 class LocalSentenceTransformer:
@@ -337,9 +332,8 @@ def run(quick: bool = False, log=print) -> dict:
 
     # Second stages: rescore the first stage's top candidates and blend, beta * first + (1 - beta) * second
     # (both min-max normalised over the candidates); depth and beta tuned on train.
-    candidates = {split: {qid: np.argsort(-systems[first_stage_name](split)(qid, text))[:100] for qid, text in data.queries[split].items()}
-                  for split in ("train", "test")}
-    first_scores = {split: {qid: systems[first_stage_name](split)(qid, text) for qid, text in data.queries[split].items()} for split in candidates}
+    first_scores = {split: {qid: systems[first_stage_name](split)(qid, text) for qid, text in data.queries[split].items()} for split in ("train", "test")}
+    candidates = {split: {qid: np.argsort(-scores)[:100] for qid, scores in by_query.items()} for split, by_query in first_scores.items()}
     stages = [SentenceStage(data, sentence_encoder, query_vectors), MaxSimStage(data)]
     if quick:
         log("quick run: the all-mpnet-base-v2 stage is left out (it embeds about 1.9 abstracts/s on 2 cores)")

@@ -100,6 +100,12 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x * _INV_SQRT2))
 
 
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Average of the token vectors under the attention mask (batch, tokens, dim) -> (batch, dim)."""
+    summed = (hidden * mask[:, :, None]).sum(1)
+    return summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+
+
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -108,7 +114,8 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class NumpyEncoder:
     """BERT encoder + mean pooling + normalisation in NumPy (see module docstring)."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL):
+    def __init__(self, model_name: str = DEFAULT_MODEL, load_weights: bool = True):
+        """`load_weights=False`: tokenisation and pooling only, for subclasses that run the forward pass elsewhere."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -120,8 +127,8 @@ class NumpyEncoder:
         self._heads = int(config["num_attention_heads"])
         self._layers = int(config["num_hidden_layers"])
         self._eps = float(config.get("layer_norm_eps", 1e-12))
-        self._weights = load_file(str(files.path / "model.safetensors"))
-        self._weights = {k.removeprefix("bert."): v for k, v in self._weights.items()}
+        weights = load_file(str(files.path / "model.safetensors")) if load_weights else {}
+        self._weights = {k.removeprefix("bert."): v for k, v in weights.items()}
         self._tokenizer = Tokenizer.from_file(str(files.path / "tokenizer.json"))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
@@ -197,8 +204,7 @@ class NumpyEncoder:
                 w[p + "output.LayerNorm.bias"],
                 self._eps,
             )
-        summed = (x * mask[:, :, None]).sum(1)
-        return summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return mean_pool(x, mask)
 
 
 class SentenceTransformerEncoder:
@@ -252,7 +258,7 @@ class OnnxEncoder(NumpyEncoder):
     def __init__(self, model_name: str = DEFAULT_MODEL, onnx_path: Path | None = None, tolerance: float | None = 1e-4):
         """`tolerance`: the largest difference from the weights' own output allowed on a probe sentence;
         None skips the check (for a deliberately approximate model, such as an int8 one)."""
-        super().__init__(model_name)
+        super().__init__(model_name, load_weights=False)
         path = Path(onnx_path) if onnx_path else onnx_model_path(model_name)
         if not path.is_file():
             raise QAError(f"no ONNX export of {model_name!r} at {path}; run `qa export-onnx` (make install does) or use another backend.")
@@ -267,14 +273,14 @@ class OnnxEncoder(NumpyEncoder):
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable models
             raise QAError(f"the ONNX export at {path} cannot be loaded ({exc}); delete it and run `qa export-onnx`.") from exc
         if tolerance is not None:
-            expected = NumpyEncoder._forward(self, *self._ids_and_mask(self._PROBE))
+            # The process's shared NumPy encoder (indexing has it loaded already to count tokens).
+            expected = load_encoder(model_name, "numpy")._forward(*self._ids_and_mask(self._PROBE))
             try:
                 got = self._forward(*self._ids_and_mask(self._PROBE))
             except Exception as exc:
                 raise QAError(f"the ONNX export at {path} does not run on token ids ({exc}); delete it and run `qa export-onnx`.") from exc
             if got.shape != expected.shape or float(np.abs(got - expected).max()) > tolerance:
                 raise QAError(f"the ONNX export at {path} does not reproduce {model_name!r}'s vectors; delete it and run `qa export-onnx`.")
-        self._weights = {}  # only needed for that check
 
     def _ids_and_mask(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         ids = np.array([self._truncate(self._tokenizer.encode(text).ids)], dtype=np.int64)
@@ -282,8 +288,7 @@ class OnnxEncoder(NumpyEncoder):
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         (hidden,) = self._session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask.astype(np.int64)})
-        summed = (hidden * mask[:, :, None]).sum(1)
-        return summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return mean_pool(hidden, mask)
 
 
 BACKENDS = {"numpy": NumpyEncoder, "sentence-transformers": SentenceTransformerEncoder, "onnx": OnnxEncoder}
