@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.documents import hash_file
-from qa.embeddings import DEFAULT_MODEL, NumpyEncoder, OnnxEncoder, mean_pool, onnx_model_path
+from qa.embeddings import DEFAULT_MODEL, NumpyEncoder, OnnxEncoder, onnx_model_path
 from qa.onnx_export import export_onnx
 
 CACHE = Path(__file__).resolve().parent / "cache" / "onnx"
@@ -60,8 +60,8 @@ class OpenVinoEncoder(NumpyEncoder):
         self._compiled = openvino.Core().compile_model(str(onnx_path), "CPU", config)
         self._output = self._compiled.output("last_hidden_state")
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return mean_pool(self._compiled({"input_ids": ids, "attention_mask": mask.astype(np.int64)})[self._output], mask)
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._compiled({"input_ids": ids, "attention_mask": mask.astype(np.int64)})[self._output]
 
 
 def _onnxruntime(path: Path, exact: bool) -> OnnxEncoder:

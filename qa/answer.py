@@ -24,7 +24,7 @@ import numpy as np
 from qa.chunking import antecedents
 from qa.coverage import Coverage, join_words
 from qa.store import Index
-from qa.questions import EXCLUSION, FOCUS, LIST_ASK, YES_NO_START, content_words, lay_equivalents, question_shape
+from qa.questions import EXCLUSION, FOCUS, LIST_ASK, RARE_WORD_ZIPF, YES_NO_START, content_words, lay_equivalents, question_shape
 from qa.text import content_terms, defined_abbreviations, has_negation, index_terms, numbers, words
 from qa.types import Answer, Citation, Hit, Unit
 
@@ -36,8 +36,6 @@ _REASON = re.compile(
     r"\b(because|reasons?|due to|since|as a result|so that|in order to|(?:performed|used|done|ordered|needed) to|to (?:investigate|identify|evaluate|assess|detect|rule out|exclude|determine|confirm|prevent))\b",
     re.IGNORECASE,
 )
-HEADING_MATCH = 0.8  # a question word found in the unit's section heading counts this much
-TITLE_MATCH = 0.3  # ... in the document title (shared by every unit of the document) this much
 FOCUS_BOOST = 2.0  # weight multiplier for the word after "what"/"which": the kind of thing asked for
 PREFIX_MATCH = 0.7  # weight of a corpus word that an unknown question word is a prefix of
 PHRASE_BONUS = 0.15  # added for the share of the question's word pairs the unit has in the same order
@@ -54,6 +52,10 @@ class AnswerPolicy:
     dense_weight: float = 0.45
     lexical_weight: float = 0.45
     rank_weight: float = 0.10
+    # A question word found in the unit's section heading counts this much of its weight; one in the
+    # document's title (shared by every unit of the document) this much.
+    heading_match: float = 0.8
+    title_match: float = 0.3
     # Abstention floors, set below the weakest answerable dev question (best score 0.445, cosine
     # 0.438) and well above an off-topic one ("capital of France": 0.148). Near-topic questions are
     # caught by the unknown-word, ask-cue and no-figure rules, not by these floors.
@@ -66,6 +68,21 @@ class AnswerPolicy:
     max_statements: int = 3
     max_chars: int = 420
     redundancy_cosine: float = 0.88
+    # A question that restates a document's title (this share of its content terms, both ways) is that
+    # document's own question: its conclusion or summary section answers it, boosted by this factor.
+    title_question_overlap: float = 0.6
+    title_question_boost: float = 1.5
+    # Coverage gate: abstain when the passage the answer would cite (with its title and heading) holds less
+    # than this IDF-weighted share of the question's terms, unless the best cosine is at least `confident_dense`.
+    min_coverage: float = 0.0
+    confident_dense: float = 0.75
+    # Hand-written rules, each switchable for the ablation in evals/README.md.
+    rule_rare_words: bool = True  # a rare word (Zipf < 3) no document uses: abstain
+    rule_body_parts: bool = True  # a body part no document mentions: abstain
+    rule_ask_cues: bool = True  # a dose, cost, prognosis... the evidence never speaks to: abstain
+    rule_no_figure: bool = True  # a number asked for and none in the evidence: abstain
+    rule_lay_terms: bool = True  # lay words also match their clinical words ("neck" -> "cervical")
+    rule_yes_no: bool = True  # "Yes."/"No." before the answer to a yes/no question
 
 
 @dataclass(frozen=True)
@@ -143,7 +160,8 @@ class ExtractiveAnswerer:
         """Weighted query terms, terms the question excludes ("besides MRI"), and its term bigrams."""
         excluded = {t for phrase in EXCLUSION.findall(question) for t in index_terms(phrase)}
         base = [t for t in content_terms(question) if t not in excluded]
-        base += [t for word in lay_equivalents(question) for t in index_terms(word) if t not in base]
+        if self.policy.rule_lay_terms:
+            base += [t for word in lay_equivalents(question) for t in index_terms(word) if t not in base]
         terms = base + sorted(self._expand(set(base)) - set(base) - excluded)
         weights = {t: self._idf.get(t, self._unknown_idf) for t in terms}
         focus = FOCUS.search(question)
@@ -168,6 +186,7 @@ class ExtractiveAnswerer:
         total_weight = sum(weights.values()) or 1.0
         vector = self.embed_query(question)
         shape = question_shape(question)
+        own_question_docs = self._title_question_documents(question, hits)
         scored: list[_Scored] = []
         for hit in hits:
             positions = self.index.units_by_chunk.get(hit.chunk.chunk_id, ())
@@ -184,17 +203,20 @@ class ExtractiveAnswerer:
                     if term in title:
                         # The document's topic words ("back pain", "weakness") favour the document,
                         # not one of its sentences over another: every unit gets the same credit.
-                        matched += TITLE_MATCH * weight
+                        matched += self.policy.title_match * weight
                     elif term in terms:
                         matched += weight
                     elif term in heading:
-                        matched += HEADING_MATCH * weight
+                        matched += self.policy.heading_match * weight
                 lexical = matched / total_weight
                 if bigrams:
                     lexical += PHRASE_BONUS * len(bigrams & self._unit_bigrams[position]) / len(bigrams)
                 score = self.policy.dense_weight * float(dense) + self.policy.lexical_weight * lexical + self.policy.rank_weight * rank_prior
                 score *= self._shape_factor(self.index.units[position], self._raw_terms[position], set(weights), shape, excluded)
-                if not shape - {"yes-no"} and (_SUMMARY.match(hit.chunk.section) or _SUMMARY.match(self.index.units[position].text)):
+                summary = _SUMMARY.match(hit.chunk.section) or _SUMMARY.match(self.index.units[position].text)
+                if summary and hit.chunk.doc_id in own_question_docs:
+                    score *= self.policy.title_question_boost  # the document's own question: its conclusion answers
+                elif summary and not shape - {"yes-no"}:
                     score *= SUMMARY_BOOST  # for general questions only; "why"/"when"/"how many" ask for something specific
                 scored.append(_Scored(position, score, float(dense), lexical))
         scored.sort(key=lambda s: (-s.score, s.position))
@@ -330,10 +352,15 @@ class ExtractiveAnswerer:
             answered_terms |= new_terms
             used_chars += len(statement.text)
         evidence = " ".join(f"{s.text} {self.index.chunk(s.chunk_id).section}" for s in statements)
-        missing = self.coverage.missing_ask(question, evidence)
+        if self.policy.min_coverage > 0 and best.dense < self.policy.confident_dense:
+            covered_share, lacking = self.coverage_of(question, statements[0].chunk_id)
+            if covered_share < self.policy.min_coverage:
+                detail = f" They do not mention {join_words(lacking[:2])}." if lacking else ""
+                return Answer(question, f"{NO_ANSWER}{detail}", (), True, {"answer": _ms(started)}, hits)
+        missing = self.coverage.missing_ask(question, evidence) if self.policy.rule_ask_cues and best.dense < self.policy.confident_dense else []
         if missing:
             return Answer(question, f"{NO_ANSWER} They do not mention {join_words(missing)}.", (), True, {"answer": _ms(started)}, hits)
-        if "numeric" in question_shape(question) and not any(numbers(s.text) for s in statements):
+        if self.policy.rule_no_figure and "numeric" in question_shape(question) and not any(numbers(s.text) for s in statements):
             return Answer(question, f"{NO_ANSWER} They give no figure for it.", (), True, {"answer": _ms(started)}, hits)
         citations = []
         parts = []
@@ -353,7 +380,7 @@ class ExtractiveAnswerer:
             )
             parts.append(f"{statement.text} [{n}]")
         text = " ".join(parts)
-        verdict = self._yes_no(question, statements[0])
+        verdict = self._yes_no(question, statements[0]) if self.policy.rule_yes_no else None
         if verdict:
             text = f"{verdict} {text}"
         return Answer(question, text, tuple(citations), False, {"answer": _ms(started)}, hits)
@@ -362,12 +389,53 @@ class ExtractiveAnswerer:
         if not scored:
             return NO_ANSWER
         best = scored[0]
-        unknown = self.coverage.unknown_rare_words(question)
+        unknown = self.coverage.unknown_rare_words(question, self.policy.rule_rare_words, self.policy.rule_body_parts)
         if unknown and best.dense < self.policy.unknown_word_dense_override:
             return f"{NO_ANSWER} They do not mention {join_words(unknown)}."
         if best.score < self.policy.min_score or best.dense < self.policy.min_dense:
             return NO_ANSWER
         return None
+
+    def _title_question_documents(self, question: str, hits: tuple[Hit, ...]) -> set[str]:
+        """Documents whose title the question restates (PubMedQA-style titles that are questions)."""
+        asked = set(content_terms(question))
+        found = set()
+        for hit in hits:
+            title = set(content_terms(self.index.documents[hit.chunk.doc_id].title))
+            if asked and title and len(asked & title) >= self.policy.title_question_overlap * max(len(asked), len(title)):
+                found.add(hit.chunk.doc_id)
+        return found
+
+    def coverage_of(self, question: str, chunk_id: str) -> tuple[float, list[str]]:
+        """IDF-weighted share of the question's terms that the passage, its heading or its document title
+        holds (words no document uses weigh the most), and the question words it lacks, rarest first."""
+        position = self.index.chunk_positions[chunk_id]
+        held = set(self._chunk_terms(position)) | self._context_terms[position]
+        from wordfreq import zipf_frequency
+
+        weights = {}
+        surface = {}
+        for word in content_words(question):
+            for term in index_terms(word)[:1]:
+                if term in self._idf:
+                    weights[term] = self._idf[term]
+                elif zipf_frequency(word, "en") < RARE_WORD_ZIPF:
+                    weights[term] = self._unknown_idf  # a name, drug or gene the corpus never uses
+                else:
+                    continue  # a common word the corpus does not use: more likely a paraphrase than a new topic
+                surface.setdefault(term, word)
+        if not weights:
+            return 1.0, []
+        missing = sorted((t for t in weights if t not in held and not (self._expand({t}) - {t}) & held), key=lambda t: -weights[t])
+        total = sum(weights.values())
+        return 1 - sum(weights[t] for t in missing) / total, [surface[t] for t in missing]
+
+    def _chunk_terms(self, position: int) -> set[str]:
+        chunk_id = self.index.chunks[position].chunk_id
+        terms: set[str] = set()
+        for unit_position in self.index.units_by_chunk.get(chunk_id, ()):
+            terms |= self._raw_terms[unit_position]
+        return terms or set(index_terms(self.index.chunks[position].text))
 
     def _terms_of(self, statement: _Statement) -> set[str]:
         terms: set[str] = set()

@@ -371,8 +371,10 @@ def serve(host, port, auth, index):
 @click.option("--compare", nargs=2, type=click.Path(), default=None, help="Compare two run folders instead of running.")
 @click.option("--floors", type=click.Path(), default=None, help="JSON of metric floors; exit 1 when a metric falls below its floor.")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--suite", "suite_file", type=click.Path(), default=None, help="Run the development suite in this file (evals/suite.json) instead of one gold set.")
+@click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
+def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, quiet):
     """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
     \b
@@ -380,6 +382,8 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
       qa eval --split test
       qa eval --mode all --split dev
       qa eval --compare evals/runs/A evals/runs/B
+      qa eval --suite evals/suite.json            # every corpus of the development suite
+      qa eval --suite evals/suite.json --corpus medquad
     """
     from pathlib import Path
 
@@ -388,6 +392,9 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
 
     if compare:
         click.echo(eval_report.compare(*compare))
+        return
+    if suite_file:
+        _run_suite(suite_file, corpus_names, mode, k, out, quiet)
         return
     pipeline = _pipeline(index)
     questions = list(load_gold(gold, pipeline.index.documents))
@@ -419,6 +426,24 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, quiet):
         if failures:
             raise QAError("quality dropped below the recorded floors: " + "; ".join(failures))
         click.echo(f"All {len(floor_values) + len(ceilings)} gated metrics are within their limits in {floors}.")
+
+
+def _run_suite(suite_file: str, corpus_names: tuple[str, ...], mode: str | None, k: int | None, out: str | None, quiet: bool) -> None:
+    from datetime import datetime, timezone
+
+    from qa.suite import load_suite, run_suite
+    from qa.suite_report import macro_average, write_suite_report
+
+    if mode == "all":
+        raise QAError("--mode all sweeps one gold set; with --suite pick one mode (dense, bm25 or hybrid).")
+    suite = load_suite(suite_file)
+    settings = _settings(mode=mode, k=k)
+    report = run_suite(suite, settings, tuple(corpus_names), progress=not quiet, log=lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else Path("evals") / "suite-runs" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = write_suite_report(folder, report)
+    for split in ("dev", "test"):
+        click.echo(f"macro average, {split}: " + ", ".join(f"{name} {value}" for name, value in macro_average(report, split).items()))
+    click.echo(f"Report: {path} (and report.json, suite.png)")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,10 @@ class Coverage:
         self.vocabulary = vocabulary  # stemmed terms of every unit, heading and title
         self.surface_words = surface_words  # the same words as written, for spelling variants
 
-    def unknown_rare_words(self, question: str) -> list[str]:
+    def unknown_rare_words(self, question: str, rare_words: bool = True, body_parts: bool = True) -> list[str]:
         """Rare words (names, drugs, genes) and body parts that no document uses, even spelt differently."""
+        if not rare_words and not body_parts:
+            return []
         unknown = [w for w in dict.fromkeys(content_words(question)) if index_terms(w) and index_terms(w)[0] not in self.vocabulary]
         if not unknown:
             return []
@@ -24,7 +26,7 @@ class Coverage:
         return [
             w
             for w in unknown
-            if (w in BODY_PARTS or zipf_frequency(w, "en") < RARE_WORD_ZIPF)
+            if ((body_parts and w in BODY_PARTS) or (rare_words and zipf_frequency(w, "en") < RARE_WORD_ZIPF))
             and not get_close_matches(w, self.surface_words, n=1, cutoff=0.8)
             and not any(clinical in self.surface_words for clinical in LAY_TERMS.get(w, ()))  # "neck": "cervical"
         ]

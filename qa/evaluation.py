@@ -5,11 +5,12 @@ Metric definitions (also printed in every report):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from qa.errors import QAError
@@ -17,12 +18,15 @@ from qa.support import split_statements, supports
 from qa.types import Answer, Document
 
 METRICS = {
-    "recall@k": "share of the gold evidence passages (passages containing a gold evidence string) found in the top k retrieved (trec_eval recall_k)",
+    "recall@k": "share of the gold evidence passages (passages holding a gold evidence span) found in the top k retrieved (trec_eval recall_k)",
     "success@k": "share of answerable questions with at least one evidence passage in the top k (trec_eval success_k)",
     "mrr": "mean reciprocal rank of the first evidence passage in the top 10 (trec_eval recip_rank)",
     "key_fact_recall": "share of a question's key-fact groups with at least one alternative in the answer, averaged over answerable questions (0 when abstaining)",
     "all_facts_rate": "share of answerable questions whose answer matches every key-fact group",
-    "evidence_cited": "share of answerable questions with a citation whose passage contains a gold evidence string",
+    "evidence_cited": "share of answerable questions with a citation whose passage holds a gold evidence span (contains it, or half of it when it spans passages)",
+    "evidence_cited_quote": "share of answerable questions with a citation whose quote overlaps a gold evidence span by at least half of the shorter of the two",
+    "right_document_cited": "share of answerable questions with a citation into a document the gold record names",
+    "answer_f1": "token F1 between the answer (markers removed) and the short reference answer, averaged over answerable questions (0 when abstaining)",
     "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/support.py)",
     "citation_recall": "share of answer statements that carry at least one supporting citation",
     "abstention_precision": "share of abstentions that were on questions the documents do not answer",
@@ -37,6 +41,15 @@ RETRIEVAL_KS = (1, 3, 5, 10)
 
 
 @dataclass(frozen=True)
+class EvidenceSpan:
+    """Where a gold evidence string lies in the cleaned text of an indexed document."""
+
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class GoldQuestion:
     id: str
     question: str
@@ -44,13 +57,21 @@ class GoldQuestion:
     answer: str
     key_facts: tuple[tuple[str, ...], ...]
     evidence: tuple[str, ...]
-    documents: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()  # index doc ids that hold the answer
+    given_split: str = ""  # the record's own "split" ("train"/"dev" -> dev, "test" -> test)
+    spans: tuple[EvidenceSpan, ...] = ()
 
     @property
     def split(self) -> str:
-        """A fixed split: odd-numbered ids are dev (tune here), even-numbered are test (report here)."""
-        digits = re.sub(r"\D", "", self.id)
-        return "dev" if digits and int(digits) % 2 == 1 else "test"
+        """dev (tune here) or test (report here), fixed per question (evals/README.md):
+        the record's own split when it has one (PubMedQA's official test set);
+        for ids like q017/u004 (the seed gold set) odd numbers are dev, even test;
+        for any other id, the parity of the first byte of its SHA-256."""
+        if self.given_split:
+            return "test" if self.given_split == "test" else "dev"
+        if re.fullmatch(r"[a-z]\d+", self.id):
+            return "dev" if int(self.id[1:]) % 2 == 1 else "test"
+        return "dev" if hashlib.sha256(self.id.encode()).digest()[0] % 2 == 1 else "test"
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,8 @@ class EvalRecord:
     evidence_in_passage: bool
     evidence_in_quote: bool
     length: int
+    right_document: bool
+    answer_f1: float
     cited_chunks: tuple[str, ...]
     citation_pairs: int
     citation_pairs_supported: int
@@ -81,17 +104,82 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("’", "'")).strip().lower()
 
 
-def load_gold(path: str | Path, documents: dict[str, Document]) -> tuple[GoldQuestion, ...]:
+def _normalised_with_offsets(text: str) -> tuple[str, list[int]]:
+    """``_normalise(text)`` and, for each of its characters, the offset it came from in ``text``."""
+    chars: list[str] = []
+    offsets: list[int] = []
+    pending_space = False
+    for offset, char in enumerate(text):
+        if char.isspace():
+            pending_space = bool(chars)
+            continue
+        if pending_space:
+            chars.append(" ")
+            offsets.append(offset - 1)
+            pending_space = False
+        chars.append("'" if char == "’" else char.lower())
+        offsets.append(offset)
+    return "".join(chars), offsets
+
+
+def locate_evidence(evidence: str, documents: dict[str, Document], within: tuple[str, ...] = ()) -> tuple[EvidenceSpan, ...]:
+    """Every place an evidence string occurs (case and whitespace aside) in the named documents, or in all."""
+    needle = _normalise(evidence)
+    spans = []
+    for doc_id in within or tuple(documents):
+        document = documents.get(doc_id)
+        if document is None or not needle:
+            continue
+        normalised, offsets = _normalised_text(document)
+        at = normalised.find(needle)
+        while at >= 0:
+            spans.append(EvidenceSpan(doc_id, offsets[at], offsets[at + len(needle) - 1] + 1))
+            at = normalised.find(needle, at + 1)
+    return tuple(spans)
+
+
+_NORMALISED: dict[tuple[str, str, int], tuple[str, list[int]]] = {}
+
+
+def _normalised_text(document: Document) -> tuple[str, list[int]]:
+    key = (document.doc_id, document.content_hash, len(document.text))
+    if key not in _NORMALISED:
+        _NORMALISED[key] = _normalised_with_offsets(document.text)
+    return _NORMALISED[key]
+
+
+def resolve_documents(names: list[str], documents: dict[str, Document]) -> tuple[str, ...]:
+    """Index doc ids for the document names a gold record gives: a doc id, a file stem
+    ("GHR-0000009" for ghr-0000009-md) or a record id inside a .jsonl file ("4983" for corpus--4983)."""
+    by_stem: dict[str, list[str]] = {}
+    for doc_id, document in documents.items():
+        stem = Path(document.source_path).stem
+        by_stem.setdefault(stem, []).append(doc_id)
+        if "--" in doc_id:
+            by_stem.setdefault(doc_id.rsplit("--", 1)[1], []).append(doc_id)
+    found: list[str] = []
+    for name in names:
+        found += [name] if name in documents else by_stem.get(name, by_stem.get(name.lower(), []))
+    return tuple(dict.fromkeys(found))
+
+
+def load_gold(path: str | Path, documents: dict[str, Document], strict: bool = True) -> tuple[GoldQuestion, ...]:
+    """Gold questions with their evidence located in the indexed documents.
+
+    Fields: id, question, answerable, answer, evidence, and optionally key_facts, documents (doc ids)
+    or doc_id (a file stem), split. ``strict``: an evidence string found in no document is an error
+    (the seed gold set); otherwise such a question keeps no span and is counted as unlocated.
+    """
     path = Path(path)
     if not path.exists():
         raise QAError(f"gold file {str(path)!r} does not exist; pass --gold with a JSONL file like evals/gold.jsonl.")
-    texts = [_normalise(d.text) for d in documents.values()]
     questions = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
+            names = list(record.get("documents", [])) + ([str(record["doc_id"])] if record.get("doc_id") else [])
             question = GoldQuestion(
                 id=str(record["id"]),
                 question=record["question"],
@@ -99,23 +187,66 @@ def load_gold(path: str | Path, documents: dict[str, Document]) -> tuple[GoldQue
                 answer=record.get("answer", ""),
                 key_facts=tuple(tuple(group) for group in record.get("key_facts", [])),
                 evidence=tuple(record.get("evidence", [])),
-                documents=tuple(record.get("documents", [])),
+                documents=resolve_documents(names, documents),
+                given_split=str(record.get("split") or ""),
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise QAError(f"{path}:{number} is not a valid gold record ({exc}); see DESIGN §8 for the fields.") from exc
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise QAError(f"{path}:{number} is not a valid gold record ({exc}); see evals/README.md for the fields.") from exc
+        spans: list[EvidenceSpan] = []
         for evidence in question.evidence:
-            if not any(_normalise(evidence) in text for text in texts):
+            found = locate_evidence(evidence, documents, question.documents) or locate_evidence(evidence, documents)
+            if not found and strict:
                 raise QAError(f"{path}:{number} ({question.id}): evidence {evidence!r} is not in any cleaned document; fix the string.")
+            spans += found
         if question.answerable and not question.evidence:
             raise QAError(f"{path}:{number} ({question.id}) is answerable but lists no evidence.")
-        questions.append(question)
+        questions.append(replace(question, spans=tuple(spans)))
     return tuple(questions)
 
 
+def _overlap(start: int, end: int, span: EvidenceSpan) -> int:
+    return max(0, min(end, span.end) - max(start, span.start))
+
+
+def holds_evidence(doc_id: str, start: int, end: int, gold: GoldQuestion) -> bool:
+    """A passage holds the evidence when it has all of it, or at least half of it (a conclusion cut
+    across two passages), or is itself wholly evidence (a passage inside a long evidence span)."""
+    for span in gold.spans:
+        if span.doc_id == doc_id:
+            shared = _overlap(start, end, span)
+            if shared and shared >= 0.5 * min(span.end - span.start, end - start):
+                return True
+    return False
+
+
 def evidence_passages(gold: GoldQuestion, chunks) -> set[str]:
-    """Ids of the passages that contain one of the question's gold evidence strings."""
-    evidence = [_normalise(e) for e in gold.evidence]
-    return {c.chunk_id for c in chunks if any(e in _normalise(c.text) for e in evidence)}
+    """Ids of the passages that hold one of the question's gold evidence spans."""
+    doc_ids = {span.doc_id for span in gold.spans}
+    return {c.chunk_id for c in chunks if c.doc_id in doc_ids and holds_evidence(c.doc_id, c.start, c.end, gold)}
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_ARTICLES = frozenset({"a", "an", "the"})
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD-style token F1: lower case, punctuation and articles dropped."""
+    got = [t for t in _TOKEN.findall(answer.lower()) if t not in _ARTICLES]
+    want = [t for t in _TOKEN.findall(reference.lower()) if t not in _ARTICLES]
+    if not got or not want:
+        return 0.0
+    counts: dict[str, int] = {}
+    for token in want:
+        counts[token] = counts.get(token, 0) + 1
+    shared = 0
+    for token in got:
+        if counts.get(token, 0) > 0:
+            shared += 1
+            counts[token] -= 1
+    if not shared:
+        return 0.0
+    precision, recall = shared / len(got), shared / len(want)
+    return 2 * precision * recall / (precision + recall)
 
 
 def retrieval_scores(pipeline, questions: list[GoldQuestion], mode: str) -> dict[str, dict[str, float]]:
@@ -137,9 +268,15 @@ def retrieval_scores(pipeline, questions: list[GoldQuestion], mode: str) -> dict
 def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> EvalRecord:
     answer_text = _normalise(re.sub(r"\[\d+\]", " ", answer.text))
     matched_groups = [group for group in gold.key_facts if any(_normalise(alt) in answer_text for alt in group)]
-    evidence = [_normalise(e) for e in gold.evidence]
-    in_passage = any(e in _normalise(c.chunk.text) for c in answer.citations for e in evidence)
-    in_quote = any(e in _normalise(c.quote) or _normalise(c.quote) in e for c in answer.citations for e in evidence)
+    in_passage = any(holds_evidence(c.chunk.doc_id, c.chunk.start, c.chunk.end, gold) for c in answer.citations)
+    in_quote = any(
+        _overlap(c.start, c.end, span) >= 0.5 * min(c.end - c.start, span.end - span.start) > 0
+        for c in answer.citations
+        for span in gold.spans
+        if span.doc_id == c.chunk.doc_id
+    )
+    right_document = any(c.chunk.doc_id in gold.documents for c in answer.citations)
+    f1 = 0.0 if answer.abstained or not gold.answer else token_f1(answer_text, gold.answer)
     statements = [] if answer.abstained else split_statements(answer.text)
     by_n = {c.n: c for c in answer.citations}
     pairs = supported_pairs = supported_statements = 0
@@ -166,6 +303,8 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
         evidence_in_passage=in_passage,
         evidence_in_quote=in_quote,
         length=len(answer.text),
+        right_document=right_document,
+        answer_f1=round(f1, 4),
         cited_chunks=tuple(c.chunk.chunk_id for c in answer.citations),
         citation_pairs=pairs,
         citation_pairs_supported=supported_pairs,
@@ -210,16 +349,19 @@ def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
     unanswerable = [r for r in records if not r.answerable]
     answered = [r for r in records if not r.abstained]
     abstained = [r for r in records if r.abstained]
+    with_facts = [r for r in answerable if r.facts_total]
     pairs = sum(r.citation_pairs for r in answered)
     statements = sum(r.statements for r in answered)
     summary: dict = {
         "questions": len(records),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
-        "key_fact_recall": round(statistics.mean(r.facts_matched / r.facts_total for r in answerable if r.facts_total), 4) if answerable else None,
-        "all_facts_rate": _share(answerable, lambda r: r.facts_total and r.facts_matched == r.facts_total),
+        "key_fact_recall": round(statistics.mean(r.facts_matched / r.facts_total for r in with_facts), 4) if with_facts else None,
+        "all_facts_rate": _share(with_facts, lambda r: r.facts_matched == r.facts_total),
         "evidence_cited": _share(answerable, lambda r: r.evidence_in_passage),
         "evidence_cited_quote": _share(answerable, lambda r: r.evidence_in_quote),
+        "right_document_cited": _share([r for r in answerable if r.documents], lambda r: r.right_document),
+        "answer_f1": round(statistics.mean(r.answer_f1 for r in answerable), 4) if answerable else None,
         "citation_precision": round(sum(r.citation_pairs_supported for r in answered) / pairs, 4) if pairs else None,
         "citation_recall": round(sum(r.statements_supported for r in answered) / statements, 4) if statements else None,
         "abstention_precision": _share(abstained, lambda r: not r.answerable),

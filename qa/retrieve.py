@@ -16,12 +16,23 @@ from qa.types import Hit
 
 RRF_K = 60  # the constant from Cormack et al. (2009); larger flattens the rank weights
 FUSIONS = ("rrf", "score")
+# How score fusion puts the channels on one scale: "max" keeps cosine as it is and divides BM25 by the
+# query's best BM25 score; "minmax" maps each channel's candidates onto [0, 1].
+NORMALISATIONS = ("max", "minmax")
 # Each ranked list looks this deep before fusion, so a chunk ranked low by one retriever can still surface.
 CANDIDATE_DEPTH = 50
 
 
 class Retriever:
-    def __init__(self, index: Index, encoder: Encoder, fusion: str = "rrf", dense_weight: float = 0.5, sentence_channel: bool = True):
+    def __init__(
+        self,
+        index: Index,
+        encoder: Encoder,
+        fusion: str = "rrf",
+        dense_weight: float = 0.5,
+        sentence_channel: bool = True,
+        normalise: str = "max",
+    ):
         if fusion not in FUSIONS:
             raise QAError(f"fusion must be one of {', '.join(FUSIONS)}. Currently, fusion is {fusion!r}.")
         if encoder.model_name != index.model_name or encoder.dimension != index.faiss_index.d:
@@ -34,6 +45,9 @@ class Retriever:
         self.fusion = fusion
         self.dense_weight = dense_weight
         self.sentence_channel = sentence_channel
+        if normalise not in NORMALISATIONS:
+            raise QAError(f"normalise must be one of {', '.join(NORMALISATIONS)}. Currently, normalise is {normalise!r}.")
+        self.normalise = normalise
         self._embed_cached = lru_cache(maxsize=1024)(self._embed)
 
     def _embed(self, question: str) -> np.ndarray:
@@ -111,7 +125,7 @@ class Retriever:
             fused = reciprocal_rank_fusion([dense, lexical] + ([sentences] if sentences else []))
         else:
             best_dense = {row: max(score, sentences.get(row, score)) for row, score in dense.items()}
-            fused = score_fusion(best_dense, lexical, self.dense_weight)
+            fused = score_fusion(best_dense, lexical, self.dense_weight, self.normalise)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         timings["fusion"] = _ms(started)
         hits = tuple(Hit(self.index.chunks[row], rank, score, dense.get(row), lexical.get(row)) for rank, (row, score) in enumerate(ranked, 1))
@@ -126,11 +140,23 @@ def reciprocal_rank_fusion(rankings: list[dict[int, float]], k: int = RRF_K) -> 
     return fused
 
 
-def score_fusion(dense: dict[int, float], lexical: dict[int, float], dense_weight: float) -> dict[int, float]:
-    """Weighted sum of cosine similarity and BM25 scaled to [0, 1] by the best BM25 score."""
-    top = max(lexical.values(), default=0.0) or 1.0
+def score_fusion(dense: dict[int, float], lexical: dict[int, float], dense_weight: float, normalise: str = "max") -> dict[int, float]:
+    """Weighted sum of the two channels' scores on a common scale (see NORMALISATIONS); a candidate
+    missing from a channel's list scores that channel's floor (0 after scaling)."""
+    if normalise == "minmax":
+        dense, lexical = _minmax(dense), _minmax(lexical)
+    else:
+        top = max(lexical.values(), default=0.0) or 1.0
+        lexical = {r: v / top for r, v in lexical.items()}
     rows = set(dense) | set(lexical)
-    return {r: dense_weight * dense.get(r, 0.0) + (1 - dense_weight) * lexical.get(r, 0.0) / top for r in rows}
+    return {r: dense_weight * dense.get(r, 0.0) + (1 - dense_weight) * lexical.get(r, 0.0) for r in rows}
+
+
+def _minmax(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    return {r: (v - low) / (high - low) if high > low else 1.0 for r, v in scores.items()}
 
 
 def _ms(started: float) -> float:

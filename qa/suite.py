@@ -1,0 +1,207 @@
+"""The development suite: several corpora, each indexed through `qa index` and asked its questions
+through the `qa ask` path, plus questions from the other corpora that its documents do not answer.
+
+``evals/suite.json`` names the corpora. Each has a folder of documents (or one BEIR ``corpus.jsonl``)
+and either gold questions (answers scored as by `qa eval`) or BEIR queries and qrels (retrieval
+scored by nDCG@10 at document level). Indexes are cached under the suite's cache folder and rebuilt
+incrementally when a corpus changes. Splits are fixed per question (see ``GoldQuestion.split``):
+tune on dev, report test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.evaluation import GoldQuestion, load_gold, run_evaluation, summarise
+
+SPLITS = ("dev", "test")
+
+
+@dataclass(frozen=True)
+class SuiteCorpus:
+    name: str
+    corpus: Path  # a folder, or a single BEIR .jsonl file
+    questions: Path | None = None  # gold JSONL (answers scored)
+    beir_queries: dict[str, tuple[Path, Path]] | None = None  # split -> (queries.jsonl, qrels.tsv)
+    cross_questions: int = 0  # questions from each other corpus asked here as unanswerable, per split
+
+
+@dataclass(frozen=True)
+class Suite:
+    path: Path
+    cache: Path
+    corpora: tuple[SuiteCorpus, ...]
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read a suite file; paths in it are relative to the file's folder."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise QAError(f"cannot read the suite file {str(path)!r} ({exc.strerror}); pass --suite evals/suite.json.") from exc
+    except json.JSONDecodeError as exc:
+        raise QAError(f"the suite file {str(path)!r} is not valid JSON ({exc}); fix it.") from exc
+    base = path.parent
+    corpora = []
+    for entry in data.get("corpora", []):
+        try:
+            beir = entry.get("beir")
+            corpora.append(
+                SuiteCorpus(
+                    name=entry["name"],
+                    corpus=(base / entry["corpus"]).resolve(),
+                    questions=(base / entry["questions"]).resolve() if entry.get("questions") else None,
+                    beir_queries={split: ((base / q).resolve(), (base / r).resolve()) for split, (q, r) in beir.items()} if beir else None,
+                    cross_questions=int(entry.get("cross_questions", 0)),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise QAError(f"{path}: corpus entry {entry!r} is incomplete ({exc}); each needs name, corpus and questions or beir.") from exc
+    if not corpora:
+        raise QAError(f"{path} names no corpora; add a 'corpora' list.")
+    for corpus in corpora:
+        if not corpus.corpus.exists():
+            raise QAError(f"{path}: the corpus of {corpus.name!r} is missing at {corpus.corpus}; check the path (../shared must sit beside the checkout).")
+    return Suite(path, (base / data.get("cache", "cache")).resolve(), tuple(corpora))
+
+
+def corpus_folder(corpus: SuiteCorpus, cache: Path) -> Path:
+    """The folder `qa index` reads: the corpus itself, or for a single .jsonl file a cache folder linking to it
+    (so the queries and qrels beside it are not read as documents)."""
+    if corpus.corpus.is_dir():
+        return corpus.corpus
+    folder = cache / corpus.name / "corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / corpus.corpus.name
+    if not link.exists():
+        link.symlink_to(corpus.corpus)
+    return folder
+
+
+def suite_index(corpus: SuiteCorpus, cache: Path, model: str, progress: bool = True, unit_vectors: str = "pooled") -> tuple[Path, float | None]:
+    """The corpus's cached index, built or brought up to date first; and the seconds a build took (None if current)."""
+    from qa.indexing import build_index, index_is_current
+
+    folder = corpus_folder(corpus, cache)
+    index = cache / corpus.name / f"index-{unit_vectors}"
+    if index_is_current(folder, index, model, unit_vectors):
+        return index, None
+    started = time.perf_counter()
+    build_index(folder, index, model, progress=progress, unit_vectors=unit_vectors)
+    return index, round(time.perf_counter() - started, 1)
+
+
+def cross_corpus_questions(own: str, others: dict[str, tuple[GoldQuestion, ...]], per_split: int) -> list[GoldQuestion]:
+    """Questions of the other corpora, as unanswerable here: per corpus and split, the first `per_split`
+    in SHA-256 order of their ids (deterministic, independent of file order)."""
+    chosen = []
+    for name, questions in sorted(others.items()):
+        if name == own:
+            continue
+        for split in SPLITS:
+            pool = sorted((q for q in questions if q.split == split and q.answerable), key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())
+            for question in pool[:per_split]:
+                given = "test" if split == "test" else "dev"
+                chosen.append(GoldQuestion(f"x:{name}:{question.id}", question.question, False, "", (), (), given_split=given))
+    return chosen
+
+
+def raw_questions(corpus: SuiteCorpus) -> tuple[GoldQuestion, ...]:
+    """A corpus's questions without locating evidence (for asking them of another corpus)."""
+    if corpus.questions is None:
+        return ()
+    return load_gold(corpus.questions, {}, strict=False)
+
+
+def beir_run(pipeline, queries: dict[str, str], mode: str, depth: int = 100) -> dict[str, dict[str, float]]:
+    """Documents ranked by their best passage, for each query, through the product's retriever."""
+    key_of = {doc_id: doc_id.rsplit("--", 1)[-1] for doc_id in pipeline.index.documents}
+    run = {}
+    for qid, text in queries.items():
+        ranking: dict[str, float] = {}
+        for hit in pipeline.retriever.search(text, mode, depth):
+            ranking.setdefault(key_of[hit.chunk.doc_id], float(depth - hit.rank + 1))
+        run[qid] = ranking or {"none": 0.0}
+    return run
+
+
+def beir_scores(pipeline, corpus: SuiteCorpus, modes=("dense", "bm25", "hybrid")) -> dict[str, dict[str, float]]:
+    """nDCG@10, recall@100 and MRR@10 per split and mode (pytrec_eval)."""
+    import pytrec_eval
+
+    results: dict[str, dict[str, float]] = {}
+    for split, (queries_path, qrels_path) in (corpus.beir_queries or {}).items():
+        qrels: dict[str, dict[str, int]] = {}
+        for line in qrels_path.read_text(encoding="utf-8").splitlines()[1:]:
+            qid, doc, relevance = line.split("\t")
+            qrels.setdefault(qid, {})[doc] = int(relevance)
+        queries = {}
+        for line in queries_path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record["_id"] in qrels:
+                queries[record["_id"]] = record["text"]
+        for mode in modes:
+            run = beir_run(pipeline, queries, mode)
+            per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
+            top10 = {q: dict(sorted(r.items(), key=lambda kv: -kv[1])[:10]) for q, r in run.items()}
+            mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+            results[f"{split}.{mode}"] = {
+                "queries": len(queries),
+                "ndcg@10": round(statistics.mean(v["ndcg_cut_10"] for v in per_query.values()), 4),
+                "recall@100": round(statistics.mean(v["recall_100"] for v in per_query.values()), 4),
+                "mrr@10": round(statistics.mean(v["recip_rank"] for v in mrr.values()), 4),
+            }
+    return results
+
+
+def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: bool = True, log=None, unit_vectors: str = "pooled", open_options: dict | None = None) -> dict:
+    """Every corpus of the suite (or those named): index, ask, score. Returns the report's data."""
+    from qa.pipeline import open_pipeline
+
+    log = log or (lambda message: print(message, file=sys.stderr))
+    chosen = [c for c in suite.corpora if not names or c.name in names]
+    unknown = sorted(set(names) - {c.name for c in suite.corpora})
+    if unknown:
+        raise QAError(f"the suite has no corpus named {', '.join(unknown)}; it has {', '.join(c.name for c in suite.corpora)}.")
+    all_questions = {c.name: raw_questions(c) for c in suite.corpora if c.questions}
+    report: dict = {"suite": str(suite.path), "settings": {"mode": settings.mode, "k": settings.k}, "corpora": {}}
+    for corpus in chosen:
+        index, build_seconds = suite_index(corpus, suite.cache, settings.model, progress, unit_vectors)
+        log(f"{corpus.name}: index {'built in ' + str(build_seconds) + ' s' if build_seconds else 'up to date'} ({index})")
+        pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False, **(open_options or {}))
+        entry: dict = {"index": str(index), "build_seconds": build_seconds, "documents": len(pipeline.index.documents), "passages": len(pipeline.index.chunks)}
+        if corpus.beir_queries:
+            entry["beir"] = beir_scores(pipeline, corpus)
+        if corpus.questions:
+            own = load_gold(corpus.questions, pipeline.index.documents, strict=False)
+            unlocated = [q.id for q in own if q.answerable and not q.spans]
+            own = tuple(q for q in own if q.spans or not q.answerable)
+            cross = cross_corpus_questions(corpus.name, all_questions, corpus.cross_questions) if corpus.cross_questions else []
+            records = run_evaluation(pipeline, list(own) + cross, settings.mode, settings.k, progress=progress)
+            entry["unlocated_evidence"] = unlocated
+            entry["splits"] = {}
+            for split in SPLITS:
+                in_split = [r for r in records if r.split == split]
+                own_records = [r for r in in_split if not r.id.startswith("x:")]
+                cross_records = [r for r in in_split if r.id.startswith("x:")]
+                summary = summarise(own_records)
+                summary["cross_corpus_questions"] = len(cross_records)
+                summary["cross_corpus_abstained"] = round(sum(r.abstained for r in cross_records) / len(cross_records), 4) if cross_records else None
+                entry["splits"][split] = {"summary": summary, "records": [_record_json(r) for r in in_split]}
+        report["corpora"][corpus.name] = entry
+        log(f"{corpus.name}: done")
+    return report
+
+
+def _record_json(record) -> dict:
+    from dataclasses import asdict
+
+    return asdict(record)
