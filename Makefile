@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser bench bench-quick clean
+.PHONY: install index run test browser bench bench-quick eval-suite clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(BENCH_STAMP) $(BENCH_MODELS_STAMP)
 # A small subset (under 2 minutes); CI runs it as a smoke test, with no thresholds on times.
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py --quick
+
+# The development suite (evals/suite.json): seed gold set, MedQuAD, PubMedQA, SciFact; each indexed through `qa index`
+# (cached in evals/cache/ while unchanged) and asked through the `qa ask` path. Report in evals/suite-runs/<time>/.
+eval-suite: install
+	$(BIN)/qa eval --suite evals/suite.json
 
 clean:
 	rm -rf index .pytest_cache

@@ -67,8 +67,15 @@ def main():
 @click.option("--corpus", type=click.Path(), default=None, help="Folder of documents (default: corpus/).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder to write (default: index/).")
 @click.option("--if-stale", is_flag=True, help="Do nothing when the index is already up to date.")
+@click.option(
+    "--unit-vectors",
+    type=click.Choice(["pooled", "separate"]),
+    default="pooled",
+    show_default=True,
+    help="Sentence vectors pooled from their passage's forward pass, or each sentence embedded on its own (about 2.5x the indexing time).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(corpus, index, if_stale, quiet):
+def index(corpus, index, if_stale, unit_vectors, quiet):
     """Clean, chunk, embed and index a folder of documents.
 
     \b
@@ -78,10 +85,12 @@ def index(corpus, index, if_stale, quiet):
     from qa.indexing import build_index, index_is_current
 
     settings = _settings(corpus=corpus, index=index)
-    if if_stale and index_is_current(settings.corpus, settings.index, settings.model):
+    if if_stale and index_is_current(settings.corpus, settings.index, settings.model, unit_vectors):
         click.echo(f"Index {settings.index}/ is up to date with {settings.corpus}/.")
         return
-    report = build_index(settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet)
+    report = build_index(
+        settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet, unit_vectors=unit_vectors
+    )
     _print_report(report)
 
 

@@ -100,6 +100,13 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x * _INV_SQRT2))
 
 
+Span = tuple  # (start, end), or a tuple of (start, end) ranges pooled together
+
+
+def _ranges(span: Span) -> tuple[tuple[int, int], ...]:
+    return (span,) if isinstance(span[0], int) else span
+
+
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Average of the token vectors under the attention mask (batch, tokens, dim) -> (batch, dim)."""
     summed = (hidden * mask[:, :, None]).sum(1)
@@ -147,11 +154,11 @@ class NumpyEncoder:
     def encode_spans(
         self,
         texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]] | None,
+        spans: Sequence[Sequence[Span]] | None,
         batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Vectors of the texts and, for each text, of its character spans (start, end).
+        """Vectors of the texts and, for each text, of its character spans: (start, end), or a tuple of such ranges.
 
         A span's vector is the mean of the text's own token states over the tokens the span covers
         ("late chunking"): a sentence read in its passage, at no extra forward pass. A span whose tokens
@@ -185,12 +192,15 @@ class NumpyEncoder:
                 progress(len(batch))
         return _normalise(out), [_normalise(v) if len(v) else v for v in span_out]
 
-    def _pool_spans(self, hidden: np.ndarray, offsets: list[tuple[int, int]], spans: Sequence[tuple[int, int]], whole: np.ndarray) -> np.ndarray:
+    def _pool_spans(self, hidden: np.ndarray, offsets: list[tuple[int, int]], spans: Sequence[Span], whole: np.ndarray) -> np.ndarray:
         edges = np.array(offsets, dtype=np.int64).reshape(-1, 2)
         real = edges[:, 1] > edges[:, 0]  # [CLS], [SEP] and a truncation's last [SEP] have empty offsets
         vectors = np.empty((len(spans), hidden.shape[-1]), dtype=np.float32)
-        for j, (start, end) in enumerate(spans):
-            inside = real & (edges[:, 0] < end) & (edges[:, 1] > start)
+        for j, span in enumerate(spans):
+            inside = np.zeros(len(edges), dtype=bool)
+            for start, end in _ranges(span):
+                inside |= (edges[:, 0] < end) & (edges[:, 1] > start)
+            inside &= real
             vectors[j] = hidden[: len(edges)][inside].mean(0) if inside.any() else whole
         return vectors
 

@@ -148,18 +148,29 @@ def _normalised_text(document: Document) -> tuple[str, list[int]]:
     return _NORMALISED[key]
 
 
+def record_key(document: Document) -> str:
+    """What a gold file may call the document: its file stem, or for a record of a .jsonl file the slug of
+    the record's id ("corpus-4983" from corpus.jsonl -> "4983")."""
+    from qa.documents import doc_id_for
+
+    path = Path(document.source_path)
+    if path.suffix.lower() == ".jsonl":
+        prefix = doc_id_for(path.with_suffix(".txt").as_posix()) + "-"
+        return document.doc_id[len(prefix):] if document.doc_id.startswith(prefix) else document.doc_id
+    return path.stem
+
+
 def resolve_documents(names: list[str], documents: dict[str, Document]) -> tuple[str, ...]:
     """Index doc ids for the document names a gold record gives: a doc id, a file stem
-    ("GHR-0000009" for ghr-0000009-md) or a record id inside a .jsonl file ("4983" for corpus--4983)."""
-    by_stem: dict[str, list[str]] = {}
+    ("GHR-0000009" for ghr-0000009-md) or a record id inside a .jsonl file ("4983" for corpus-4983)."""
+    from qa.documents import doc_id_for
+
+    by_key: dict[str, list[str]] = {}
     for doc_id, document in documents.items():
-        stem = Path(document.source_path).stem
-        by_stem.setdefault(stem, []).append(doc_id)
-        if "--" in doc_id:
-            by_stem.setdefault(doc_id.rsplit("--", 1)[1], []).append(doc_id)
+        by_key.setdefault(record_key(document), []).append(doc_id)
     found: list[str] = []
     for name in names:
-        found += [name] if name in documents else by_stem.get(name, by_stem.get(name.lower(), []))
+        found += [name] if name in documents else by_key.get(name, by_key.get(doc_id_for(name + ".txt"), []))
     return tuple(dict.fromkeys(found))
 
 

@@ -27,7 +27,7 @@ from qa.types import Chunk, Document, Unit
 AUTO_BACKEND_PASSAGES = 120
 # Bump when cleaning, chunking or the embedded texts change: an index from another pipeline version
 # is rebuilt in full instead of reusing its vectors.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 # Batch size for indexing: texts are sorted by length first, and on 2 cores 8-16 texts a batch embedded
 # passages about 10% faster than 32 and 30% faster than 64 (MedQuAD passages, ONNX Runtime).
 INDEX_BATCH = 16
@@ -137,14 +137,20 @@ def build_index(
     max_tokens: int = 256,
     backend: str = "auto",
     progress: bool = True,
-    unit_vectors: str = "pooled",
+    unit_vectors: str | None = None,
 ) -> BuildReport:
     """Index a folder. Documents whose content (and metadata) did not change since the previous
-    build of the same index keep their chunks and vectors; only new and changed ones are embedded."""
-    if unit_vectors not in UNIT_VECTORS:
-        raise QAError(f"unit_vectors must be one of {', '.join(UNIT_VECTORS)}. Currently, it is {unit_vectors!r}.")
+    build of the same index keep their chunks and vectors; only new and changed ones are embedded.
+    `unit_vectors`: see UNIT_VECTORS; None keeps the existing index's choice (for `qa add`), else "pooled"."""
     started = time.perf_counter()
     corpus_folder, index_folder = Path(corpus_folder), Path(index_folder)
+    if unit_vectors is None:
+        try:
+            unit_vectors = read_manifest(index_folder).get("embedding", {}).get("unit_vectors") or "pooled"
+        except QAError:
+            unit_vectors = "pooled"
+    if unit_vectors not in UNIT_VECTORS:
+        raise QAError(f"unit_vectors must be one of {', '.join(UNIT_VECTORS)}. Currently, it is {unit_vectors!r}.")
     with index_lock(index_folder):
         corpus = load_corpus(corpus_folder)
         fingerprint = _fingerprint(corpus_folder, corpus_files(corpus_folder))
@@ -256,24 +262,36 @@ def _embed_parts(encoder: Encoder, parts: list[_Part], progress: bool, unit_vect
         unit_at += len(part.units)
 
 
-def unit_spans_in_chunks(document: Document, chunks: list[Chunk], units: list[Unit], first_position: int = 0) -> list[list[tuple[int, tuple[int, int]]]]:
-    """For each chunk, its units as (position among the parts' units, character span in the chunk's embedded
-    text). A lead-in's span runs on over the items it introduces, as its separate embedding text did."""
-    positions = {id(u): first_position + i for i, u in enumerate(units)}
-    by_chunk: dict[str, list[Unit]] = {}
-    for unit in units:
-        by_chunk.setdefault(unit.chunk_id, []).append(unit)
+def unit_spans_in_chunks(document: Document, chunks: list[Chunk], units: list[Unit], first_position: int = 0) -> list[list[tuple[int, tuple]]]:
+    """For each chunk, its units as (position among the parts' units, the character ranges pooled for it in the
+    chunk's embedded text). As in ``unit_embedding_texts``: a lead-in is read with the items it introduces, an
+    item with its lead-in, a "This ..." sentence with the sentence before it."""
+    by_chunk: dict[str, list[int]] = {}
+    for i, unit in enumerate(units):
+        by_chunk.setdefault(unit.chunk_id, []).append(i)
     list_end: dict[int, int] = {}
+    lead_in: dict[int, Unit] = {}
     for unit in units:
         if unit.list_id >= 0:
             list_end[unit.list_id] = max(list_end.get(unit.list_id, 0), unit.end)
+        if unit.kind == "lead-in" and unit.introduces >= 0:
+            lead_in[unit.introduces] = unit
+    before = antecedents(tuple(units))
     spans = []
     for chunk in chunks:
         shift = len(embedding_prefix(document.title, chunk.section)) - chunk.start
         row = []
-        for unit in by_chunk.get(chunk.chunk_id, []):
-            end = min(max(unit.end, list_end.get(unit.introduces, 0)), chunk.end) if unit.kind == "lead-in" else unit.end
-            row.append((positions[id(unit)], (unit.start + shift, end + shift)))
+        for i in by_chunk.get(chunk.chunk_id, []):
+            unit = units[i]
+            ranges = [(unit.start, unit.end)]
+            if unit.kind == "lead-in" and unit.introduces >= 0:
+                ranges = [(unit.start, max(unit.end, list_end.get(unit.introduces, 0)))]
+            elif unit.kind == "item" and unit.list_id in lead_in:
+                ranges.append((lead_in[unit.list_id].start, lead_in[unit.list_id].end))
+            elif i in before:
+                ranges.append((units[before[i]].start, units[before[i]].end))
+            clipped = tuple((max(a, chunk.start) + shift, min(b, chunk.end) + shift) for a, b in ranges if min(b, chunk.end) > max(a, chunk.start))
+            row.append((first_position + i, clipped or ((unit.start + shift, unit.end + shift),)))
         spans.append(row)
     return spans
 

@@ -64,7 +64,7 @@ class Pipeline:
         return self.retriever.search(question, settings.mode, settings.k)
 
 
-def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerPolicy = AnswerPolicy(), fusion: str = "rrf") -> Pipeline:
+def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerPolicy = AnswerPolicy(), **retriever_options) -> Pipeline:
     index = load_index(settings.index, expected_model=settings.model)
     if check_corpus:
         corpus = Path(index.manifest["corpus"]["folder"])
@@ -73,7 +73,7 @@ def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerP
 
             require_fresh(index.manifest, corpus, corpus_files(corpus), hash_file)
     encoder = load_encoder(settings.model, "numpy")
-    retriever = Retriever(index, encoder, fusion=fusion)
+    retriever = Retriever(index, encoder, **retriever_options)
     return Pipeline(settings, index, retriever, ExtractiveAnswerer(index, retriever.embed_query, policy))
 
 

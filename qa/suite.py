@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.evaluation import GoldQuestion, load_gold, run_evaluation, summarise
+from qa.evaluation import GoldQuestion, load_gold, record_key, run_evaluation, summarise
 
 SPLITS = ("dev", "test")
 
@@ -121,14 +121,16 @@ def raw_questions(corpus: SuiteCorpus) -> tuple[GoldQuestion, ...]:
     return load_gold(corpus.questions, {}, strict=False)
 
 
-def beir_run(pipeline, queries: dict[str, str], mode: str, depth: int = 100) -> dict[str, dict[str, float]]:
-    """Documents ranked by their best passage, for each query, through the product's retriever."""
-    key_of = {doc_id: doc_id.rsplit("--", 1)[-1] for doc_id in pipeline.index.documents}
+def beir_run(pipeline, queries: dict[str, str], mode: str, depth: int = 100, ids: dict[str, str] | None = None) -> dict[str, dict[str, float]]:
+    """Documents ranked by their best passage, for each query, through the product's retriever. ``ids`` maps a
+    record id's slug back to the id the qrels use, where the two differ."""
+    key_of = {doc_id: record_key(document) for doc_id, document in pipeline.index.documents.items()}
     run = {}
     for qid, text in queries.items():
         ranking: dict[str, float] = {}
         for hit in pipeline.retriever.search(text, mode, depth):
-            ranking.setdefault(key_of[hit.chunk.doc_id], float(depth - hit.rank + 1))
+            key = key_of[hit.chunk.doc_id]
+            ranking.setdefault((ids or {}).get(key, key), float(depth - hit.rank + 1))
         run[qid] = ranking or {"none": 0.0}
     return run
 
@@ -136,6 +138,8 @@ def beir_run(pipeline, queries: dict[str, str], mode: str, depth: int = 100) -> 
 def beir_scores(pipeline, corpus: SuiteCorpus, modes=("dense", "bm25", "hybrid")) -> dict[str, dict[str, float]]:
     """nDCG@10, recall@100 and MRR@10 per split and mode (pytrec_eval)."""
     import pytrec_eval
+
+    from qa.documents import doc_id_for
 
     results: dict[str, dict[str, float]] = {}
     for split, (queries_path, qrels_path) in (corpus.beir_queries or {}).items():
@@ -148,8 +152,9 @@ def beir_scores(pipeline, corpus: SuiteCorpus, modes=("dense", "bm25", "hybrid")
             record = json.loads(line)
             if record["_id"] in qrels:
                 queries[record["_id"]] = record["text"]
+        ids = {doc_id_for(doc + ".txt"): doc for relevant in qrels.values() for doc in relevant}
         for mode in modes:
-            run = beir_run(pipeline, queries, mode)
+            run = beir_run(pipeline, queries, mode, ids=ids)
             per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
             top10 = {q: dict(sorted(r.items(), key=lambda kv: -kv[1])[:10]) for q, r in run.items()}
             mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)

@@ -69,3 +69,24 @@ def test_export_writes_a_checked_model_and_no_leftovers(tmp_path):
     target = export_onnx(target=tmp_path / "onnx" / "model.onnx")
     assert [p.name for p in target.parent.iterdir()] == ["model.onnx"]  # the temporary folder is gone
     np.testing.assert_allclose(OnnxEncoder(onnx_path=target).encode(TEXTS), NumpyEncoder().encode(TEXTS), atol=1e-4)
+
+
+def test_span_vectors_are_their_tokens_mean_and_text_vectors_are_unchanged():
+    import numpy as np
+
+    from qa.embeddings import load_encoder
+
+    encoder = load_encoder("sentence-transformers/all-MiniLM-L6-v2", "numpy")
+    texts = ["Back pain with leg weakness needs an urgent MRI. CT is the alternative.", "Neuropathy on MRI."]
+    vectors, spans = encoder.encode_spans(texts, [[(0, 48), ((49, 72), (0, 8))], []])
+    assert np.allclose(vectors, encoder.encode(texts), atol=1e-6)
+    encoding = encoder._tokenizer.encode(texts[0])
+    ids = np.array([encoding.ids]), np.ones((1, len(encoding.ids)), dtype=np.float32)
+    hidden = encoder._hidden(*ids)[0]
+    first = [i for i, (a, b) in enumerate(encoding.offsets) if b > a and a < 48]
+    expected = hidden[first].mean(0)
+    assert np.allclose(spans[0][0], expected / np.linalg.norm(expected), atol=1e-5)
+    second = [i for i, (a, b) in enumerate(encoding.offsets) if b > a and (a < 72 and b > 49 or a < 8)]
+    expected = hidden[second].mean(0)
+    assert np.allclose(spans[0][1], expected / np.linalg.norm(expected), atol=1e-5)
+    assert spans[1].shape == (0, encoder.dimension)
