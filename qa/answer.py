@@ -355,12 +355,13 @@ class ExtractiveAnswerer:
             answered_terms |= new_terms
             used_chars += len(statement.text)
         evidence = " ".join(f"{s.text} {self.index.chunk(s.chunk_id).section}" for s in statements)
-        if self.policy.min_coverage > 0 and best.dense < self.policy.confident_dense:
-            covered_share, lacking = self.coverage_of(question, statements[0].chunk_id)
-            if covered_share < self.policy.min_coverage:
-                detail = f" They do not mention {join_words(lacking[:2])}." if lacking else ""
-                return Answer(question, f"{NO_ANSWER}{detail}", (), True, {"answer": _ms(started)}, hits)
         missing = self.coverage.missing_ask(question, evidence) if self.policy.rule_ask_cues and best.dense < self.policy.confident_dense else []
+        if self.policy.min_coverage > 0 and best.dense < self.policy.confident_dense:
+            covered_share, _ = self.coverage_of(question, statements[0].chunk_id)
+            if covered_share < self.policy.min_coverage:
+                named = self._what_is_missing(question, statements[0].chunk_id, evidence)
+                detail = f" They do not mention {join_words(named)}." if named else ""
+                return Answer(question, f"{NO_ANSWER}{detail}", (), True, {"answer": _ms(started)}, hits)
         if missing:
             return Answer(question, f"{NO_ANSWER} They do not mention {join_words(missing)}.", (), True, {"answer": _ms(started)}, hits)
         if self.policy.rule_no_figure and "numeric" in question_shape(question) and not any(numbers(s.text) for s in statements):
@@ -396,8 +397,9 @@ class ExtractiveAnswerer:
         if unknown and best.dense < self.policy.unknown_word_dense_override:
             return f"{NO_ANSWER} They do not mention {join_words(unknown)}."
         if best.score < self.policy.min_score or best.dense < self.policy.min_dense:
-            _, lacking = self.coverage_of(question, self.index.units[best.position].chunk_id)
-            return f"{NO_ANSWER} They do not mention {join_words(lacking[:2])}." if lacking else NO_ANSWER
+            chunk = self.index.chunk(self.index.units[best.position].chunk_id)
+            named = self._what_is_missing(question, chunk.chunk_id, f"{chunk.text} {chunk.section}")
+            return f"{NO_ANSWER} They do not mention {join_words(named)}." if named else NO_ANSWER
         return None
 
     def _title_question_documents(self, question: str, hits: tuple[Hit, ...]) -> set[str]:
@@ -433,6 +435,14 @@ class ExtractiveAnswerer:
         missing = sorted((t for t in weights if t not in held and not (self._expand({t}) - {t}) & held), key=lambda t: -weights[t])
         total = sum(weights.values())
         return 1 - sum(weights[t] for t in missing) / total, [surface[t] for t in missing]
+
+    def _what_is_missing(self, question: str, chunk_id: str, evidence: str) -> list[str]:
+        """For an abstention, the words to name: a word no document uses ("riluzole"), else the ask the
+        evidence never speaks to ("gene"), else the passage's rarest missing question words."""
+        _, lacking = self.coverage_of(question, chunk_id)
+        unknown = [w for w in lacking if index_terms(w)[0] not in self._vocabulary]
+        asked = self.coverage.missing_ask(question, evidence) if self.policy.rule_ask_cues else []
+        return unknown[:2] or asked or lacking[:2]
 
     def _chunk_terms(self, position: int) -> set[str]:
         chunk_id = self.index.chunks[position].chunk_id

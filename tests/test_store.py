@@ -23,7 +23,7 @@ def index_copy(index_dir, tmp_path):
 def test_manifest_records_how_the_index_was_built(index_dir):
     manifest = read_manifest(index_dir)
     # `make install` exports the model to ONNX, so "auto" embeds with ONNX Runtime.
-    assert manifest["embedding"] == {"model": DEFAULT_MODEL, "dimension": 384, "backend": "onnx", "normalised": True}
+    assert manifest["embedding"] == {"model": DEFAULT_MODEL, "dimension": 384, "backend": "onnx", "normalised": True, "unit_vectors": "pooled"}
     assert manifest["faiss"]["index_type"] == "flat" and manifest["faiss"]["metric"] == "inner_product"
     assert set(manifest["corpus"]["files"]) == {p.name for p in CORPUS.iterdir()}
     assert manifest["counts"]["documents"] == 4
