@@ -16,6 +16,7 @@ def markdown(results: dict) -> str:
         f"run took {results['seconds']} s. Produced by `make bench{'-quick' if results['quick'] else ''}` (bench/run.py).",
         "",
     ]
+    lines += _product(results.get("product"), results["quick"])
     sci = results["scifact"]
     reference = results["reference"].get("scifact", {})
     lines += [
@@ -144,3 +145,39 @@ def _backend_quality(sci: dict) -> list[str]:
         fusion = next(v for k, v in row.items() if k.startswith("score fusion"))["ndcg@10"]
         lines.append(f"| {name} | {row['mean_cosine_to_reference']} | {row['dense']['ndcg@10']:.3f} | {row['dense']['ndcg@10'] - dense:+.4f} | {fusion:.3f} | {fusion - fused:+.4f} |")
     return lines
+
+
+def _product(product: dict | None, quick: bool) -> list[str]:
+    """The product's own path: `qa index` against the reference build, and SciFact through `qa index` + the retriever."""
+    if not product:
+        return []
+    lines = [
+        "## 0. The product's own path",
+        "",
+        "`qa index` against the LangChain reference build (RecursiveCharacterTextSplitter 1000/200, HuggingFaceEmbeddings, FAISS) "
+        "on the same folder, both timed as whole commands (start-up and model load included), median of the runs, in this run.",
+        "",
+        "| corpus | files | runs | `qa index` | passages | passages/s | peak RSS | reference | chunks | chunks/s | peak RSS | time vs reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in product["index_speed"].items():
+        ours, ref = row["ours"], row["reference"]
+        lines.append(
+            f"| {name} | {row['files']} | {row['runs']} | {ours['seconds']} s | {ours['passages']} | {ours['passages_per_s']} | {ours['peak_rss_mb']} MB | "
+            f"{ref['seconds']} s | {ref['chunks']} | {ref['chunks_per_s']} | {ref['peak_rss_mb']} MB | **{row['time_vs_reference']}×** |"
+        )
+    sci = product["scifact"]
+    lines += [
+        "",
+        f"SciFact through `qa index` on corpus.jsonl ({sci['documents']} documents, {sci['passages']} passages) and the product's retriever, "
+        "default settings, documents ranked by their best passage:",
+        "",
+        "| mode | split | claims | nDCG@10 | recall@100 | MRR@10 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, row in sci["scores"].items():
+        split, mode = key.split(".", 1)
+        lines.append(f"| {mode} | {split} | {row['queries']} | {row['ndcg@10']:.3f} | {row['recall@100']:.3f} | {row['mrr@10']:.3f} |")
+    if quick:
+        lines += ["", "(Quick subset: the first 40 files of each folder; 40 SciFact claims over a few hundred documents.)"]
+    return lines + [""]

@@ -98,14 +98,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
     parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
+    parser.add_argument("--only", choices=["product"], default=None, help="run only the product-path sections and merge them into the results file")
     args = parser.parse_args()
     import latency
+    import product
     import reference
     import scale
     import scifact
 
     started = time.perf_counter()
+    suffix = "-quick" if args.quick else ""
+    if args.only == "product":
+        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
+        results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick)}
+        _write(results, suffix)
+        return
     results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick}
+    results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick)}
     results["scifact"] = scifact.run(quick=args.quick)
     results["reference"] = {"seed_corpus": reference.seed_corpus()}
     if not args.quick:
@@ -117,12 +126,15 @@ def main() -> None:
     if not args.quick:
         results["mpnet_throughput"] = mpnet_throughput()
     results["seconds"] = round(time.perf_counter() - started, 1)
-    suffix = "-quick" if args.quick else ""
+    _write(results, suffix)
+
+
+def _write(results: dict, suffix: str) -> None:
     (ROOT / "bench" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
     from report import markdown
 
     (ROOT / "bench" / f"RESULTS{suffix}.md").write_text(markdown(results))
-    print(f"Wrote bench/results{suffix}.json and bench/RESULTS{suffix}.md in {results['seconds']} s")
+    print(f"Wrote bench/results{suffix}.json and bench/RESULTS{suffix}.md in {results.get('seconds')} s")
 
 
 if __name__ == "__main__":
