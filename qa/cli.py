@@ -397,7 +397,8 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
     from pathlib import Path
 
     from qa import eval_report
-    from qa.evaluation import all_retrieval_scores, best_configuration, check_floors, load_gold, records_to_json, run_evaluation, summarise
+    from qa.evaluation import all_retrieval_scores, best_configuration, check_floors, records_to_json, run_evaluation, summarise
+    from qa.gold import load_gold
 
     if compare:
         click.echo(eval_report.compare(*compare))

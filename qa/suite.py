@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.evaluation import GoldQuestion, load_gold, record_key, run_evaluation, summarise
+from qa.evaluation import run_evaluation, summarise
+from qa.gold import GoldQuestion, load_gold, record_key
 
 SPLITS = ("dev", "test")
 

@@ -2,7 +2,8 @@
 
 import json
 
-from qa.evaluation import check_floors, load_gold, run_evaluation, summarise
+from qa.evaluation import check_floors, run_evaluation, summarise
+from qa.gold import load_gold
 
 from .conftest import ROOT
 

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from qa.evaluation import EvidenceSpan, GoldQuestion, holds_evidence, locate_evidence, resolve_documents, token_f1
+from qa.evaluation import token_f1
+from qa.gold import EvidenceSpan, GoldQuestion, holds_evidence, locate_evidence, resolve_documents
 from qa.retrieve import score_fusion
 from qa.suite import cross_corpus_questions, load_suite
 from qa.types import Document
