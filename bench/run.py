@@ -110,7 +110,8 @@ def main() -> None:
     suffix = "-quick" if args.quick else ""
     if args.only == "product":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick)}
+        results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick),
+                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
         _write(results, suffix)
         return
     results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick}
