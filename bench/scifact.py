@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,16 +54,9 @@ def load(quick: bool = False) -> SciFact:
 # ---- metrics ---------------------------------------------------------------------------------------
 
 def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    import pytrec_eval
+    from qa.suite import beir_metrics  # the same metrics the product's suite reports
 
-    top10 = {q: dict(sorted(scores.items(), key=lambda kv: -kv[1])[:10]) for q, scores in run.items()}
-    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
-    mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
-    return {
-        "ndcg@10": round(statistics.mean(v["ndcg_cut_10"] for v in per_query.values()), 4),
-        "recall@100": round(statistics.mean(v["recall_100"] for v in per_query.values()), 4),
-        "mrr@10": round(statistics.mean(v["recip_rank"] for v in mrr.values()), 4),
-    }
+    return beir_metrics(run, qrels)
 
 
 def top(scores: np.ndarray, doc_ids: list[str], k: int = 100) -> dict[str, float]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.evaluation import run_evaluation, summarise
+from qa.evaluation import records_to_json, run_evaluation, summarise
 from qa.gold import GoldQuestion, load_gold, record_key
 
 SPLITS = ("dev", "test")
@@ -110,8 +110,7 @@ def cross_corpus_questions(own: str, others: dict[str, tuple[GoldQuestion, ...]]
         for split in SPLITS:
             pool = sorted((q for q in questions if q.split == split and q.answerable), key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())
             for question in pool[:per_split]:
-                given = "test" if split == "test" else "dev"
-                chosen.append(GoldQuestion(f"x:{name}:{question.id}", question.question, False, "", (), (), given_split=given))
+                chosen.append(GoldQuestion(f"x:{name}:{question.id}", question.question, False, "", (), (), given_split=split))
     return chosen
 
 
@@ -138,8 +137,6 @@ def beir_run(pipeline, queries: dict[str, str], mode: str, depth: int = 100, ids
 
 def beir_scores(pipeline, corpus: SuiteCorpus, modes=("dense", "bm25", "hybrid")) -> dict[str, dict[str, float]]:
     """nDCG@10, recall@100 and MRR@10 per split and mode (pytrec_eval)."""
-    import pytrec_eval
-
     from qa.documents import doc_id_for
 
     results: dict[str, dict[str, float]] = {}
@@ -155,20 +152,25 @@ def beir_scores(pipeline, corpus: SuiteCorpus, modes=("dense", "bm25", "hybrid")
                 queries[record["_id"]] = record["text"]
         ids = {doc_id_for(doc + ".txt"): doc for relevant in qrels.values() for doc in relevant}
         for mode in modes:
-            run = beir_run(pipeline, queries, mode, ids=ids)
-            per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
-            top10 = {q: dict(sorted(r.items(), key=lambda kv: -kv[1])[:10]) for q, r in run.items()}
-            mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
-            results[f"{split}.{mode}"] = {
-                "queries": len(queries),
-                "ndcg@10": round(statistics.mean(v["ndcg_cut_10"] for v in per_query.values()), 4),
-                "recall@100": round(statistics.mean(v["recall_100"] for v in per_query.values()), 4),
-                "mrr@10": round(statistics.mean(v["recip_rank"] for v in mrr.values()), 4),
-            }
+            results[f"{split}.{mode}"] = {"queries": len(queries), **beir_metrics(beir_run(pipeline, queries, mode, ids=ids), qrels)}
     return results
 
 
-def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: bool = True, log=None, unit_vectors: str = "pooled", open_options: dict | None = None) -> dict:
+def beir_metrics(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+    """nDCG@10, recall@100 and MRR@10 (over the top 10) of a ranked run, by pytrec_eval."""
+    import pytrec_eval
+
+    per_query = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "recall.100"}).evaluate(run)
+    top10 = {q: dict(sorted(r.items(), key=lambda kv: -kv[1])[:10]) for q, r in run.items()}
+    mrr = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(top10)
+    return {
+        "ndcg@10": round(statistics.mean(v["ndcg_cut_10"] for v in per_query.values()), 4),
+        "recall@100": round(statistics.mean(v["recall_100"] for v in per_query.values()), 4),
+        "mrr@10": round(statistics.mean(v["recip_rank"] for v in mrr.values()), 4),
+    }
+
+
+def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: bool = True, log=None, unit_vectors: str = "pooled") -> dict:
     """Every corpus of the suite (or those named): index, ask, score. Returns the report's data."""
     from qa.pipeline import open_pipeline
 
@@ -182,7 +184,7 @@ def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: boo
     for corpus in chosen:
         index, build_seconds = suite_index(corpus, suite.cache, settings.model, progress, unit_vectors)
         log(f"{corpus.name}: index {'built in ' + str(build_seconds) + ' s' if build_seconds else 'up to date'} ({index})")
-        pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False, **(open_options or {}))
+        pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False)
         entry: dict = {"index": str(index), "build_seconds": build_seconds, "documents": len(pipeline.index.documents), "passages": len(pipeline.index.chunks)}
         if corpus.beir_queries:
             entry["beir"] = beir_scores(pipeline, corpus)
@@ -201,13 +203,7 @@ def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: boo
                 summary = summarise(own_records)
                 summary["cross_corpus_questions"] = len(cross_records)
                 summary["cross_corpus_abstained"] = round(sum(r.abstained for r in cross_records) / len(cross_records), 4) if cross_records else None
-                entry["splits"][split] = {"summary": summary, "records": [_record_json(r) for r in in_split]}
+                entry["splits"][split] = {"summary": summary, "records": records_to_json(in_split)}
         report["corpora"][corpus.name] = entry
         log(f"{corpus.name}: done")
     return report
-
-
-def _record_json(record) -> dict:
-    from dataclasses import asdict
-
-    return asdict(record)
