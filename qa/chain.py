@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 from pydantic import ConfigDict
 
-from qa.answer import ExtractiveAnswerer
+from qa.answer.extractive import ExtractiveAnswerer
 from qa.retrieve import Retriever
 from qa.types import Answer
 

@@ -11,7 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 from qa.gold import GoldQuestion, evidence_passages, holds_evidence, normalise_text, span_overlap
-from qa.support import split_statements, supports
+from qa.answer.support import split_statements, supports
 from qa.types import Answer
 
 METRICS = {
@@ -24,7 +24,7 @@ METRICS = {
     "evidence_cited_quote": "share of answerable questions with a citation whose quote overlaps a gold evidence span by at least half of the shorter of the two",
     "right_document_cited": "share of answerable questions with a citation into a document the gold record names",
     "answer_f1": "token F1 between the answer (markers removed) and the short reference answer, averaged over answerable questions (0 when abstaining)",
-    "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/support.py)",
+    "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/answer/support.py)",
     "citation_recall": "share of answer statements that carry at least one supporting citation",
     "abstention_precision": "share of abstentions that were on questions the documents do not answer",
     "abstention_recall": "share of unanswerable questions on which the system abstained",

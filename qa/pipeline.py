@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from qa.answer import AnswerPolicy, ExtractiveAnswerer
+from qa.answer.extractive import AnswerPolicy, ExtractiveAnswerer
 from qa.embeddings import load_encoder
 from qa.errors import QAError
 from qa.retrieve import Retriever

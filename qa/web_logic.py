@@ -92,7 +92,7 @@ def answer_html(turn_number: int, answer: Answer, index: Index, text: str | None
 
 def streamed_parts(answer: Answer) -> list[str]:
     """The answer text growing one cited statement at a time (the last part is the whole answer)."""
-    from qa.support import split_statements
+    from qa.answer.support import split_statements
 
     parts, shown = [], []
     for statement in split_statements(answer.text):

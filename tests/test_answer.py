@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from qa.answer import NO_ANSWER
+from qa.answer.extractive import NO_ANSWER
 from qa.citations import CITATION_MARKER
 from qa.errors import QAError
 

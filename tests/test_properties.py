@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from qa.citations import CITATION_MARKER, cited_reference_numbers, parse_span
 from qa.cleaning import clean
 from qa.errors import QAError
-from qa.support import split_statements
+from qa.answer.support import split_statements
 
 LINES = st.lists(
     st.one_of(

@@ -1,4 +1,4 @@
-from qa.support import split_statements, supports
+from qa.answer.support import split_statements, supports
 
 SOURCE = (
     "MRI typically does not show damage to very small nerve fibers, which are responsible for sensations like pain "

@@ -22,9 +22,9 @@ from typing import Callable
 import numpy as np
 
 from qa.chunking import antecedents
-from qa.coverage import Coverage, join_words
+from qa.answer.coverage import Coverage, join_words
 from qa.store import Index
-from qa.questions import EXCLUSION, FOCUS, LIST_ASK, RARE_WORD_ZIPF, YES_NO_START, content_words, lay_equivalents, question_shape
+from qa.answer.questions import EXCLUSION, FOCUS, LIST_ASK, RARE_WORD_ZIPF, YES_NO_START, content_words, lay_equivalents, question_shape
 from qa.text import content_terms, defined_abbreviations, has_negation, index_terms, numbers, words
 from qa.types import Answer, Citation, Hit, Unit
 

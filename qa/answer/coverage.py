@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from difflib import get_close_matches
 
-from qa.questions import ASK_CUES, BODY_PARTS, LAY_TERMS, RARE_WORD_ZIPF, content_words
+from qa.answer.questions import ASK_CUES, BODY_PARTS, LAY_TERMS, RARE_WORD_ZIPF, content_words
 from qa.text import index_terms, words
 
 
