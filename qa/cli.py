@@ -20,6 +20,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 MODES = click.Choice(["dense", "bm25", "hybrid"])
+ANSWERER_HELP = "Who writes the answer: extractive (default; quotes the passages) or llm (the OpenAI-compatible server at QA_LLM_URL, every statement checked)."
+UNSUPPORTED_HELP = "With --answerer llm: drop statements no cited passage supports (default), or keep them marked [unsupported]."
+
+
+def answerer_options(command):
+    command = click.option("--unsupported", type=click.Choice(["drop", "mark"]), default=None, help=UNSUPPORTED_HELP)(command)
+    return click.option("--answerer", type=click.Choice(["extractive", "llm"]), default=None, help=ANSWERER_HELP)(command)
 
 
 class QAGroup(click.Group):
@@ -39,10 +46,12 @@ def _settings(**overrides):
     return Settings.from_env().with_overrides(**overrides)
 
 
-def _pipeline(index: str | None, check_corpus: bool = True):
+def _pipeline(index: str | None, check_corpus: bool = True, **overrides):
     from qa.pipeline import open_pipeline
 
-    return open_pipeline(_settings(index=index), check_corpus=check_corpus)
+    pipeline = open_pipeline(_settings(index=index, **overrides), check_corpus=check_corpus)
+    pipeline.answerer_for()  # an LLM server that cannot be used is one error now, not one per question
+    return pipeline
 
 
 def _positive(ctx, param, value):
@@ -227,7 +236,8 @@ def search(question, mode, k, index, as_json):
 @click.option("-k", type=int, default=None, callback=_positive, help="Passages weighed for the answer (default: 8).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON object of DESIGN §7 (one per line with --file).")
-def ask(question, questions_file, mode, k, index, as_json):
+@answerer_options
+def ask(question, questions_file, mode, k, index, as_json, answerer, unsupported):
     """A short answer whose statements cite the passages they come from.
 
     \b
@@ -236,6 +246,14 @@ def ask(question, questions_file, mode, k, index, as_json):
       qa ask --json "Can an MRI show small fiber neuropathy?"
       qa ask --json --file questions.jsonl
       echo "Can an MRI show neuropathy?" | qa ask -
+
+    \b
+    Written by an LLM (llama.cpp, Ollama, vLLM, LM Studio or OpenAI), every statement checked:
+      export QA_LLM_URL=http://127.0.0.1:8080/v1    # Ollama: http://127.0.0.1:11434/v1
+      export QA_LLM_MODEL=llama3.1:8b               # optional for servers with one model
+      export QA_LLM_API_KEY=...                     # only if the server wants one; never printed
+      qa ask --answerer llm "What imaging for low back pain with leg weakness?"
+    QA_LLM_TIMEOUT (seconds, default 30) and QA_LLM_MAX_TOKENS (default 256) tune the calls.
     """
     from qa.render import answer_to_json, answer_to_text
 
@@ -243,7 +261,7 @@ def ask(question, questions_file, mode, k, index, as_json):
         raise QAError("give either a QUESTION or --file QUESTIONS.jsonl, not both and not neither.")
     if question == "-":
         question = _read_stdin_question()
-    pipeline = _pipeline(index)
+    pipeline = _pipeline(index, answerer=answerer, unsupported=unsupported)
     if questions_file is None:
         answer = pipeline.ask(question, mode=mode, k=k)
         click.echo(json.dumps(answer_to_json(answer, pipeline.index), ensure_ascii=False) if as_json else answer_to_text(answer, pipeline.index))
@@ -328,7 +346,8 @@ def cite(chunk_id, span, index, as_json):
 
 @main.command()
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
-def chat(index):
+@answerer_options
+def chat(index, answerer, unsupported):
     """Ask questions one after another at a prompt (Ctrl-D to leave).
 
     \b
@@ -337,7 +356,7 @@ def chat(index):
     """
     from qa.render import answer_to_text
 
-    pipeline = _pipeline(index)
+    pipeline = _pipeline(index, answerer=answerer, unsupported=unsupported)
     click.echo("Ask a question about the documents (Ctrl-D to leave).")
     while True:
         try:
@@ -358,7 +377,8 @@ def chat(index):
 @click.option("--port", type=int, default=7860, show_default=True)
 @click.option("--auth", default=None, help="user:password required to open the UI (Gradio's own login).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
-def serve(host, port, auth, index):
+@answerer_options
+def serve(host, port, auth, index, answerer, unsupported):
     """Serve the chat UI in the browser.
 
     \b
@@ -368,7 +388,7 @@ def serve(host, port, auth, index):
     from qa.web import serve as serve_ui
 
     click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
-    serve_ui(_settings(index=index), host=host, port=port, auth=auth, quiet=True)
+    serve_ui(_settings(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, auth=auth, quiet=True)
 
 
 @main.command(name="eval")
@@ -383,7 +403,8 @@ def serve(host, port, auth, index):
 @click.option("--suite", "suite_file", type=click.Path(), default=None, help="Run the development suite in this file (evals/suite.json) instead of one gold set.")
 @click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, quiet):
+@answerer_options
+def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, quiet, answerer, unsupported):
     """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
     \b
@@ -393,6 +414,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
       qa eval --compare evals/runs/A evals/runs/B
       qa eval --suite evals/suite.json            # every corpus of the development suite
       qa eval --suite evals/suite.json --corpus medquad
+      qa eval --answerer llm --split test        # the LLM beside the extractive answerer, same questions
     """
     from pathlib import Path
 
@@ -404,19 +426,30 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
         click.echo(eval_report.compare(*compare))
         return
     if suite_file:
+        if answerer == "llm":
+            raise QAError("--answerer llm runs one gold set (the LLM beside the extractive answerer); drop --suite.")
         _run_suite(suite_file, corpus_names, mode, k, out, quiet)
         return
-    pipeline = _pipeline(index)
+    if answerer == "llm" and mode == "all":
+        raise QAError("--answerer llm compares two answerers at one retrieval setting; pick a mode other than 'all'.")
+    pipeline = _pipeline(index, answerer=answerer, unsupported=unsupported)
     questions = list(load_gold(gold, pipeline.index.documents))
+    if split != "all":
+        questions = [q for q in questions if q.split == split]  # the LLM is slow: ask only what is reported
     modes = ["dense", "bm25", "hybrid"] if mode == "all" else [mode or pipeline.settings.mode]
     ks = [k] if k else ([3, 5, 8, 10] if mode == "all" else [pipeline.settings.k])
     retrieval = all_retrieval_scores(pipeline, questions)
     runs = {f"{m} k={kk}": run_evaluation(pipeline, questions, m, kk, progress=not quiet, retrieval=retrieval) for m in modes for kk in ks}
     chosen = best_configuration(runs) if len(runs) > 1 else next(iter(runs))
+    mode_chosen, k_chosen = chosen.split()[0], int(chosen.split("=")[1])
+    if answerer == "llm":  # side by side, same questions, same run
+        llm_name = pipeline.answerer_for("llm").name
+        chosen = f"{chosen} {llm_name}"
+        runs[chosen] = run_evaluation(pipeline, questions, mode_chosen, k_chosen, progress=not quiet, retrieval=retrieval, answerer="llm")
     in_split = {name: [r for r in records if split == "all" or r.split == split] for name, records in runs.items()}
     report_runs = {name: {"summary": summarise(records), "records": records_to_json(records)} for name, records in in_split.items()}
     folder = Path(out) if out else eval_report.default_run_folder()
-    settings = {"gold": gold, "split": split, "mode": chosen.split()[0], "k": int(chosen.split("=")[1]), "fusion": pipeline.retriever.fusion, "index": str(pipeline.index.folder)}
+    settings = {"gold": gold, "split": split, "mode": mode_chosen, "k": k_chosen, "fusion": pipeline.retriever.fusion, "index": str(pipeline.index.folder), "answerer": answerer or "extractive"}
     eval_report.write_report(folder, report_runs, settings, pipeline.index.manifest, chosen)
     summary = report_runs[chosen]["summary"]
     if len(runs) > 1:

@@ -27,6 +27,20 @@ HEADLINE = [
 ]
 
 
+# `qa eval --answerer llm`: what the LLM answerer costs and keeps, beside the extractive answerer.
+ANSWERER_COLUMNS = [
+    "citation_precision",
+    "statements_dropped",
+    "llm_answer_rate",
+    "key_fact_recall",
+    "evidence_cited",
+    "false_abstention",
+    "latency.total.p50",
+    "latency.total.p95",
+    "tokens_per_s",
+]
+
+
 def default_run_folder() -> Path:
     return Path("evals") / "runs" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
@@ -87,6 +101,10 @@ def render_markdown(report: dict) -> str:
     for name, run in report["runs"].items():
         mark = " **(chosen)**" if name == report["chosen"] else ""
         lines.append(f"| {name}{mark} | " + " | ".join(fmt(run["summary"].get(m)) for m in HEADLINE) + " |")
+    if any("tokens_per_s" in run["summary"] for run in report["runs"].values()):
+        lines += ["", "## Answerers side by side (same questions, same run)", "", "| configuration | " + " | ".join(ANSWERER_COLUMNS) + " |", "|---|" + "---|" * len(ANSWERER_COLUMNS)]
+        for name, run in report["runs"].items():
+            lines.append(f"| {name} | " + " | ".join(fmt(run["summary"].get(m)) for m in ANSWERER_COLUMNS) + " |")
     lines += ["", "## Retrieval (evidence level, answerable questions)", "", "| mode | " + " | ".join(f"recall@{k}" for k in RETRIEVAL_KS) + " | " + " | ".join(f"success@{k}" for k in RETRIEVAL_KS) + " | MRR |", "|---|" + "---|" * (2 * len(RETRIEVAL_KS) + 1)]
     for retrieval_mode in ("dense", "bm25", "hybrid"):
         if f"retrieval.{retrieval_mode}.mrr" in summary:

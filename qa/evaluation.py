@@ -31,6 +31,9 @@ METRICS = {
     "false_abstention": "share of answerable questions on which the system abstained",
     "answer_chars": "median length of non-abstaining answers in characters, citation markers included",
     "latency": "p50/p95 per stage in milliseconds, from each answer's timings",
+    "llm_answer_rate": "LLM runs: share of non-abstaining answers written by the LLM (the rest fell back to the extractive answer)",
+    "statements_dropped": "LLM runs: share of the statements the model wrote that no cited passage supported (dropped, or marked)",
+    "tokens_per_s": "LLM runs: tokens the model wrote per second of generation, over all questions",
 }
 __doc__ += "\n".join(f"* {name}: {text};" for name, text in METRICS.items())
 RETRIEVAL_DEPTH = 10
@@ -61,6 +64,10 @@ class EvalRecord:
     statements_supported: int
     retrieval: dict = field(default_factory=dict)  # mode -> {"recall_5": ..., "recip_rank": ...}
     timings_ms: dict = field(default_factory=dict)
+    answerer: str = "extractive"
+    generated_tokens: int = 0
+    statements_written: int = 0  # by the LLM, kept or not (0 for the extractive answerer)
+    statements_rejected: int = 0
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -150,6 +157,10 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
         statements_supported=supported_statements,
         retrieval=retrieval or {},
         timings_ms=dict(answer.timings_ms),
+        answerer=answer.answerer,
+        generated_tokens=answer.generated_tokens,
+        statements_written=len(answer.statements) if answer.answerer.startswith("llm:") else answer.rejected_statements,
+        statements_rejected=answer.rejected_statements,
     )
 
 
@@ -157,17 +168,19 @@ def all_retrieval_scores(pipeline, questions: list[GoldQuestion]) -> dict[str, d
     return {m: retrieval_scores(pipeline, questions, m) for m in ("dense", "bm25", "hybrid")}
 
 
-def run_evaluation(pipeline, questions: list[GoldQuestion], mode: str, k: int, progress: bool = True, retrieval: dict | None = None) -> list[EvalRecord]:
+def run_evaluation(
+    pipeline, questions: list[GoldQuestion], mode: str, k: int, progress: bool = True, retrieval: dict | None = None, answerer: str = "extractive"
+) -> list[EvalRecord]:
     """Every question through the same path as `qa ask`, plus retrieval metrics for every mode."""
     from tqdm import tqdm
 
     retrieval = retrieval or all_retrieval_scores(pipeline, questions)
     # One unmeasured question first: it pays the one-off lazy imports (wordfreq, LangChain's chain).
-    pipeline.ask("What is the weather like?", mode=mode, k=k)
+    pipeline.ask("What is the weather like?", mode=mode, k=k, answerer=answerer)
     records = []
-    for question in tqdm(questions, desc=f"Evaluating {mode} k={k}", unit="q", disable=not progress, file=sys.stderr, leave=False):
+    for question in tqdm(questions, desc=f"Evaluating {answerer} {mode} k={k}", unit="q", disable=not progress, file=sys.stderr, leave=False):
         pipeline.retriever.clear_cache()  # latency as for a question never seen before
-        answer = pipeline.ask(question.question, mode=mode, k=k)
+        answer = pipeline.ask(question.question, mode=mode, k=k, answerer=answerer)
         per_mode = {m: scores[question.id] for m, scores in retrieval.items() if question.id in scores}
         records.append(score(question, answer, per_mode))
     return records
@@ -207,6 +220,13 @@ def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
         "false_abstention": _share(answerable, lambda r: r.abstained),
         "median_answer_chars": statistics.median(r.length for r in answered) if answered else None,
     }
+    generating = [r for r in records if r.generated_tokens]
+    if generating:
+        written = sum(r.statements_written for r in generating)
+        seconds = sum(r.timings_ms.get("llm", 0) for r in generating) / 1000
+        summary["llm_answer_rate"] = _share(answered, lambda r: r.answerer.startswith("llm:"))
+        summary["statements_dropped"] = round(sum(r.statements_rejected for r in generating) / written, 4) if written else None
+        summary["tokens_per_s"] = round(sum(r.generated_tokens for r in generating) / seconds, 1) if seconds else None
     for mode_name in ("dense", "bm25", "hybrid"):
         scored = [r.retrieval[mode_name] for r in answerable if mode_name in r.retrieval]
         if scored:

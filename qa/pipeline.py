@@ -6,8 +6,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Iterator
 from pathlib import Path
 
+from qa.answer.base import Answerer
 from qa.answer.extractive import AnswerPolicy, ExtractiveAnswerer
 from qa.embeddings import load_encoder
 from qa.errors import QAError
@@ -39,24 +41,53 @@ class Pipeline:
     settings: Settings
     index: Index
     retriever: Retriever
-    answerer: ExtractiveAnswerer
+    answerer: ExtractiveAnswerer  # the default; the extractive answer is also the LLM answerer's gate and fallback
     _chains: dict = field(default_factory=dict, repr=False)
+    _llm: Answerer | None = field(default=None, repr=False)
 
-    def _chain(self, mode: str, k: int):
-        """The LCEL chain for (mode, k), built once and reused."""
-        if (mode, k) not in self._chains:
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.settings.llm_url)
+
+    def answerer_for(self, name: str | None = None) -> Answerer:
+        """"extractive" or "llm" (default: the settings' answerer); the LLM answerer is built on first use."""
+        name = name or self.settings.answerer
+        if name == "extractive":
+            return self.answerer
+        if name != "llm":
+            raise QAError(f"answerer must be extractive or llm. Currently, it is {name!r}.")
+        if self._llm is None:
+            from qa.answer.llm import LlmAnswerer
+
+            self._llm = LlmAnswerer(self.answerer, self.index, self.settings.llm_config())
+        return self._llm
+
+    def _chain(self, mode: str, k: int, answerer: Answerer, streaming: bool = False):
+        """The LCEL chain for (mode, k, answerer), built once and reused."""
+        key = (mode, k, answerer.name, streaming)
+        if key not in self._chains:
             from qa.chain import ChunkRetriever, build_chain
 
-            self._chains[(mode, k)] = build_chain(ChunkRetriever(retriever=self.retriever, mode=mode, k=k), self.answerer)
-        return self._chains[(mode, k)]
+            self._chains[key] = build_chain(ChunkRetriever(retriever=self.retriever, mode=mode, k=k), answerer, streaming)
+        return self._chains[key]
 
-    def ask(self, question: str, mode: str | None = None, k: int | None = None) -> Answer:
+    def ask(self, question: str, mode: str | None = None, k: int | None = None, answerer: str | None = None) -> Answer:
         question = validate_question(question)
         settings = self.settings.with_overrides(mode=mode, k=k)
         started = time.perf_counter()
-        answer = self._chain(settings.mode, settings.k).invoke(question)
+        answer = self._chain(settings.mode, settings.k, self.answerer_for(answerer)).invoke(question)
         answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 3)
         return answer
+
+    def stream(self, question: str, mode: str | None = None, k: int | None = None, answerer: str | None = None) -> Iterator[str | Answer]:
+        """The answer's text as it is written (an LLM's raw draft), then the checked Answer."""
+        question = validate_question(question)
+        settings = self.settings.with_overrides(mode=mode, k=k)
+        started = time.perf_counter()
+        for step in self._chain(settings.mode, settings.k, self.answerer_for(answerer), streaming=True).stream(question):
+            if isinstance(step, Answer):
+                step.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 3)
+            yield step
 
     def search(self, question: str, mode: str | None = None, k: int | None = None) -> tuple[Hit, ...]:
         question = validate_question(question)

@@ -23,6 +23,10 @@ def answer_to_json(answer: Answer, index: Index, question_id: str | None = None)
             "question": answer.question,
             "answer": answer.text,
             "abstained": answer.abstained,
+            "answerer": answer.answerer,
+            "note": answer.note,
+            "statements": [{"text": s.text, "citations": list(s.citations), "supported": s.supported} for s in answer.statements],
+            "rejected_statements": answer.rejected_statements,
             "citations": [
                 {
                     "n": c.n,
@@ -73,6 +77,8 @@ def _label(index: Index, doc_id: str, section: str, page: int | None = None) -> 
 
 def answer_to_text(answer: Answer, index: Index, width: int = 100) -> str:
     lines = textwrap.wrap(answer.text, width) or [answer.text]
+    if answer.note:
+        lines += textwrap.wrap(f"Note: {answer.note}", width)
     if answer.abstained:
         if answer.hits:
             lines += ["", "Closest passages (not an answer):"]
@@ -85,6 +91,9 @@ def answer_to_text(answer: Answer, index: Index, width: int = 100) -> str:
         quote = " ".join(c.quote.split())
         lines += textwrap.wrap(f'"{quote}"', width, initial_indent="    ", subsequent_indent="     ")
         lines.append(f"    qa cite {c.chunk.chunk_id} --span {c.start}-{c.end}")
+    dropped = [s for s in answer.statements if not s.supported and s.text not in answer.text]
+    if dropped:
+        lines += ["", f"Removed: {len(dropped)} statement{'s' if len(dropped) > 1 else ''} by {answer.answerer} that no cited passage supports (see --json)."]
     return "\n".join(lines)
 
 

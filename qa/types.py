@@ -102,6 +102,15 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """One statement of an answer, the citations [n] that support it, and whether any does."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -109,3 +118,8 @@ class Answer:
     abstained: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
     hits: tuple[Hit, ...] = ()  # passages considered; shown as "closest passages" on abstention
+    statements: tuple[Statement, ...] = ()  # every statement written, kept or dropped (an LLM's may be unsupported)
+    answerer: str = "extractive"  # "extractive", or "llm:<model>" for an answer a language model wrote
+    note: str | None = None  # one line on how the answer came about, e.g. why the LLM's draft was not used
+    generated_tokens: int = 0  # tokens the language model wrote for it (0 for the extractive answerer)
+    rejected_statements: int = 0  # statements a model wrote that no cited passage supports (all of them on a fallback)

@@ -35,6 +35,9 @@ a.qa-cite {font-weight: 700; text-decoration: none; padding: 0 2px; border-radiu
 .qa-context mark {background: #ffe58f; color: #111; padding: 1px 0;}
 .qa-note {font-size: 0.88em; color: var(--body-text-color-subdued);}
 #qa-searched {font-size: 0.88em; color: var(--body-text-color-subdued); min-height: 1.4em;}
+.qa-draft {color: var(--body-text-color-subdued); white-space: pre-wrap;}
+s.qa-unsupported {color: var(--body-text-color-subdued);}
+.qa-unsupported-tag {font-size: 0.8em; border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 4px;}
 """
 
 # Relays clicks on citation links (inside the chat's HTML) to the hidden #qa-cite-target textbox.
@@ -65,7 +68,7 @@ def build_app(settings: Settings | None = None):
     pipeline = shared_pipeline(settings)
     index = pipeline.index
 
-    def respond(message, chat, turns, mode, k):
+    def respond(message, chat, turns, mode, k, answerer="extractive"):
         message = (message or "").strip()
         chat, turns = list(chat or []), list(turns or [])
         if not message:
@@ -73,7 +76,12 @@ def build_app(settings: Settings | None = None):
             return
         chat.append({"role": "user", "content": html.escape(message)})  # shown as text, never as markup
         try:
-            turn = web_logic.answer_turn(pipeline, message, [t.searched_for for t in turns], mode, int(k))
+            turn = None
+            for step in web_logic.stream_turn(pipeline, message, [t.searched_for for t in turns], mode, int(k), answerer):
+                if isinstance(step, str):  # an LLM's draft, token by token
+                    yield chat + [{"role": "assistant", "content": web_logic.draft_html(step)}], turns, "", ""
+                else:
+                    turn = step
         except QAError as exc:
             chat.append({"role": "assistant", "content": f"<div class='qa-answer qa-abstained'>{html.escape(str(exc)).capitalize()}</div>"})
             yield chat, turns, "", ""
@@ -144,6 +152,14 @@ def build_app(settings: Settings | None = None):
                         with gr.Accordion("Settings", open=False):
                             mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval")
                             k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages weighed")
+                            # Offered only when an LLM server is configured (QA_LLM_URL).
+                            answerer = gr.Radio(
+                                [("Extractive (quotes the passages)", "extractive"), (f"LLM at {settings.llm_url} (checked)", "llm")],
+                                value=settings.answerer,
+                                label="Answer written by",
+                                visible=pipeline.llm_configured,
+                                elem_id="qa-answerer",
+                            )
                     with gr.Column(scale=2):
                         gr.Markdown("### Passage in context")
                         panel = gr.HTML(EMPTY_PANEL, elem_id="qa-panel")
@@ -160,7 +176,7 @@ def build_app(settings: Settings | None = None):
                 document_view = gr.HTML("")
                 choice.change(show_source, choice, document_view, api_visibility="private")
 
-        submit_args = dict(fn=respond, inputs=[box, chat, turns, mode, k], outputs=[chat, turns, searched, box])
+        submit_args = dict(fn=respond, inputs=[box, chat, turns, mode, k, answerer], outputs=[chat, turns, searched, box])
         box.submit(**submit_args, api_name="ask")
         send.click(**submit_args, api_visibility="private")
         cite_target.change(open_citation, [cite_target, turns], [panel, selected], api_visibility="private")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Iterator
 
+from qa.answer.grounding import UNSUPPORTED_MARK
 from qa.citations import passage_in_context
 from qa.errors import QAError
 from qa.pipeline import Pipeline
@@ -59,6 +61,31 @@ def answer_turn(pipeline: Pipeline, question: str, previous_searches: list[str],
     return Turn(question, searched_for, pipeline.ask(searched_for, mode=mode, k=k))
 
 
+def stream_turn(
+    pipeline: Pipeline, question: str, previous_searches: list[str], mode: str | None = None, k: int | None = None, answerer: str | None = None
+) -> Iterator[str | Turn]:
+    """The draft as an LLM writes it, then the turn with the checked answer. When the LLM server cannot be
+    used, the turn carries the extractive answer and a note saying why."""
+    from qa.answer.llm import LlmError
+
+    searched_for = rewrite_follow_up(question, previous_searches)
+    try:
+        for step in pipeline.stream(searched_for, mode=mode, k=k, answerer=answerer):
+            yield step if isinstance(step, str) else Turn(question, searched_for, step)
+    except LlmError as exc:
+        answer = pipeline.ask(searched_for, mode=mode, k=k, answerer="extractive")
+        yield Turn(question, searched_for, replace(answer, note=f"{_capitalised(str(exc))} This is the extractive answer."))
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def draft_html(text: str) -> str:
+    """An LLM's answer while it is being written: plain text, not yet checked, so not yet clickable."""
+    return f'<div class="qa-answer qa-draft">{html.escape(text)}<span class="qa-writing"> …</span></div><div class="qa-note">Writing; every statement is checked against its passages when it is done.</div>'
+
+
 def cite_href(turn: int, n: int) -> str:
     return f"#qa-cite/{turn}/{n}"
 
@@ -85,9 +112,16 @@ def answer_html(turn_number: int, answer: Answer, index: Index, text: str | None
     if answer.abstained:
         return abstention_html(turn_number, answer, index)
     body = html.escape(answer.text if text is None else text)
+    for statement in answer.statements:
+        if not statement.supported:  # kept and marked (--unsupported mark): shown struck through
+            shown = html.escape(statement.text)
+            body = body.replace(shown, f'<s class="qa-unsupported" title="No cited passage supports this statement">{shown}</s>', 1)
+    body = body.replace(f" {UNSUPPORTED_MARK}", ' <span class="qa-unsupported-tag">unsupported</span>')
     body = re.sub(r"\[(\d+)\]", lambda m: f'<a class="qa-cite" href="{cite_href(turn_number, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     cards = "".join(_source_card(turn_number, c, index) for c in answer.citations) if with_sources else ""
-    return f'<div class="qa-answer">{body}</div><div class="qa-sources">{cards}</div>'
+    note = f'<div class="qa-note">{html.escape(answer.note)}</div>' if answer.note and with_sources else ""
+    by = f'<div class="qa-note">Written by {html.escape(answer.answerer.removeprefix("llm:"))}; every statement checked against the passage it cites.</div>' if answer.answerer.startswith("llm:") and with_sources else ""
+    return f'<div class="qa-answer">{body}</div>{note}{by}<div class="qa-sources">{cards}</div>'
 
 
 def streamed_parts(answer: Answer) -> list[str]:

@@ -73,3 +73,43 @@ def ui_server(index_dir):
     yield url
     process.terminate()
     process.wait(timeout=20)
+
+
+LLM_MODEL_FILE = ROOT / ".venv" / "models" / "gemma-3-270m-q4_k_m.gguf"
+LLM_ALIAS = "gemma-3-270m"
+LLM_TEST_KEY = "test-key-3f9c"  # the fixture server's API key; tests check it never shows in any output
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """llama-cpp-python's OpenAI-compatible server on a free loopback port, serving Gemma 3 270M (built and
+    assembled by `make llm-server`), with an API key so that a wrong key gets a real 401. Yields its /v1 URL."""
+    if not LLM_MODEL_FILE.is_file():
+        pytest.fail(f"{LLM_MODEL_FILE} is missing; run `make llm-server` (make test does) to build the server and assemble the model.")
+    port = free_port()
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(LLM_MODEL_FILE), "--model_alias", LLM_ALIAS,
+        "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
+        "--seed", "0", "--api_key", LLM_TEST_KEY, "--verbose", "False",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the LLM server exited: {process.stdout.read()[-2000:]}")
+        try:
+            request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {LLM_TEST_KEY}"})
+            if urllib.request.urlopen(request, timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the LLM server did not start within 120 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from qa.answer.extractive import NO_ANSWER
+from qa.answer.base import NO_ANSWER
 from qa.citations import CITATION_MARKER
 from qa.errors import QAError
 
@@ -89,6 +89,6 @@ def test_bad_questions_get_a_clear_error(pipeline, bad):
 def test_the_chain_is_a_langchain_runnable(pipeline):
     from langchain_core.runnables import Runnable
 
-    chain = pipeline._chain("hybrid", 5)
+    chain = pipeline._chain("hybrid", 5, pipeline.answerer)
     assert isinstance(chain, Runnable)
     assert chain.invoke("When is a nerve biopsy done for neuropathy?").citations

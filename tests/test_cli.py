@@ -21,8 +21,10 @@ def test_ask_json_follows_the_contract(index_dir):
     result = run("ask", "--json", "--index", str(index_dir), "What imaging for low back pain with leg weakness?")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert set(answer) == {"question", "answer", "abstained", "answerer", "note", "statements", "rejected_statements", "citations", "timings_ms"}
     assert isinstance(answer["answer"], str) and answer["abstained"] is False
+    assert answer["answerer"] == "extractive" and answer["note"] is None and answer["rejected_statements"] == 0
+    assert answer["statements"] and all(s["supported"] and s["citations"] and s["text"] in answer["answer"] for s in answer["statements"])
     assert {"retrieve", "answer", "total"} <= set(answer["timings_ms"])
     documents = {json.loads(line)["doc_id"]: json.loads(line) for line in (index_dir / "documents.jsonl").read_text().splitlines()}
     for citation in answer["citations"]:

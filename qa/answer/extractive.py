@@ -23,12 +23,12 @@ import numpy as np
 
 from qa.chunking import antecedents
 from qa.answer.coverage import Coverage, join_words
+from qa.answer.base import NO_ANSWER
 from qa.store import Index
 from qa.answer.questions import EXCLUSION, FOCUS, LIST_ASK, RARE_WORD_ZIPF, YES_NO_START, content_words, lay_equivalents, question_shape
 from qa.text import content_terms, defined_abbreviations, has_negation, index_terms, numbers, words
-from qa.types import Answer, Citation, Hit, Unit
+from qa.types import Answer, Citation, Hit, Statement, Unit
 
-NO_ANSWER = "The documents do not answer this question."
 
 _CONTRAST = re.compile(r"\b(while|whereas|unlike|compared|versus|vs\.|than|differentiates|rather than)\b", re.IGNORECASE)
 _CONDITION = re.compile(r"\b(when|if|reserved for|in cases|unless|once|after|until|where .+ (?:have|has) not)\b", re.IGNORECASE)
@@ -108,6 +108,8 @@ class _Statement:
 
 
 class ExtractiveAnswerer:
+    name = "extractive"
+
     def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], policy: AnswerPolicy = AnswerPolicy()):
         self.index = index
         self.embed_query = embed_query
@@ -387,7 +389,11 @@ class ExtractiveAnswerer:
         verdict = self._yes_no(question, statements[0]) if self.policy.rule_yes_no else None
         if verdict:
             text = f"{verdict} {text}"
-        return Answer(question, text, tuple(citations), False, {"answer": _ms(started)}, hits)
+        checked = tuple(Statement(s.text, (n,), True) for n, s in enumerate(statements, 1))  # quotes: supported by construction
+        return Answer(question, text, tuple(citations), False, {"answer": _ms(started)}, hits, checked)
+
+    def stream(self, question: str, hits: tuple[Hit, ...]):
+        yield self.answer(question, hits)
 
     def _abstention_reason(self, question: str, scored: list[_Scored]) -> str | None:
         if not scored:

@@ -26,14 +26,14 @@ _ITEM = re.compile(r"^(-|\d{1,3}[.)])\s+")
 
 
 @dataclass(frozen=True)
-class Statement:
+class MarkedStatement:
     text: str
     citations: tuple[int, ...]  # the [n] markers right after it
 
 
-def split_statements(answer: str) -> list[Statement]:
+def split_statements(answer: str) -> list[MarkedStatement]:
     """'A [1] B [2][3] C' -> A cites 1, B cites 2 and 3, C cites nothing."""
-    statements: list[Statement] = []
+    statements: list[MarkedStatement] = []
     text: str | None = None
     cited: list[int] = []
     cursor = 0
@@ -41,23 +41,37 @@ def split_statements(answer: str) -> list[Statement]:
         between = answer[cursor : match.start()].strip()
         if between:  # new text starts a new statement; markers with only spaces between share one
             if text is not None:
-                statements.append(Statement(text, tuple(cited)))
+                statements.append(MarkedStatement(text, tuple(cited)))
             text, cited = between, []
         cited.append(int(match.group(1)))
         cursor = match.end()
     if text is not None:
-        statements.append(Statement(text, tuple(cited)))
+        statements.append(MarkedStatement(text, tuple(cited)))
     tail = answer[cursor:].strip()
     if tail:
-        statements.append(Statement(tail, ()))
+        statements.append(MarkedStatement(tail, ()))
     return statements
 
 
 def supports(source: str, statement: str) -> bool:
     """Whether every part of the statement is supported by some single window of the source."""
+    return supporting_span(source, statement) is not None
+
+
+def supporting_span(source: str, statement: str) -> tuple[int, int] | None:
+    """The span of the source (offsets into it) covering the windows that support each part of the
+    statement, or None when some part has no supporting window. It is what a citation quotes."""
     claim = _VERDICT.sub("", statement)  # a leading "Yes."/"No." restates the evidence's own polarity
     windows = _windows(source)
-    return all(any(_sentence_supports(window, part) for window in windows) for part in _claim_parts(claim))
+    found = []
+    for part in _claim_parts(claim):
+        window = next((w for w in windows if _sentence_supports(w.text, part)), None)
+        if window is None:
+            return None
+        found.append(window)
+    if not found:
+        return None
+    return min(w.start for w in found), max(w.end for w in found)
 
 
 def _claim_parts(claim: str) -> list[str]:
@@ -66,35 +80,49 @@ def _claim_parts(claim: str) -> list[str]:
     return [piece for part in parts for piece in part.split("; ") if piece.strip()]
 
 
-def _windows(source: str) -> list[str]:
+@dataclass(frozen=True)
+class _Window:
+    text: str
+    start: int  # span in the source it was read from
+    end: int
+
+
+def _windows(source: str) -> list[_Window]:
     """Each sentence of the source; each list item also with the lead-in line it belongs to."""
-    windows = []
-    lead_in = ""
+    lines = []  # (stripped line, its start, its end) in the source
+    offset = 0
     for line in source.split("\n"):
+        leading = len(line) - len(line.lstrip())
+        lines.append((line, offset + leading, offset + len(line.rstrip())))
+        offset += len(line) + 1
+    windows: list[_Window] = []
+    lead_in: tuple[str, int] | None = None
+    for line, start, end in lines:
         stripped = line.strip()
         if not stripped:
             continue
         is_item = bool(_ITEM.match(stripped))
-        windows += [stripped[s:e] for s, e in sentence_spans(stripped, 0, len(stripped))] or [stripped]
+        sentences = [_Window(stripped[s:e], start + s, start + e) for s, e in sentence_spans(stripped, 0, len(stripped))]
+        windows += sentences or [_Window(stripped, start, end)]
         if is_item and lead_in:
-            windows.append(f"{lead_in} {_ITEM.sub('', stripped)}")
+            windows.append(_Window(f"{lead_in[0]} {_ITEM.sub('', stripped)}", lead_in[1], end))
         elif not is_item:
-            lead_in = stripped
+            lead_in = (stripped, start)
     # A lead-in (a paragraph or an item ending in ':') with everything indented under it, so that
     # "testing: copper levels, autoimmune markers" is judged against the nested list it summarises.
-    lines = source.split("\n")
-    for number, line in enumerate(lines):
+    for number, (line, start, end) in enumerate(lines):
         if _strip_references(line.strip()).endswith(":"):
             depth = len(line) - len(line.lstrip())
-            block = [line.strip()]
-            for following in lines[number + 1 :]:
+            block, block_end = [line.strip()], end
+            for following, _, following_end in lines[number + 1 :]:
                 if not following.strip():
                     continue
                 if len(following) - len(following.lstrip()) <= depth and not (depth == 0 and _ITEM.match(following.strip()) and not _ITEM.match(line.strip())):
                     break
                 block.append(_ITEM.sub("", following.strip()))
-            windows.append(" ".join(block))
-    return windows or [source]
+                block_end = following_end
+            windows.append(_Window(" ".join(block), start, block_end))
+    return windows or [_Window(source, 0, len(source))]
 
 
 def _strip_references(line: str) -> str:
