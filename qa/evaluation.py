@@ -33,7 +33,7 @@ METRICS = {
     "latency": "p50/p95 per stage in milliseconds, from each answer's timings",
     "llm_answer_rate": "LLM runs: share of non-abstaining answers written by the LLM (the rest fell back to the extractive answer)",
     "statements_dropped": "LLM runs: share of the statements the model wrote that no cited passage supported (dropped, or marked)",
-    "tokens_per_s": "LLM runs: tokens the model wrote per second of generation, over all questions",
+    "tokens_per_s": "LLM runs: tokens the model wrote per second of its calls (reading the prompt included), over all questions",
 }
 __doc__ += "\n".join(f"* {name}: {text};" for name, text in METRICS.items())
 RETRIEVAL_DEPTH = 10

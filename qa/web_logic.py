@@ -56,9 +56,10 @@ def rewrite_follow_up(question: str, previous_searches: list[str]) -> str:
     return f"{question} ({previous})"
 
 
-def answer_turn(pipeline: Pipeline, question: str, previous_searches: list[str], mode: str | None = None, k: int | None = None) -> Turn:
-    searched_for = rewrite_follow_up(question, previous_searches)
-    return Turn(question, searched_for, pipeline.ask(searched_for, mode=mode, k=k))
+def answer_turn(pipeline: Pipeline, question: str, previous_searches: list[str], mode: str | None = None, k: int | None = None, answerer: str | None = None) -> Turn:
+    """The page's path (``stream_turn``) without the drafts."""
+    *_, turn = stream_turn(pipeline, question, previous_searches, mode, k, answerer)
+    return turn
 
 
 def stream_turn(

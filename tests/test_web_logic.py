@@ -88,3 +88,23 @@ def test_the_whole_document_view_highlights_the_span(pipeline):
     document = next(iter(pipeline.index.documents.values()))
     html = web_logic.document_html(pipeline.index, document.doc_id, (10, 40))
     assert '<mark id="qa-doc-quote">' in html
+
+
+def test_a_marked_unsupported_statement_is_struck_through_and_never_linked(pipeline):
+    from dataclasses import replace
+
+    from qa.answer.grounding import UNSUPPORTED_MARK
+    from qa.types import Statement
+
+    turn = web_logic.answer_turn(pipeline, "What imaging for low back pain with leg weakness?", [])
+    claim = "Aspirin cures it <b>fast</b>"
+    answer = replace(
+        turn.answer,
+        text=f"{turn.answer.text} {claim}. {UNSUPPORTED_MARK}",
+        statements=(*turn.answer.statements, Statement(claim, (), False)),
+        answerer="llm:some-model",
+    )
+    shown = web_logic.answer_html(0, answer, pipeline.index)
+    assert '<s class="qa-unsupported" title="No cited passage supports this statement">Aspirin cures it &lt;b&gt;fast&lt;/b&gt;</s>' in shown
+    assert '<span class="qa-unsupported-tag">unsupported</span>' in shown and UNSUPPORTED_MARK not in shown
+    assert "Written by some-model" in shown

@@ -156,7 +156,7 @@ class LlmAnswerer:
                 usage = getattr(chunk, "usage_metadata", None)
                 if usage and usage.get("output_tokens"):
                     counted = usage["output_tokens"]
-                truncated = chunk.response_metadata.get("finish_reason") == "length" or tokens >= self.config.max_tokens
+                truncated = truncated or chunk.response_metadata.get("finish_reason") == "length" or tokens >= self.config.max_tokens
                 if tokens >= self.config.max_tokens:
                     break  # ChatOpenAI sends max_completion_tokens, which some servers (llama-cpp-python's) ignore
         except Exception as exc:
