@@ -78,6 +78,9 @@ def test_an_unfinished_last_statement_cut_by_the_token_limit_is_not_judged(passa
     claim = _first_sentence(passages[0])
     grounded = ground_reply(f"{claim} [1] Further evaluation of the", passages, pipeline.index, "mark", truncated=True)
     assert [s.text for s in grounded.statements] == [claim]
+    cut = claim.rsplit(" ", 3)[0]  # "[1] header / text cut short": the leading marker must not make it a statement
+    assert ground_reply(f"[1] {cut}", passages, pipeline.index, truncated=True).statements == ()
+    assert ground_reply(f"[1] {claim}", passages, pipeline.index, truncated=True).statements[0].supported
 
 
 def test_marker_spellings_and_leading_markers_become_trailing_markers():

@@ -101,16 +101,15 @@ def ground_reply(reply: str, passages: Sequence[Hit], index: Index, unsupported:
     citations: list[Citation] = []
     statements: list[Statement] = []
     shown: list[str] = []
-    had_markers = False
+    had_markers = bool(CITATION_MARKER.search(normalised))
     marked_statements = split_statements(normalised)
-    if truncated and marked_statements and not marked_statements[-1].citations:
-        marked_statements.pop()  # cut off mid-sentence by the token limit
+    if truncated and marked_statements and not re.search(r"(\]|[.!?])\s*$", reply):
+        marked_statements.pop()  # cut off mid-sentence by the token limit (even if a leading marker now cites it)
     for marked in marked_statements:
         # "... [1]. Next": the period after a marker closes the statement before it, not the next one.
         text = " ".join(_BULLET.sub("", re.sub(r"^[\s.,;:!?]+", "", marked.text)).split())
         if not re.search(r"\w", text) or text.endswith("?"):
             continue  # punctuation, or a question (restating what was asked is not a statement)
-        had_markers = had_markers or bool(marked.citations)
         if _is_no_answer(text) and not marked.citations:
             continue  # the "cannot answer" sentence is not a statement about the documents
         cited: list[int] = []

@@ -196,5 +196,5 @@ class LlmAnswerer:
         elif not grounded.had_markers:
             why = "cited no passage (no [n] markers)"
         else:
-            why = "wrote no statement that the passages it cites support"
+            why = "wrote no complete statement that the passages it cites support"
         return f"The LLM ({self.model}) {why}; this is the extractive answer."
