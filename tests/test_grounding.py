@@ -74,12 +74,14 @@ def test_cannot_answer_reply_is_a_decline_not_a_statement(passages, pipeline):
     assert grounded.declined and grounded.statements == () and grounded.text == ""
 
 
-def test_an_unfinished_last_statement_cut_by_the_token_limit_is_not_judged(passages, pipeline):
+def test_an_unfinished_last_statement_cut_by_the_token_limit_is_never_supported(passages, pipeline):
     claim = _first_sentence(passages[0])
     grounded = ground_reply(f"{claim} [1] Further evaluation of the", passages, pipeline.index, "mark", truncated=True)
-    assert [s.text for s in grounded.statements] == [claim]
+    assert grounded.text == f"{claim} [1] Further evaluation of the. {UNSUPPORTED_MARK}"
+    assert [(s.text, s.supported) for s in grounded.statements] == [(claim, True), ("Further evaluation of the", False)]
     cut = claim.rsplit(" ", 3)[0]  # "[1] header / text cut short": the leading marker must not make it a statement
-    assert ground_reply(f"[1] {cut}", passages, pipeline.index, truncated=True).statements == ()
+    unfinished = ground_reply(f"[1] {cut}", passages, pipeline.index, truncated=True)
+    assert unfinished.citations == () and [s.supported for s in unfinished.statements] == [False]
     assert ground_reply(f"[1] {claim}", passages, pipeline.index, truncated=True).statements[0].supported
 
 

@@ -220,7 +220,8 @@ def test_eval_puts_the_llm_beside_the_extractive_answerer(tmp_path, llm_server, 
     names = list(report["runs"])
     assert len(names) == 2 and names[1].endswith(f"llm:{LLM_ALIAS}")
     llm_summary = report["runs"][names[1]]["summary"]
-    assert llm_summary["tokens_per_s"] > 0 and 0 <= llm_summary["statements_dropped"] <= 1
+    dropped = llm_summary["statements_dropped"]  # None only if the model wrote no statement at all
+    assert llm_summary["tokens_per_s"] > 0 and (dropped is None or 0 <= dropped <= 1)
     assert "## Answerers side by side" in (out / "report.md").read_text()
     assert LLM_TEST_KEY not in (out / "report.md").read_text() + (out / "report.json").read_text()
 

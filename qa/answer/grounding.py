@@ -13,7 +13,7 @@ whole project). For each statement:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from qa.answer.base import NO_ANSWER
@@ -104,7 +104,8 @@ def ground_reply(reply: str, passages: Sequence[Hit], index: Index, unsupported:
     had_markers = bool(CITATION_MARKER.search(normalised))
     marked_statements = split_statements(normalised)
     if truncated and marked_statements and not re.search(r"(\]|[.!?])\s*$", reply):
-        marked_statements.pop()  # cut off mid-sentence by the token limit (even if a leading marker now cites it)
+        # Cut off mid-sentence by the token limit: unsupported whatever it cites (a leading marker may cite it now).
+        marked_statements[-1] = replace(marked_statements[-1], citations=())
     for marked in marked_statements:
         # "... [1]. Next": the period after a marker closes the statement before it, not the next one.
         text = " ".join(_BULLET.sub("", re.sub(r"^[\s.,;:!?]+", "", marked.text)).split())
