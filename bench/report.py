@@ -85,10 +85,9 @@ def markdown(results: dict) -> str:
     for row in results["scale"]["rows"]:
         lines.append(f"| {row['n']:,} | {row['index']} | {row['setting']} | {row['build_s']} | {row['size_mb']} | {row['p50_ms']} | {row['p95_ms']} | {row['recall@10']} |")
     first = next(iter(results["throughput"].values()))
+    lines += ["", f"Rule used by the store: {results['scale']['rule']}.", ""]
+    lines += _stores(results.get("stores"))
     lines += [
-        "",
-        f"Rule used by the store: {results['scale']['rule']}.",
-        "",
         "## 5. Embedding throughput of all-MiniLM-L6-v2 (2 cores)",
         "",
         f"{first['passages']} SciFact abstracts, {first['sentences']} sentences, {first['queries']} single short queries; medians of the timed passes after a warm-up, "
@@ -105,6 +104,32 @@ def markdown(results: dict) -> str:
                   f"{_ratio(mpnet['passages_per_s'], minilm['passages_per_s'])} all-MiniLM-L6-v2's rate; embedding the 5,183 SciFact abstracts takes about "
                   f"{5183 / mpnet['passages_per_s'] / 60:.0f} minutes on these 2 cores."]
     return "\n".join(lines) + "\n"
+
+
+def _stores(stores: dict | None) -> list[str]:
+    if not stores:
+        return []
+    lines = [
+        "## 4b. The two stores side by side (FAISS files and Milvus Lite, through qa/stores/)",
+        "",
+        f"Measured {stores['date']} by `bench/run.py --only stores` ({stores['seconds']} s). Synthetic clustered 384-d vectors as in section 4; "
+        f"single queries ({stores['queries']['faiss']} for FAISS, {stores['queries']['milvus']} for Milvus Lite, whose queries are slow); "
+        "RSS = the benchmark process's resident memory added by the build.",
+        "",
+        "| vectors | store | index | build s | on disk MB | RSS added MB | p50 ms | p95 ms | recall@10 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in stores["synthetic"]:
+        lines.append(f"| {row['vectors']:,} | {row['store']} | {row['index']} | {row['build_s']} | {row['disk_mb']} | {row['rss_added_mb']} | {row['p50_ms']} | {row['p95_ms']} | {row['recall@10']} |")
+    seed = stores["seed"]
+    lines += [
+        "",
+        f"Seed corpus through `qa index --store faiss|milvus` and the product's pipeline, {seed['questions']} gold questions: "
+        f"same top citation {seed['same_top_citation']:.3f}; `ask` p50/p95 {seed['faiss']['ask_p50_ms']}/{seed['faiss']['ask_p95_ms']} ms (FAISS) and "
+        f"{seed['milvus']['ask_p50_ms']}/{seed['milvus']['ask_p95_ms']} ms (Milvus Lite, in process); build {seed['faiss']['build_s']} s and {seed['milvus']['build_s']} s.",
+        "",
+    ]
+    return lines
 
 
 def _second_stages(sci: dict) -> list[str]:

@@ -98,16 +98,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
     parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
-    parser.add_argument("--only", choices=["product"], default=None, help="run only the product-path sections and merge them into the results file")
+    parser.add_argument("--only", choices=["product", "stores"], default=None, help="run only that section and merge it into the results file")
     args = parser.parse_args()
     import latency
     import product
     import reference
     import scale
     import scifact
+    import stores
 
     started = time.perf_counter()
     suffix = "-quick" if args.quick else ""
+    if args.only == "stores":
+        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
+        results["stores"] = stores.run(args.quick)
+        results["stores"]["seconds"] = round(time.perf_counter() - started, 1)
+        _write(results, suffix)
+        return
     if args.only == "product":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
         results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick),
@@ -123,6 +130,7 @@ def main() -> None:
     results["latency"] = latency.run(runs=3 if args.quick else 5, passes=1 if args.quick else 3)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     results["scale"] = {"rows": scale.run(sizes), "rule": scale.choose_index_rule([])}
+    results["stores"] = stores.run(args.quick)
     results["throughput"] = throughput(runs=1, sizes=(30, 150, 20)) if args.quick else throughput()
     if not args.quick:
         results["mpnet_throughput"] = mpnet_throughput()

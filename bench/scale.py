@@ -106,7 +106,7 @@ def _run_size(n: int, log) -> list[dict]:
 
 
 def choose_index_rule(rows: list[dict]) -> str:
-    """The rule the store follows (qa/store.py: FLAT_INDEX_LIMIT, choose_faiss_index), stated with the measurements behind it."""
+    """The rule the store follows (qa/stores/faiss_bm25.py: FLAT_INDEX_LIMIT, choose_faiss_index), stated with the measurements behind it."""
     def find(n, index, setting=""):
         return next((r for r in rows if r["n"] == n and r["index"] == index and r["setting"] == setting), None)
 

@@ -83,22 +83,36 @@ def main():
     show_default=True,
     help="Sentence vectors pooled from their passage's forward pass, or each sentence embedded on its own (about 2.5x the indexing time).",
 )
+@click.option(
+    "--store",
+    type=click.Choice(["faiss", "milvus"]),
+    default=None,
+    help="Where the passage vectors and BM25 live: FAISS files in the index folder (default), or a Milvus collection. An existing index keeps its store.",
+)
+@click.option("--milvus-uri", default=None, help="With --store milvus: a Milvus Lite folder (default: INDEX.milvus.db beside the index) or http://host:19530 (token from QA_MILVUS_TOKEN).")
+@click.option("--milvus-collection", default=None, help="With --store milvus: the collection name (default: qa_passages).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(corpus, index, if_stale, unit_vectors, quiet):
+def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_collection, quiet):
     """Clean, chunk, embed and index a folder of documents.
 
     \b
-    Example:
+    Examples:
       qa index --corpus corpus --index index
+      qa index --store milvus                                   # Milvus Lite, index.milvus.db
+      QA_MILVUS_TOKEN=... qa index --store milvus --milvus-uri http://milvus:19530
     """
-    from qa.indexing import build_index, index_is_current
+    from qa.indexing import build_index, existing_store, index_is_current
+    from qa.store import StoreChoice
 
     settings = _settings(corpus=corpus, index=index)
-    if if_stale and index_is_current(settings.corpus, settings.index, settings.model, unit_vectors):
+    if (milvus_uri or milvus_collection) and store != "milvus":
+        raise QAError("--milvus-uri and --milvus-collection go with --store milvus.")
+    chosen = StoreChoice("milvus", milvus_uri, milvus_collection) if store == "milvus" else (StoreChoice() if store == "faiss" else existing_store(settings.index))
+    if if_stale and index_is_current(settings.corpus, settings.index, settings.model, unit_vectors, chosen):
         click.echo(f"Index {settings.index}/ is up to date with {settings.corpus}/.")
         return
     report = build_index(
-        settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet, unit_vectors=unit_vectors
+        settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet, unit_vectors=unit_vectors, store=chosen
     )
     _print_report(report)
 

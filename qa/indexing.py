@@ -16,7 +16,7 @@ from qa.chunking import antecedents, embedding_prefix, split_document, split_uni
 from qa.documents import Skipped, corpus_files, hash_file, load_corpus
 from qa.embeddings import Encoder, load_encoder, onnx_available
 from qa.errors import QAError
-from qa.store import Index, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
+from qa.store import Index, StoreChoice, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
 from qa.text import index_terms
 from qa.types import Chunk, Document, Unit
 
@@ -93,13 +93,25 @@ def unit_embedding_texts(units: tuple[Unit, ...], sections: list[str]) -> list[s
     return texts
 
 
-def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_vectors: str = "pooled") -> bool:
+def existing_store(index_folder: Path) -> StoreChoice:
+    """The store the index at ``index_folder`` was built with (the FAISS files when there is none)."""
+    try:
+        facts = read_manifest(index_folder).get("store", {})
+    except QAError:
+        return StoreChoice()
+    return StoreChoice(facts.get("kind", "faiss"), facts.get("uri"), facts.get("collection"))
+
+
+def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_vectors: str = "pooled", store: StoreChoice = StoreChoice()) -> bool:
     try:
         manifest = read_manifest(index_folder)
     except QAError:
         return False
     embedding = manifest.get("embedding", {})
     if embedding.get("model") != model or embedding.get("unit_vectors") != unit_vectors or manifest.get("pipeline_version") != PIPELINE_VERSION:
+        return False
+    built = existing_store(index_folder)
+    if built.kind != store.kind or (store.uri and built.uri != store.uri) or (store.collection and built.collection != store.collection):
         return False
     return not corpus_changes(manifest, corpus_folder, corpus_files(corpus_folder), hash_file).any
 
@@ -138,12 +150,16 @@ def build_index(
     backend: str = "auto",
     progress: bool = True,
     unit_vectors: str | None = None,
+    store: StoreChoice | None = None,
 ) -> BuildReport:
     """Index a folder. Documents whose content (and metadata) did not change since the previous
     build of the same index keep their chunks and vectors; only new and changed ones are embedded.
-    `unit_vectors`: see UNIT_VECTORS; None keeps the existing index's choice (for `qa add`), else "pooled"."""
+    `unit_vectors`: see UNIT_VECTORS; None keeps the existing index's choice (for `qa add`), else "pooled".
+    `store`: where the passage vectors go; None keeps the existing index's store, else the FAISS files."""
     started = time.perf_counter()
     corpus_folder, index_folder = Path(corpus_folder), Path(index_folder)
+    if store is None:
+        store = existing_store(index_folder)
     if unit_vectors is None:
         try:
             unit_vectors = read_manifest(index_folder).get("embedding", {}).get("unit_vectors") or "pooled"
@@ -173,7 +189,7 @@ def build_index(
             encoder = load_encoder(model, chosen)
             _embed_parts(encoder, pending, progress, unit_vectors)
         embed_seconds = time.perf_counter() - embed_started
-        dimension = encoder.dimension if encoder else previous.faiss_index.d
+        dimension = encoder.dimension if encoder else previous.dimension
         chunks = [c for part in parts for c in part.chunks]
         units = [u for part in parts for u in part.units]
         chunk_vectors = np.concatenate([p.chunk_vectors for p in parts]) if parts else np.zeros((0, dimension), np.float32)
@@ -191,7 +207,9 @@ def build_index(
             "counts": {"documents": len(corpus.documents), "chunks": len(chunks), "units": len(units)},
             "versions": _versions(),
         }
-        write_index(index_folder, corpus.documents, tuple(chunks), tuple(units), chunk_vectors, all_unit_vectors, bm25_tokens, manifest)
+        if previous is not None:
+            previous.search.close()
+        write_index(index_folder, corpus.documents, tuple(chunks), tuple(units), chunk_vectors, all_unit_vectors, bm25_tokens, manifest, store)
     return BuildReport(
         documents=len(corpus.documents),
         chunks=len(chunks),
@@ -211,7 +229,7 @@ def _reuse_or_split(documents: tuple[Document, ...], previous: Index | None) -> 
     parts: list[_Part] = []
     added, updated, unchanged = [], [], []
     if previous is not None:
-        old_vectors = previous.faiss_index.reconstruct_n(0, previous.faiss_index.ntotal)
+        old_vectors = previous.search.vectors()
         chunk_rows: dict[str, list[int]] = {}
         for row, chunk in enumerate(previous.chunks):
             chunk_rows.setdefault(chunk.doc_id, []).append(row)

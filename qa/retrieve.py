@@ -38,9 +38,9 @@ class Retriever:
         fusion at or above its best single channel in evidence hit@5 on every corpus."""
         if fusion not in FUSIONS:
             raise QAError(f"fusion must be one of {', '.join(FUSIONS)}. Currently, fusion is {fusion!r}.")
-        if encoder.model_name != index.model_name or encoder.dimension != index.faiss_index.d:
+        if encoder.model_name != index.model_name or encoder.dimension != index.dimension:
             raise QAError(
-                f"the index was built with {index.model_name!r} ({index.faiss_index.d} dimensions) but the encoder is "
+                f"the index was built with {index.model_name!r} ({index.dimension} dimensions) but the encoder is "
                 f"{encoder.model_name!r} ({encoder.dimension}); rebuild the index with `qa index`."
             )
         self.index = index
@@ -64,9 +64,7 @@ class Retriever:
         self._embed_cached.cache_clear()
 
     def dense_scores(self, question: str, depth: int) -> dict[int, float]:
-        vector = self.embed_query(question)
-        scores, rows = self.index.faiss_index.search(vector[None, :].astype(np.float32), min(depth, len(self.index.chunks)))
-        return {int(r): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+        return self.index.search.dense(self.embed_query(question), min(depth, len(self.index.chunks)))
 
     def sentence_scores(self, question: str, depth: int) -> dict[int, float]:
         """Each chunk scored by its best-matching unit (sentence or list item) against the question.
@@ -85,12 +83,7 @@ class Retriever:
         return best
 
     def bm25_scores(self, question: str, depth: int) -> dict[int, float]:
-        terms = [t for t in index_terms(question) if t in self.index.bm25.vocab_dict]
-        if not terms:
-            return {}
-        scores = self.index.bm25.get_scores(terms)
-        top = np.argsort(-scores)[:depth]
-        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+        return self.index.search.lexical(index_terms(question), depth)
 
     def search(self, question: str, mode: str = "hybrid", k: int = 5) -> tuple[Hit, ...]:
         return self.search_timed(question, mode, k)[0]

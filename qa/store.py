@@ -1,14 +1,15 @@
-"""The index folder: FAISS vectors, BM25, chunk/unit store and manifest (DESIGN §6).
+"""The index folder: manifest, chunk/unit records, and the search backend they point to (DESIGN §6).
 
 Layout::
 
-    index/manifest.json       how it was built: model, dimension, chunking, corpus fingerprint, files
+    index/manifest.json       how it was built: model, dimension, chunking, corpus fingerprint, files, store
     index/documents.jsonl     cleaned documents (text, sections, references)
-    index/chunks.jsonl        chunk records; line i is FAISS row i
+    index/chunks.jsonl        chunk records; line i is position i of the search backend
     index/units.jsonl         answer units (sentences, list items, lead-ins)
-    index/vectors.faiss       chunk embeddings (inner product on normalised vectors)
     index/unit_vectors.npy    unit embeddings, row i = units.jsonl line i
-    index/bm25/               bm25s index (JSON + .npy, no pickle)
+    index/vectors.faiss       chunk embeddings (inner product on normalised vectors)  } FAISS store only
+    index/bm25/               bm25s index (JSON + .npy, no pickle)                    }
+  or a Milvus collection (qa/stores/milvus.py) named in the manifest's "store" entry.
 
 Writes go to a sibling temporary folder renamed into place under an exclusive lock, so a
 crash never leaves a half-written index. Nothing here is ever unpickled.
@@ -29,17 +30,23 @@ from typing import Iterator
 import numpy as np
 
 from qa.errors import IndexMissingError, QAError, StaleIndexError
+from qa.stores import ChunkSearch
+from qa.stores.faiss_bm25 import FILES as FAISS_FILES
+from qa.stores.faiss_bm25 import FaissSearch
 from qa.types import Chunk, Document, Reference, Section, Unit
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-DATA_FILES = ("documents.jsonl", "chunks.jsonl", "units.jsonl", "vectors.faiss", "unit_vectors.npy")
-# Chosen from `make bench` (bench/RESULTS.md, section 4): exact search costs ~7 ms per query at 100,000
-# vectors and ~61 ms at 1,000,000. Above this size an IVF-Flat index with nlist = 4*sqrt(n) and
-# nprobe = 16 answers in ~0.1-0.4 ms at recall@10 1.0 on clustered vectors, where HNSW32 (efSearch 128)
-# fell to recall 0.81 at 1,000,000.
-FLAT_INDEX_LIMIT = 50_000
-IVF_NPROBE = 16
+DATA_FILES = ("documents.jsonl", "chunks.jsonl", "units.jsonl", "unit_vectors.npy")
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """Where `qa index` puts the passage vectors: the FAISS files (default) or a Milvus collection."""
+
+    kind: str = "faiss"
+    uri: str | None = None  # Milvus: a local Milvus Lite folder or http://host:19530; None = beside the index
+    collection: str | None = None  # the token for a server comes from QA_MILVUS_TOKEN, never from here
 
 
 @dataclass(frozen=True)
@@ -67,14 +74,21 @@ class Index:
     chunks: tuple[Chunk, ...]
     units: tuple[Unit, ...]
     unit_vectors: np.ndarray
-    faiss_index: object
-    bm25: object
+    search: "ChunkSearch"  # qa.stores: the FAISS files or a Milvus collection
     chunk_positions: dict[str, int]
     units_by_chunk: dict[str, tuple[int, ...]]
 
     @property
     def model_name(self) -> str:
         return self.manifest["embedding"]["model"]
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["embedding"]["dimension"])
+
+    @property
+    def store_kind(self) -> str:
+        return self.manifest.get("store", {}).get("kind", "faiss")
 
     def chunk(self, chunk_id: str) -> Chunk:
         position = self.chunk_positions.get(chunk_id)
@@ -89,24 +103,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def choose_faiss_index(vectors: np.ndarray, flat_limit: int = FLAT_INDEX_LIMIT):
-    """A filled FAISS index for the vectors, and its type name for the manifest."""
-    import faiss
-
-    count, dimension = vectors.shape
-    if count <= flat_limit:
-        index = faiss.IndexFlatIP(dimension)
-        index.add(vectors)
-        return index, "flat"
-    nlist = int(4 * np.sqrt(count))
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-    sample = vectors[np.random.default_rng(0).choice(count, min(count, 40 * nlist), replace=False)]
-    index.train(sample)
-    index.add(vectors)
-    index.nprobe = IVF_NPROBE
-    return index, f"ivf-flat-{nlist}"
 
 
 def _write_jsonl(path: Path, records) -> None:
@@ -150,11 +146,12 @@ def write_index(
     unit_vectors: np.ndarray,
     bm25_tokens: list[list[str]],
     manifest: dict,
+    store: StoreChoice = StoreChoice(),
 ) -> dict:
-    """Write every file into a temporary sibling folder, then swap it into place. Returns the manifest."""
-    import bm25s
-    import faiss
+    """Write every file into a temporary sibling folder, then swap it into place. Returns the manifest.
 
+    With a Milvus store the new rows go into the collection before the swap and the rows no longer
+    listed are deleted after it, so readers see the old index or the new one (qa/stores/milvus.py)."""
     if len(chunks) != len(chunk_vectors) or len(units) != len(unit_vectors):
         raise QAError("internal error: vectors and records differ in count; the index was not written.")
     folder = Path(folder)
@@ -167,23 +164,44 @@ def write_index(
         _write_jsonl(staging / "documents.jsonl", (asdict(d) for d in documents))
         _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in chunks))
         _write_jsonl(staging / "units.jsonl", (asdict(u) for u in units))
-        faiss_index, index_type = choose_faiss_index(np.ascontiguousarray(chunk_vectors, dtype=np.float32))
-        faiss.write_index(faiss_index, str(staging / "vectors.faiss"))
         np.save(staging / "unit_vectors.npy", np.ascontiguousarray(unit_vectors, dtype=np.float32), allow_pickle=False)
-        bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        bm25.index([tokens or [""] for tokens in bm25_tokens], show_progress=False)
-        bm25.save(str(staging / "bm25"))
+        milvus_client = None
+        if store.kind == "milvus":
+            from qa.stores import milvus
+
+            uri = store.uri or str(milvus.default_lite_path(folder))
+            collection = store.collection or milvus.DEFAULT_COLLECTION
+            milvus_client = milvus.connect(uri)
+            content_hashes = {d.doc_id: d.content_hash for d in documents}
+            keys = [milvus.row_key(c.chunk_id, content_hashes[c.doc_id]) for c in chunks]
+            store_facts = milvus.MilvusSearch.add_rows(
+                milvus_client, uri, collection, manifest["embedding"]["model"], keys, [c.chunk_id for c in chunks], [c.doc_id for c in chunks],
+                bm25_tokens, np.ascontiguousarray(chunk_vectors, dtype=np.float32).reshape(len(chunks), manifest["embedding"]["dimension"]),
+            )
+            _write_jsonl(staging / "milvus_keys.jsonl", ({"key": k} for k in keys))
+            extra_files = ["milvus_keys.jsonl"]
+            backend = {"store": store_facts}
+        else:
+            from qa.stores.faiss_bm25 import write_files
+
+            backend = {"store": {"kind": "faiss"}, "faiss": write_files(staging, chunk_vectors, bm25_tokens)}
+            extra_files = [*FAISS_FILES, *sorted(p.relative_to(staging).as_posix() for p in (staging / "bm25").iterdir())]
         manifest = {
             **manifest,
             "format_version": FORMAT_VERSION,
-            "faiss": {"index_type": index_type, "metric": "inner_product", "rows": len(chunks), **({"nprobe": IVF_NPROBE} if index_type != "flat" else {})},
-            "files": {
-                name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)}
-                for name in [*DATA_FILES, *sorted(p.relative_to(staging).as_posix() for p in (staging / "bm25").iterdir())]
-            },
+            **backend,
+            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in [*DATA_FILES, *extra_files]},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _swap_into_place(staging, folder)
+        if milvus_client is not None:
+            from qa.stores import milvus
+
+            try:  # rows the new manifest no longer lists; if this fails they stay, unseen, until the next write
+                milvus.MilvusSearch.prune(milvus_client, store_facts["uri"], store_facts["collection"], keys)
+            except Exception:
+                pass
+            milvus_client.close()
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise QAError(f"could not write the index at {str(folder)!r} ({exc.strerror or exc}); the previous index is unchanged.") from exc
@@ -235,9 +253,6 @@ def read_manifest(folder: Path) -> dict:
 
 
 def load_index(folder: str | Path, expected_model: str | None = None, verify_checksums: bool = True) -> Index:
-    import bm25s
-    import faiss
-
     folder = Path(folder)
     manifest = read_manifest(folder)
     embedding = manifest.get("embedding", {})
@@ -262,13 +277,20 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         chunks = tuple(Chunk(**record) for record in _read_jsonl(folder / "chunks.jsonl"))
         units = tuple(Unit(**record) for record in _read_jsonl(folder / "units.jsonl"))
         unit_vectors = np.load(folder / "unit_vectors.npy", allow_pickle=False)
-        faiss_index = faiss.read_index(str(folder / "vectors.faiss"))
-        if "nprobe" in manifest.get("faiss", {}):
-            faiss.extract_index_ivf(faiss_index).nprobe = int(manifest["faiss"]["nprobe"])
-        bm25 = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False)
+        if manifest.get("store", {}).get("kind", "faiss") == "milvus":
+            from qa.stores.milvus import MilvusSearch
+
+            keys = [record["key"] for record in _read_jsonl(folder / "milvus_keys.jsonl")]
+            if len(keys) != len(chunks):
+                raise ValueError("milvus_keys.jsonl and chunks.jsonl differ in length")
+            search = MilvusSearch.open(manifest, keys)
+            rows = len(keys)
+        else:
+            search = FaissSearch.load(folder, manifest)
+            rows = search.count
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise QAError(f"the index at {str(folder)!r} could not be read ({exc}); rebuild it with `qa index`.") from exc
-    if faiss_index.ntotal != len(chunks) or faiss_index.d != embedding.get("dimension") or len(unit_vectors) != len(units):
+    if rows != len(chunks) or search.dimension != embedding.get("dimension") or len(unit_vectors) != len(units):
         raise QAError(f"the index at {str(folder)!r} is inconsistent (row counts or dimension differ); rebuild it with `qa index`.")
     units_by_chunk: dict[str, list[int]] = {}
     for position, unit in enumerate(units):
@@ -280,8 +302,7 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         chunks=chunks,
         units=units,
         unit_vectors=unit_vectors,
-        faiss_index=faiss_index,
-        bm25=bm25,
+        search=search,
         chunk_positions={c.chunk_id: i for i, c in enumerate(chunks)},
         units_by_chunk={k: tuple(v) for k, v in units_by_chunk.items()},
     )

@@ -112,7 +112,7 @@ def test_sidecar_metadata_in_a_subfolder(tmp_path):
 def _vectors_of(index_folder, doc_id):
     index = load_index(index_folder)
     rows = [i for i, c in enumerate(index.chunks) if c.doc_id == doc_id]
-    return index.faiss_index.reconstruct_n(0, index.faiss_index.ntotal)[rows]
+    return index.search.vectors()[rows]
 
 
 def test_incremental_index_embeds_only_what_changed(tmp_path, index_dir):

@@ -99,7 +99,7 @@ def test_large_indexes_use_ivf_and_find_the_neighbours():
     sys.path.insert(0, str(CORPUS.parent / "bench"))
     import scale
 
-    from qa.store import choose_faiss_index
+    from qa.stores.faiss_bm25 import choose_faiss_index
 
     vectors, queries = scale.vectors(20_000)
     index, kind = choose_faiss_index(vectors, flat_limit=10_000)

@@ -1,0 +1,148 @@
+"""The two stores side by side, through the product's own store code (qa/stores/).
+
+* Synthetic clustered vectors (bench/scale.py's generator) at 100k and 1M: each store built by the code
+  `qa index` runs (FAISS: choose_faiss_index; Milvus Lite: MilvusSearch.add_rows, the same FLAT/IVF rule),
+  then single-query latency and recall@10 against exact search, build time, size on disk, and the
+  process's resident memory after the build.
+* The seed corpus through `qa index --store faiss|milvus` and the product's pipeline: the gold set's
+  answers (same top citation?) and `ask` latency per store.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+# Milvus Lite answers a query at 100,000 vectors in about a second (a Python engine), so it gets fewer.
+MILVUS_QUERIES = 50
+
+
+def run(quick: bool, log=print) -> dict:
+    """Section 4b. The quick run (CI's smoke test) uses 5,000 vectors; the full run 100,000. At 1,000,000
+    Milvus Lite would need most of an hour to load and about ten seconds a query: not run (README)."""
+    from datetime import datetime, timezone
+
+    from scale import QUERIES
+
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "synthetic": synthetic([5_000] if quick else [100_000], log),
+        "seed": seed_corpus(log),
+        "queries": {"faiss": QUERIES, "milvus": MILVUS_QUERIES},
+    }
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _folder_mb(path: Path) -> float:
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+
+
+def _measure(search, queries: np.ndarray, truth: np.ndarray) -> dict:
+    for query in queries[:5]:
+        search(query)  # warm
+    latencies, recalls = [], []
+    for query, expected in zip(queries, truth):
+        started = time.perf_counter()
+        found = search(query)
+        latencies.append((time.perf_counter() - started) * 1000)
+        recalls.append(len(set(found) & set(expected.tolist())) / 10)
+    latencies.sort()
+    return {"p50_ms": round(latencies[len(latencies) // 2], 3), "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 3), "recall@10": round(statistics.mean(recalls), 4)}
+
+
+def synthetic(sizes: list[int], log=print) -> list[dict]:
+    import faiss
+
+    from scale import vectors
+    from qa.stores.faiss_bm25 import choose_faiss_index
+    from qa.stores.milvus import MilvusSearch, connect
+
+    rows = []
+    for n in sizes:
+        base, queries = vectors(n)
+        exact = faiss.IndexFlatIP(base.shape[1])
+        exact.add(base)
+        _, truth = exact.search(queries, 10)
+        del exact
+        with tempfile.TemporaryDirectory() as scratch:
+            before = _rss_mb()
+            started = time.perf_counter()
+            index, kind = choose_faiss_index(base)
+            build = time.perf_counter() - started
+            faiss.write_index(index, str(Path(scratch) / "vectors.faiss"))
+            faiss_row = {"store": "faiss", "vectors": n, "index": kind, "build_s": round(build, 1), "disk_mb": _folder_mb(Path(scratch)), "rss_added_mb": round(_rss_mb() - before, 1)}
+            faiss_row.update(_measure(lambda q: index.search(q[None, :], 10)[1][0].tolist(), queries, truth))
+            log(f"stores: faiss {n:,}: {faiss_row}")
+            del index
+            lite = Path(scratch) / "bench.milvus.db"
+            keys = [f"v{i}" for i in range(n)]
+            before = _rss_mb()
+            started = time.perf_counter()
+            client = connect(str(lite))
+            facts = MilvusSearch.add_rows(client, str(lite), "bench", "synthetic", keys, keys, ["bench"] * n, [["_"]] * n, base)
+            store = MilvusSearch(client, str(lite), "bench", keys, base.shape[1])
+            store.dense(queries[0], 10)  # the index is built lazily on the first search
+            build = time.perf_counter() - started
+            milvus_row = {"store": "milvus-lite", "vectors": n, "index": facts["index_type"], "build_s": round(build, 1), "disk_mb": _folder_mb(lite), "rss_added_mb": round(_rss_mb() - before, 1)}
+            milvus_row.update(_measure(lambda q: list(store.dense(q, 10)), queries[:MILVUS_QUERIES], truth[:MILVUS_QUERIES]))
+            log(f"stores: milvus-lite {n:,}: {milvus_row}")
+            store.close()
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(str(lite))
+        rows += [faiss_row, milvus_row]
+    return rows
+
+
+def seed_corpus(log=print) -> dict:
+    from qa.indexing import build_index
+    from qa.pipeline import open_pipeline
+    from qa.settings import Settings
+    from qa.store import StoreChoice
+
+    questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    scratch = Path(tempfile.mkdtemp())
+    try:
+        answers, result = {}, {}
+        for kind in ("faiss", "milvus"):
+            folder = scratch / kind / "index"
+            started = time.perf_counter()
+            build_index(ROOT / "corpus", folder, Settings().model, progress=False, store=StoreChoice(kind))
+            build = time.perf_counter() - started
+            pipeline = open_pipeline(Settings(index=folder))
+            pipeline.ask(questions[0])
+            latencies, tops = [], []
+            for question in questions:
+                pipeline.retriever.clear_cache()
+                started = time.perf_counter()
+                answer = pipeline.ask(question)
+                latencies.append((time.perf_counter() - started) * 1000)
+                tops.append(answer.citations[0].chunk.chunk_id if answer.citations else None)
+            answers[kind] = tops
+            pipeline.index.search.close()
+            latencies.sort()
+            result[kind] = {"build_s": round(build, 1), "ask_p50_ms": round(latencies[len(latencies) // 2], 1), "ask_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1)}
+            log(f"stores: seed corpus through {kind}: {result[kind]}")
+        result["questions"] = len(questions)
+        result["same_top_citation"] = round(sum(a == b for a, b in zip(answers["faiss"], answers["milvus"])) / len(questions), 4)
+        return result
+    finally:
+        from milvus_lite.server_manager import server_manager_instance
+
+        from qa.stores.milvus import default_lite_path
+
+        server_manager_instance.release_server(str(default_lite_path(scratch / "milvus" / "index")))  # stop its writer first
+        shutil.rmtree(scratch, ignore_errors=True)
