@@ -2,7 +2,7 @@
 
 * ``.txt`` — as is (the cleaner removes scraped-page boilerplate).
 * ``.md`` — ``#`` headings kept as headings, emphasis and link syntax removed, optional front matter
-  (``title:``, ``kind:``, ``date:``, ``url:`` between ``---`` lines).
+  (``title:``, ``kind:``, ``date:``, ``url:``, ``publisher:``, ``doi:`` between ``---`` lines).
 * ``.html``/``.htm`` — main content extracted with trafilatura (navigation, scripts, footers dropped;
   headings, lists and figure captions kept), the page's own title and date.
 * ``.pdf`` — text per page with pypdf (layout mode keeps paragraph breaks); pages are marked so citations
@@ -36,6 +36,8 @@ class Source:
     date: str | None = None
     kind: str | None = None
     url: str | None = None
+    publisher: str | None = None
+    doi: str | None = None
     note: str | None = None  # e.g. "decoded as cp1252"
 
 
@@ -69,7 +71,12 @@ def read_sources(path: Path, relative: str) -> list[Source]:
     text, note = decode_text(data, relative)
     if suffix in (".md", ".markdown"):
         meta, body = split_front_matter(text)
-        return [Source(markdown_to_text(body), _hash(data), title=meta.get("title"), date=meta.get("date"), kind=meta.get("kind"), url=meta.get("url"), note=note)]
+        return [
+            Source(
+                markdown_to_text(body), _hash(data), title=meta.get("title"), date=meta.get("date"), kind=meta.get("kind"), url=meta.get("url"),
+                publisher=meta.get("publisher"), doi=meta.get("doi"), note=note,
+            )
+        ]
     if suffix in (".html", ".htm"):
         return [_read_html(text, data, relative, note)]
     return [Source(text, _hash(data), note=note)]

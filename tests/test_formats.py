@@ -72,6 +72,7 @@ def test_html_keeps_the_article_and_drops_the_page_around_it(formats_pipeline):
 def test_markdown_headings_front_matter_and_syntax(formats_pipeline):
     document = formats_pipeline.index.documents["neuropathy-md"]
     assert document.kind == "consumer article" and document.date == "2024-03-02"
+    assert document.publisher == "Example Neurology Clinic" and document.doi == "10.1234/neuro.2024.017"
     assert "Key points" in [s.heading for s in document.sections]
     assert "**" not in document.text and "## " not in document.text
     assert "- Small fiber neuropathy often looks normal on MRI." in document.text
