@@ -391,18 +391,26 @@ def chat(index, answerer, unsupported):
 @click.option("--port", type=int, default=7860, show_default=True)
 @click.option("--auth", default=None, help="user:password required to open the UI (Gradio's own login).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--read-only", is_flag=True, help="No uploads or removals from the page (for a shared deployment).")
+@click.option("--upload-limit-mb", type=float, default=50, show_default=True, help="Largest file the page accepts.")
 @answerer_options
-def serve(host, port, auth, index, answerer, unsupported):
-    """Serve the chat UI in the browser.
+def serve(host, port, auth, index, read_only, upload_limit_mb, answerer, unsupported):
+    """Serve the chat UI in the browser; its Sources tab adds and removes documents unless --read-only.
 
     \b
     Example:
       qa serve --port 7860        # then open http://127.0.0.1:7860
+      qa serve --read-only --auth reader:secret
     """
     from qa.web import serve as serve_ui
 
+    if upload_limit_mb <= 0:
+        raise QAError(f"--upload-limit-mb must be greater than 0. Currently, it is {upload_limit_mb:g}.")
     click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
-    serve_ui(_settings(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, auth=auth, quiet=True)
+    serve_ui(
+        _settings(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, auth=auth, quiet=True,
+        read_only=read_only, upload_limit_mb=upload_limit_mb,
+    )
 
 
 @main.command(name="eval")

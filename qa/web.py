@@ -12,8 +12,12 @@ import logging
 import os
 import time
 
+from pathlib import Path
+
 from qa.errors import QAError
+from qa.formats import SUFFIXES
 from qa.settings import Settings
+from qa.uploads import DEFAULT_LIMIT_MB
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -35,6 +39,8 @@ a.qa-cite {font-weight: 700; text-decoration: none; padding: 0 2px; border-radiu
 .qa-context mark {background: #ffe58f; color: #111; padding: 1px 0;}
 .qa-note {font-size: 0.88em; color: var(--body-text-color-subdued);}
 #qa-searched {font-size: 0.88em; color: var(--body-text-color-subdued); min-height: 1.4em;}
+.qa-page-view {max-height: 62vh; overflow-y: auto; border: 1px solid var(--border-color-primary); border-radius: 6px; margin-bottom: 6px;}
+img.qa-page {width: 100%; display: block;}
 .qa-draft {color: var(--body-text-color-subdued); white-space: pre-wrap;}
 s.qa-unsupported {color: var(--body-text-color-subdued);}
 .qa-unsupported-tag {font-size: 0.8em; border: 1px solid var(--border-color-primary); border-radius: 4px; padding: 0 4px;}
@@ -58,17 +64,22 @@ document.addEventListener('click', function (event) {
 EMPTY_PANEL = "<div class='qa-panel qa-empty'><p>Click a citation such as <b>[1]</b> in an answer to see the passage in its document.</p></div>"
 
 
-def build_app(settings: Settings | None = None):
+def build_app(settings: Settings | None = None, read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB):
     import gradio as gr
 
     from qa import web_logic
-    from qa.pipeline import shared_pipeline
+    from qa.pipeline import open_pipeline, shared_pipeline
 
     settings = settings or Settings.from_env()
-    pipeline = shared_pipeline(settings)
-    index = pipeline.index
+    # The pipeline every session answers from. An upload or a removal builds the new index beside it and
+    # then replaces it here in one assignment: every session moves to the new index at once.
+    live = {"pipeline": shared_pipeline(settings)}
+    library = settings.with_overrides(corpus=live["pipeline"].index.manifest["corpus"]["folder"])
+    pipeline, index = live["pipeline"], live["pipeline"].index  # as the page is first built
 
     def respond(message, chat, turns, mode, k, answerer="extractive"):
+        pipeline = live["pipeline"]
+        index = pipeline.index
         message = (message or "").strip()
         chat, turns = list(chat or []), list(turns or [])
         if not message:
@@ -100,6 +111,7 @@ def build_app(settings: Settings | None = None):
         yield chat + [{"role": "assistant", "content": web_logic.answer_html(number, turn.answer, index)}], turns, searched, ""
 
     def open_citation(target, turns, _unused=None):
+        index = live["pipeline"].index
         parsed = web_logic.parse_cite_target(target)
         if not parsed:
             return gr.update(), None
@@ -118,10 +130,49 @@ def build_app(settings: Settings | None = None):
         if not selected:
             return EMPTY_PANEL
         doc_id, span = selected
-        return web_logic.document_html(index, doc_id, tuple(span))
+        try:
+            return web_logic.document_html(live["pipeline"].index, doc_id, tuple(span))
+        except QAError as exc:
+            return f"<div class='qa-panel'><p>{html.escape(str(exc)).capitalize()}</p></div>"
 
     def show_source(doc_id):
+        index = live["pipeline"].index
         return web_logic.document_html(index, doc_id) if doc_id in index.documents else ""
+
+    def library_views():
+        index = live["pipeline"].index
+        choices = [(d.title, d.doc_id) for d in index.documents.values()]
+        return web_logic.sources_rows(index), gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)
+
+    def add_files(files, progress=gr.Progress(track_tqdm=True)):
+        from qa.uploads import add_uploads
+
+        paths = [Path(f if isinstance(f, str) else f.name) for f in (files or [])]
+        if not paths:
+            return ("Choose one or more files first.", *library_views())
+        progress(0, desc=f"Indexing {len(paths)} file{'s' if len(paths) > 1 else ''}")
+        try:
+            results = add_uploads([(p.name, p) for p in paths], library, upload_limit_mb, progress=True)
+        except QAError as exc:
+            return (f"Nothing was added: {html.escape(str(exc))}", *library_views())
+        if any(r.status == "added" for r in results):
+            live["pipeline"] = open_pipeline(library)
+        lines = "\n".join(f"- {html.escape(r.line())}" for r in results)
+        return (lines, *library_views())
+
+    def remove_chosen(doc_id, confirmed):
+        from qa.library import remove_document
+
+        if not doc_id:
+            return ("Pick the document to remove.", *library_views())
+        if not confirmed:
+            return ("Tick the box to confirm the removal first.", gr.update(), gr.update(), gr.update())
+        try:
+            remove_document(doc_id, library)
+        except QAError as exc:
+            return (html.escape(str(exc)).capitalize(), *library_views())
+        live["pipeline"] = open_pipeline(library)
+        return (f"Removed {html.escape(doc_id)}; its file was moved to {html.escape(str(library.corpus))}/.removed/, not deleted.", *library_views())
 
     with gr.Blocks(title="Cited answers — medical documents") as app:
         gr.Markdown(
@@ -148,6 +199,9 @@ def build_app(settings: Settings | None = None):
                                 elem_id="qa-question",
                             )
                             send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
+                            upload_small = gr.UploadButton(
+                                "Add documents", file_count="multiple", file_types=list(SUFFIXES), scale=1, visible=not read_only, elem_id="qa-upload-button"
+                            )
                         gr.Examples(web_logic.EXAMPLES, inputs=box, label="Examples")
                         with gr.Accordion("Settings", open=False):
                             mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval")
@@ -166,15 +220,42 @@ def build_app(settings: Settings | None = None):
                         show_all = gr.Button("Show whole document", size="sm", elem_id="qa-show-document")
                         cite_target = gr.Textbox(visible="hidden", interactive=True, elem_id="qa-cite-target")
             with gr.Tab("Sources"):
-                gr.Dataframe(
+                sources_table = gr.Dataframe(
                     value=web_logic.sources_rows(index),
-                    headers=["Title", "Kind", "Date", "Passages", "ID"],
+                    headers=["Title", "Kind", "Date", "Publisher", "Passages", "ID"],
                     interactive=False,
                     wrap=True,
+                    column_widths=["38%", "14%", "12%", "18%", "8%", "10%"],
+                    elem_id="qa-sources-table",
                 )
+                with gr.Group(visible=not read_only):
+                    uploads = gr.File(
+                        file_count="multiple",
+                        file_types=list(SUFFIXES),
+                        label=f"Add documents ({', '.join(SUFFIXES)}; up to {upload_limit_mb:g} MB each)",
+                        elem_id="qa-upload",
+                    )
+                    add_button = gr.Button("Add to the library", variant="primary", elem_id="qa-add")
+                    upload_result = gr.Markdown("", elem_id="qa-upload-result")
+                with gr.Group(visible=not read_only):
+                    with gr.Row():
+                        remove_choice = gr.Dropdown([(d.title, d.doc_id) for d in index.documents.values()], label="Remove a document", elem_id="qa-remove-choice", scale=3)
+                        confirm = gr.Checkbox(label="Yes, remove it (its file is moved aside, not deleted)", elem_id="qa-remove-confirm", scale=2)
+                        remove_button = gr.Button("Remove", variant="stop", elem_id="qa-remove", scale=1)
+                    remove_result = gr.Markdown("", elem_id="qa-remove-result")
                 choice = gr.Dropdown([(d.title, d.doc_id) for d in index.documents.values()], label="Read a document")
                 document_view = gr.HTML("")
                 choice.change(show_source, choice, document_view, api_visibility="private")
+                if not read_only:  # the handlers exist only where uploads are allowed
+                    upload_small.upload(add_files, upload_small, [searched, sources_table, choice, remove_choice], api_visibility="private", show_progress_on=searched)
+                    add_button.click(add_files, uploads, [upload_result, sources_table, choice, remove_choice], api_visibility="private", show_progress_on=upload_result).then(
+                        lambda: None, None, uploads, api_visibility="private"
+                    )
+                    remove_button.click(
+                        remove_chosen, [remove_choice, confirm], [remove_result, sources_table, choice, remove_choice], api_visibility="private", show_progress_on=remove_result
+                    ).then(
+                        lambda: False, None, confirm, api_visibility="private"
+                    )
 
         submit_args = dict(fn=respond, inputs=[box, chat, turns, mode, k, answerer], outputs=[chat, turns, searched, box])
         box.submit(**submit_args, api_name="ask")
@@ -186,7 +267,15 @@ def build_app(settings: Settings | None = None):
     return app
 
 
-def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None, quiet: bool = False) -> None:
+def serve(
+    settings: Settings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    quiet: bool = False,
+    read_only: bool = False,
+    upload_limit_mb: float = DEFAULT_LIMIT_MB,
+) -> None:
     import gradio as gr
 
     credentials = None
@@ -197,7 +286,7 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
         credentials = (user, password)
     _require_free_port(host, port)
     settings = settings or Settings.from_env()
-    app = build_app(settings)
+    app = build_app(settings, read_only, upload_limit_mb)
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(
@@ -213,6 +302,7 @@ def serve(settings: Settings | None = None, host: str = "127.0.0.1", port: int =
         footer_links=[],
         prevent_thread_lock=False,
         allowed_paths=[],  # the app serves no files of its own; everything it shows is rendered text
+        max_file_size=f"{2 * upload_limit_mb:g}mb",  # a hard cap; the page's own line explains the limit below it
         blocked_paths=[str(settings.index.resolve()), str(settings.corpus.resolve())] if settings else None,
     )
     log.info("served for %.0f s", time.perf_counter() - started)

@@ -177,7 +177,27 @@ def citation_panel_html(index: Index, chunk_id: str, span: tuple[int, int] | Non
         references += f'<p class="qa-note">{html.escape(context.reference_note)}</p>'
     return (
         f'<div class="qa-panel" data-chunk="{html.escape(chunk_id)}"><h3>{html.escape(document.title)}</h3>'
-        f'<div class="qa-facts">{facts_html}</div><div class="qa-context">{body}</div>{references}</div>'
+        f'<div class="qa-facts">{facts_html}</div>{_page_image(index, document, context)}<div class="qa-context" id="qa-text-view">{body}</div>{references}</div>'
+    )
+
+
+def _page_image(index: Index, document, context) -> str:
+    """For a PDF, the cited page as an image with the quote highlighted on it, and a link to the text view."""
+    page = document.page_at(context.quote_start)
+    if not page or not document.source_path.lower().endswith(".pdf"):
+        return ""
+    import base64
+    from pathlib import Path
+
+    from qa.pdf_pages import highlighted_page
+
+    png = highlighted_page(Path(index.manifest["corpus"]["folder"]) / document.source_path, page, context.quote)
+    if png is None:
+        return ""
+    alt = f"Page {page} of {document.title}, the quoted passage highlighted"
+    return (
+        f'<div class="qa-page-view"><img class="qa-page" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
+        f'<p class="qa-note">Page {page} of the PDF. <a href="#qa-text-view" class="qa-text-link">Text view</a> below.</p>'
     )
 
 
@@ -200,7 +220,7 @@ def sources_rows(index: Index) -> list[list]:
     counts: dict[str, int] = {}
     for chunk in index.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-    return [[d.title, d.kind, d.date or "—", counts.get(d.doc_id, 0), d.doc_id] for d in index.documents.values()]
+    return [[d.title, d.kind, d.date or "—", d.publisher or "—", counts.get(d.doc_id, 0), d.doc_id] for d in index.documents.values()]
 
 
 def find_citation(turns: list[Turn], turn_number: int, n: int) -> Citation:

@@ -161,3 +161,27 @@ def test_add_and_remove_keep_corpus_and_index_in_step(tmp_path, index_dir):
     assert "neuropathy-md" not in load_index(index).documents
     unknown = runner.invoke(main, ["remove", "no-such-doc", "--corpus", str(corpus), "--index", str(index)])
     assert unknown.exit_code == 1 and "qa docs" in unknown.output
+
+
+def test_a_pdf_citation_panel_shows_the_page_with_the_quote_highlighted(formats_pipeline):
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from qa import web_logic
+
+    hit = _hit_in(formats_pipeline, "MRI does not show damage to very small nerve fibers", "neuropathy-pdf")
+    document = formats_pipeline.index.documents["neuropathy-pdf"]
+    start = document.text.index("MRI typically does not show damage")
+    panel = web_logic.citation_panel_html(formats_pipeline.index, hit.chunk.chunk_id, (start, start + 60))
+    match = re.search(r'<img class="qa-page" alt="Page 2 of [^"]+" src="data:image/png;base64,([^"]+)"', panel)
+    assert match and 'href="#qa-text-view"' in panel and "<mark" in panel  # the text view stays below
+    image = Image.open(io.BytesIO(base64.b64decode(match.group(1)))).convert("RGB")
+    pixels = np.asarray(image)
+    highlighted = int(((pixels[..., 0] > 240) & (pixels[..., 1] > 220) & (pixels[..., 2] < 200)).sum())  # yellow over white
+    assert highlighted > 2000  # the yellow box over the quote, on a white page with black text
+    other = formats_pipeline.index.documents["neuropathy-md"]
+    md_hit = next(c for c in formats_pipeline.index.chunks if c.doc_id == other.doc_id)
+    assert "qa-page" not in web_logic.citation_panel_html(formats_pipeline.index, md_hit.chunk_id)  # other formats unchanged

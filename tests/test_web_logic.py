@@ -80,8 +80,9 @@ def test_unknown_citations_get_a_clear_message(pipeline):
 
 def test_the_sources_tab_lists_every_document(pipeline):
     rows = web_logic.sources_rows(pipeline.index)
-    assert {row[4] for row in rows} == set(pipeline.index.documents)
-    assert all(row[3] > 0 for row in rows)
+    assert {row[5] for row in rows} == set(pipeline.index.documents)
+    assert all(row[4] > 0 for row in rows)
+    assert {row[3] for row in rows} == {d.publisher or "—" for d in pipeline.index.documents.values()}
 
 
 def test_the_whole_document_view_highlights_the_span(pipeline):

@@ -1,0 +1,105 @@
+"""Documents uploaded through the web page: checked, copied into the corpus, indexed incrementally.
+
+Every file gets one result line. A file is refused before anything is written when it is too large, of
+an unsupported type, empty, binary but named as text, or named like a different document already in
+the library; a path in its name is reduced to the file name, so nothing lands outside the corpus
+folder. Accepted files then go through the same path as ``qa add`` (copy, incremental ``qa index``); a
+file the indexer skips (a PDF with no text layer, say) is taken out of the corpus again, with the reason.
+Uploads run one after another in a process: a second session's upload waits for the first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from qa.formats import SUFFIXES
+from qa.indexing import build_index
+from qa.settings import Settings
+
+DEFAULT_LIMIT_MB = 50
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
+_UPLOADS = threading.Lock()
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    name: str  # the file name as it lands in the corpus (or as uploaded, if refused)
+    status: str  # "added", or "skipped" with the reason in detail
+    detail: str = ""
+
+    def line(self) -> str:
+        return f"{self.name}: {self.status}" + (f" ({self.detail})" if self.detail else "")
+
+
+def safe_name(uploaded: str) -> str:
+    """The bare file name: '../../x.md' and 'C:\\\\docs\\\\x.md' both become 'x.md'."""
+    return PureWindowsPath(PurePosixPath(uploaded).name).name.strip()
+
+
+def check(uploaded_name: str, data: Path, corpus: Path, limit_mb: float = DEFAULT_LIMIT_MB) -> UploadResult | None:
+    """Why the file cannot be added (a "skipped" result), or None when it can."""
+    name = safe_name(uploaded_name)
+    if not name or name.startswith(".") or "\x00" in name:
+        return UploadResult(uploaded_name, "skipped", "not a usable file name; rename it")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        return UploadResult(name, "skipped", f"{suffix or 'no'} file type; supported are {', '.join(SUFFIXES)}")
+    size = data.stat().st_size
+    if size > limit_mb * 1_000_000:
+        return UploadResult(name, "skipped", f"{size / 1e6:.1f} MB is over the {limit_mb:g} MB limit")
+    if size == 0:
+        return UploadResult(name, "skipped", "the file is empty")
+    if suffix in TEXT_SUFFIXES and b"\x00" in data.open("rb").read(8192):
+        return UploadResult(name, "skipped", f"binary data, not text, although it is named {suffix}")
+    target = corpus / name
+    if target.exists() and target.read_bytes() != data.read_bytes():
+        return UploadResult(name, "skipped", "a different document with this name is already in the library; rename the file, or remove the old one first")
+    return None
+
+
+def add_uploads(files: list[tuple[str, Path]], settings: Settings, limit_mb: float = DEFAULT_LIMIT_MB, progress: bool = True) -> list[UploadResult]:
+    """(uploaded name, temporary path) pairs -> one result per file, in order."""
+    with _UPLOADS:
+        corpus = settings.corpus
+        corpus.mkdir(parents=True, exist_ok=True)
+        results: dict[int, UploadResult] = {}
+        accepted: list[tuple[int, Path]] = []
+        for number, (uploaded, data) in enumerate(files):
+            problem = check(uploaded, data, corpus, limit_mb)
+            if problem:
+                results[number] = problem
+                continue
+            target = corpus / safe_name(uploaded)
+            if target.exists():
+                results[number] = UploadResult(target.name, "skipped", "already in the library")
+                continue
+            if any(target == other for _, other in accepted):
+                results[number] = UploadResult(target.name, "skipped", "uploaded twice in one go")
+                continue
+            accepted.append((number, target))
+        copied = []
+        try:
+            for number, target in accepted:
+                shutil.copyfile(files[number][1], target)
+                copied.append(target)
+            report = build_index(corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=progress) if copied else None
+        except BaseException:
+            for target in copied:
+                target.unlink(missing_ok=True)
+            raise
+        skipped = {s.path: s.reason for s in report.skipped} if report else {}
+        redo = False
+        for number, target in accepted:
+            relative = target.relative_to(corpus).as_posix()
+            if relative in skipped:
+                target.unlink(missing_ok=True)  # not indexable: do not leave it in the corpus
+                results[number] = UploadResult(target.name, "skipped", skipped[relative])
+                redo = True
+            else:
+                results[number] = UploadResult(target.name, "added", "")
+        if redo:  # the fingerprint recorded the skipped files; record the corpus as it is now
+            build_index(corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=False)
+        return [results[number] for number in range(len(files))]

@@ -1,0 +1,193 @@
+"""The document library in the served page, in headless Chromium: upload, ask about it, cite it, remove it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import CORPUS, ROOT, free_port
+from tests.test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (`make test` installs it)")]
+
+NOTE = """---
+title: Pellagra, a clinic note
+kind: clinic note
+date: 2026-11-01
+publisher: Example Nutrition Clinic
+doi: 10.1234/pellagra.2026
+---
+
+# Pellagra
+
+Pellagra is caused by a lack of niacin (vitamin B3) and shows as dermatitis, diarrhoea and dementia.
+
+# Treatment
+
+Pellagra is treated with nicotinamide by mouth, and the diet is corrected.
+"""
+
+
+def _serve(tmp_path, *extra):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    subprocess.run([sys.executable, "-m", "qa.cli", "index", "-q", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, check=True, capture_output=True)
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index), *extra], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(180):
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return process, url, corpus
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"qa serve did not start: {process.stdout.read()[-2000:]}")
+
+
+def _browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def test_upload_then_ask_about_it_cite_it_and_remove_it(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    note = tmp_path / "pellagra-note.md"
+    note.write_text(NOTE)
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
+    process, url, corpus = _serve(tmp_path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            page = browser.new_page(viewport={"width": 1366, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Sources").click()
+            page.locator("#qa-upload input[type=file]").set_input_files([str(note), str(binary)])
+            page.locator("#qa-add").click()
+            started = time.perf_counter()
+            page.locator("#qa-upload-result li").first.wait_for(timeout=120000)
+            seconds = time.perf_counter() - started
+            result = page.locator("#qa-upload-result").inner_text()
+            assert "pellagra-note.md: added" in result
+            assert "photo.txt: skipped (binary data, not text, although it is named .txt)" in result
+            page.screenshot(path=str(ARTIFACTS / "library-1-uploaded.png"))
+            table = page.locator("#qa-sources-table").inner_text()
+            assert "Pellagra, a clinic note" in table and "Example Nutrition Clinic" in table
+            print(f"upload to searchable, Markdown page: {seconds:.1f} s")
+
+            page.get_by_role("tab", name="Ask").click()
+            box = page.locator("#qa-question textarea").first
+            box.fill("How is pellagra treated?")
+            box.press("Enter")
+            page.locator("#qa-chat .qa-card").first.wait_for(timeout=60000)
+            assert "nicotinamide" in page.locator("#qa-chat .qa-answer").last.inner_text()
+            page.locator("#qa-chat a.qa-cite").first.click()
+            page.locator("#qa-panel mark").first.wait_for(timeout=15000)
+            assert "Pellagra, a clinic note" in page.locator("#qa-panel").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "library-2-cited.png"))
+
+            page.get_by_role("tab", name="Sources").click()
+            page.locator("#qa-remove-choice input").fill("Pellagra")
+            page.get_by_role("option", name="Pellagra, a clinic note").click()
+            page.locator("#qa-remove").click()
+            page.get_by_text("Tick the box to confirm the removal first.").wait_for(timeout=15000)
+            page.locator("#qa-remove-confirm input").check()
+            page.locator("#qa-remove").click()
+            page.get_by_text("Removed pellagra-note-md").wait_for(timeout=60000)
+            page.screenshot(path=str(ARTIFACTS / "library-3-removed.png"))
+            assert "Pellagra, a clinic note" not in page.locator("#qa-sources-table").inner_text()
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert not (corpus / "pellagra-note.md").exists() and list((corpus / ".removed").rglob("pellagra-note.md"))
+    assert not (corpus / "photo.txt").exists()
+
+
+def test_read_only_page_has_no_upload_or_remove(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    process, url, _ = _serve(tmp_path, "--read-only")
+    try:
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            page = browser.new_page()
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Sources").click()
+            page.locator("#qa-sources-table").wait_for(timeout=30000)
+            assert page.locator("#qa-upload").count() == 0 or not page.locator("#qa-upload").is_visible()
+            assert page.locator("#qa-remove").count() == 0 or not page.locator("#qa-remove").is_visible()
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def ten_page_pdf(path):
+    """A 10-page PDF, one topic per page; page 7 alone says how scurvy is treated."""
+    from fpdf import FPDF
+
+    topics = ["rickets", "beriberi", "goitre", "anaemia", "kwashiorkor", "marasmus", "scurvy", "night blindness", "pellagra", "osteomalacia"]
+    pdf = FPDF()
+    pdf.set_title("Nutritional disorders, a clinic leaflet")
+    pdf.set_font("helvetica", size=11)
+    for number, topic in enumerate(topics, 1):
+        pdf.add_page()
+        pdf.set_font("helvetica", "B", 14)
+        pdf.cell(0, 10, f"{number}. {topic.capitalize()}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=11)
+        body = (
+            f"{topic.capitalize()} is a nutritional disorder seen in clinics that serve people with poor diets. "
+            f"This page describes how {topic} presents and how it is found on examination. " * 6
+        )
+        if topic == "scurvy":
+            body += "Scurvy is treated with ascorbic acid, 300 mg a day by mouth for one month, and a diet rich in fruit. "
+        pdf.multi_cell(0, 6, body)
+    pdf.output(str(path))
+
+
+def test_upload_a_ten_page_pdf_and_see_the_cited_page_highlighted(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    leaflet = tmp_path / "nutrition-leaflet.pdf"
+    ten_page_pdf(leaflet)
+    process, url, corpus = _serve(tmp_path)
+    try:
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            page = browser.new_page(viewport={"width": 1366, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Sources").click()
+            page.locator("#qa-upload input[type=file]").set_input_files(str(leaflet))
+            page.locator("#qa-add").click()
+            started = time.perf_counter()
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(ARTIFACTS / "library-pdf-indexing.png"))  # the progress bar while it indexes
+            page.get_by_text("nutrition-leaflet.pdf: added").wait_for(timeout=180000)
+            print(f"upload to searchable, 10-page PDF: {time.perf_counter() - started:.1f} s")
+            page.get_by_role("tab", name="Ask").click()
+            box = page.locator("#qa-question textarea").first
+            box.fill("How is scurvy treated?")
+            box.press("Enter")
+            page.locator("#qa-chat .qa-card").first.wait_for(timeout=60000)
+            assert "ascorbic acid" in page.locator("#qa-chat .qa-answer").last.inner_text()
+            page.locator("#qa-chat a.qa-cite").first.click()
+            image = page.locator("#qa-panel img.qa-page")
+            image.wait_for(timeout=30000)
+            assert image.get_attribute("alt").startswith("Page 7 of")
+            assert page.locator("#qa-panel a.qa-text-link").count() == 1
+            page.screenshot(path=str(ARTIFACTS / "library-4-pdf-page.png"))
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
