@@ -112,7 +112,7 @@ def _stores(stores: dict | None) -> list[str]:
     lines = [
         "## 4b. The two stores side by side (FAISS files and Milvus Lite, through qa/stores/)",
         "",
-        f"Measured {stores['date']} by `bench/run.py --only stores` ({stores['seconds']} s). Synthetic clustered 384-d vectors as in section 4; "
+        f"Measured {stores['date']} ({stores['seconds']} s; `bench/run.py --only stores` reruns this section alone). Synthetic clustered 384-d vectors as in section 4; "
         f"single queries ({stores['queries']['faiss']} for FAISS, {stores['queries']['milvus']} for Milvus Lite, whose queries are slow); "
         "RSS = the benchmark process's resident memory added by the build.",
         "",

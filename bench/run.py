@@ -111,8 +111,7 @@ def main() -> None:
     suffix = "-quick" if args.quick else ""
     if args.only == "stores":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["stores"] = stores.run(args.quick)
-        results["stores"]["seconds"] = round(time.perf_counter() - started, 1)
+        results["stores"] = stores.run(args.quick, [int(n) for n in args.sizes.split(",")] if args.sizes else None)
         _write(results, suffix)
         return
     if args.only == "product":
