@@ -165,22 +165,12 @@ def write_index(
         _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in chunks))
         _write_jsonl(staging / "units.jsonl", (asdict(u) for u in units))
         np.save(staging / "unit_vectors.npy", np.ascontiguousarray(unit_vectors, dtype=np.float32), allow_pickle=False)
-        milvus_client = None
+        pending = None
         if store.kind == "milvus":
-            from qa.stores import milvus
+            from qa.stores.milvus import KEYS_FILE, write_rows
 
-            uri = store.uri or str(milvus.default_lite_path(folder))
-            collection = store.collection or milvus.DEFAULT_COLLECTION
-            milvus_client = milvus.connect(uri)
-            content_hashes = {d.doc_id: d.content_hash for d in documents}
-            keys = [milvus.row_key(c.chunk_id, content_hashes[c.doc_id]) for c in chunks]
-            store_facts = milvus.MilvusSearch.add_rows(
-                milvus_client, uri, collection, manifest["embedding"]["model"], keys, [c.chunk_id for c in chunks], [c.doc_id for c in chunks],
-                bm25_tokens, np.ascontiguousarray(chunk_vectors, dtype=np.float32).reshape(len(chunks), manifest["embedding"]["dimension"]),
-            )
-            _write_jsonl(staging / "milvus_keys.jsonl", ({"key": k} for k in keys))
-            extra_files = ["milvus_keys.jsonl"]
-            backend = {"store": store_facts}
+            pending = write_rows(staging, folder, store.uri, store.collection, documents, chunks, chunk_vectors, bm25_tokens, manifest["embedding"]["model"])
+            backend, extra_files = {"store": pending.facts}, [KEYS_FILE]
         else:
             from qa.stores.faiss_bm25 import write_files
 
@@ -194,14 +184,8 @@ def write_index(
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _swap_into_place(staging, folder)
-        if milvus_client is not None:
-            from qa.stores import milvus
-
-            try:  # rows the new manifest no longer lists; if this fails they stay, unseen, until the next write
-                milvus.MilvusSearch.prune(milvus_client, store_facts["uri"], store_facts["collection"], keys)
-            except Exception:
-                pass
-            milvus_client.close()
+        if pending is not None:
+            pending.finish()
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise QAError(f"could not write the index at {str(folder)!r} ({exc.strerror or exc}); the previous index is unchanged.") from exc
@@ -280,17 +264,12 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         if manifest.get("store", {}).get("kind", "faiss") == "milvus":
             from qa.stores.milvus import MilvusSearch
 
-            keys = [record["key"] for record in _read_jsonl(folder / "milvus_keys.jsonl")]
-            if len(keys) != len(chunks):
-                raise ValueError("milvus_keys.jsonl and chunks.jsonl differ in length")
-            search = MilvusSearch.open(manifest, keys)
-            rows = len(keys)
+            search = MilvusSearch.load(folder, manifest)
         else:
             search = FaissSearch.load(folder, manifest)
-            rows = search.count
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise QAError(f"the index at {str(folder)!r} could not be read ({exc}); rebuild it with `qa index`.") from exc
-    if rows != len(chunks) or search.dimension != embedding.get("dimension") or len(unit_vectors) != len(units):
+    if search.count != len(chunks) or search.dimension != embedding.get("dimension") or len(unit_vectors) != len(units):
         raise QAError(f"the index at {str(folder)!r} is inconsistent (row counts or dimension differ); rebuild it with `qa index`.")
     units_by_chunk: dict[str, list[int]] = {}
     for position, unit in enumerate(units):

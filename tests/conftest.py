@@ -50,29 +50,58 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def http_ready(url: str, headers: dict | None = None):
+    """A readiness probe: True once ``url`` answers 200."""
+
+    def probe() -> bool:
+        try:
+            return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2).status == 200
+        except OSError:
+            return False
+
+    return probe
+
+
+def wait_until_ready(process: subprocess.Popen, ready, what: str, seconds: float = 90) -> None:
+    """Poll ``ready()`` until it holds; fail the test with the server's last output if it exits or times out."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited: {process.stdout.read()[-2000:]}")
+        if ready():
+            return
+        time.sleep(0.5)
+    process.kill()
+    pytest.fail(f"{what} did not start within {seconds:g} s: {process.stdout.read()[-2000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def start_qa_serve(index: Path, *options: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`qa serve` on a free loopback port; returns the process and its URL once the page answers."""
+    port = free_port()
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index), *options],
+        env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    wait_until_ready(process, http_ready(url), "qa serve")
+    return process, url
+
+
 @pytest.fixture(scope="session")
 def ui_server(index_dir):
     """`qa serve` on a free loopback port, for the browser and load tests."""
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index_dir)],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"qa serve did not start: {process.stdout.read()[-2000:]}")
+    process, url = start_qa_serve(index_dir)
     yield url
-    process.terminate()
-    process.wait(timeout=20)
+    stop(process)
 
 
 LLM_MODEL_FILE = ROOT / ".venv" / "models" / "gemma-3-270m-q4_k_m.gguf"
@@ -94,22 +123,6 @@ def llm_server():
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the LLM server exited: {process.stdout.read()[-2000:]}")
-        try:
-            request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {LLM_TEST_KEY}"})
-            if urllib.request.urlopen(request, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the LLM server did not start within 120 s")
+    wait_until_ready(process, http_ready(f"{url}/models", {"Authorization": f"Bearer {LLM_TEST_KEY}"}), "the LLM server", 120)
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process)

@@ -24,7 +24,7 @@ import pytest
 from qa.answer.llm import SYSTEM_PROMPT
 from qa.answer.support import supports
 from qa.types import Answer
-from tests.conftest import CORPUS, LLM_ALIAS, LLM_TEST_KEY, ROOT, free_port
+from tests.conftest import CORPUS, LLM_ALIAS, LLM_TEST_KEY, ROOT, free_port, start_qa_serve, stop
 
 pytestmark = pytest.mark.llm
 
@@ -228,26 +228,13 @@ def test_eval_puts_the_llm_beside_the_extractive_answerer(tmp_path, llm_server, 
 @pytest.mark.slow
 def test_the_page_streams_the_draft_then_shows_the_checked_answer(llm_server, index_dir):
     """In headless Chromium: the answerer control is offered, the draft streams, the checked answer replaces it."""
-    import time
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
     from tests.test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
-    port = free_port()
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "QA_LLM_URL": llm_server,
-                   "QA_LLM_API_KEY": LLM_TEST_KEY, "QA_LLM_MAX_TOKENS": "64", "QA_ANSWERER": "llm"}
-    server = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index_dir)],
-                              cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
+    environment = {"QA_LLM_URL": llm_server, "QA_LLM_API_KEY": LLM_TEST_KEY, "QA_LLM_MAX_TOKENS": "64", "QA_ANSWERER": "llm"}
+    server, url = start_qa_serve(index_dir, env=environment)
     try:
-        for _ in range(180):
-            try:
-                if urllib.request.urlopen(url, timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -272,6 +259,5 @@ def test_the_page_streams_the_draft_then_shows_the_checked_answer(llm_server, in
             page.locator("#qa-answerer").wait_for(state="visible", timeout=10000)  # offered: a server is configured
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
     assert LLM_TEST_KEY not in server.stdout.read()

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from qa.embeddings import DEFAULT_MODEL
 from qa.errors import QAError
 from qa.store import StoreChoice
-from tests.conftest import CORPUS, ROOT, free_port
+from tests.conftest import CORPUS, ROOT, free_port, stop, wait_until_ready
 
 pytestmark = pytest.mark.slow
 MILVUS_LITE = Path(sys.executable).parent / "milvus-lite"
@@ -31,25 +30,22 @@ def start_lite_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
     uri = f"http://127.0.0.1:{port}"
     from pymilvus import MilvusClient
 
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"milvus-lite server exited: {process.stdout.read()[-2000:]}")
+    def ready() -> bool:
         try:
             MilvusClient(uri=uri, timeout=2).list_collections()
-            return process, uri
+            return True
         except Exception:
-            time.sleep(0.5)
-    process.kill()
-    pytest.fail("milvus-lite server did not start within 60 s")
+            return False
+
+    wait_until_ready(process, ready, "milvus-lite server", 60)
+    return process, uri
 
 
 @pytest.fixture(scope="module")
 def lite_server(tmp_path_factory):
     process, uri = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
     yield uri
-    process.terminate()
-    process.wait(timeout=20)
+    stop(process)
 
 
 def build(corpus: Path, index: Path, store: StoreChoice):

@@ -7,11 +7,10 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT, free_port
+from tests.conftest import CORPUS, ROOT, start_qa_serve, stop
 from tests.test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (`make test` installs it)")]
@@ -38,19 +37,28 @@ def _serve(tmp_path, *extra):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
     subprocess.run([sys.executable, "-m", "qa.cli", "index", "-q", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, check=True, capture_output=True)
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index), *extra], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(180):
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                return process, url, corpus
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    pytest.fail(f"qa serve did not start: {process.stdout.read()[-2000:]}")
+    process, url = start_qa_serve(index, *extra)
+    return process, url, corpus
+
+
+def _upload(page, *files) -> float:
+    """Add files in the Sources tab; seconds from the click until the page reports the first result line."""
+    page.get_by_role("tab", name="Sources").click()
+    page.locator("#qa-upload input[type=file]").set_input_files([str(f) for f in files])
+    page.locator("#qa-add").click()
+    started = time.perf_counter()
+    page.locator("#qa-upload-result li").first.wait_for(timeout=180000)
+    return time.perf_counter() - started
+
+
+def _ask(page, question: str) -> str:
+    """Ask in the Ask tab; the answer's text once its source cards are shown."""
+    page.get_by_role("tab", name="Ask").click()
+    box = page.locator("#qa-question textarea").first
+    box.fill(question)
+    box.press("Enter")
+    page.locator("#qa-chat .qa-card").first.wait_for(timeout=60000)
+    return page.locator("#qa-chat .qa-answer").last.inner_text()
 
 
 def _browser(playwright):
@@ -71,12 +79,7 @@ def test_upload_then_ask_about_it_cite_it_and_remove_it(tmp_path):
             browser = _browser(playwright)
             page = browser.new_page(viewport={"width": 1366, "height": 1000})
             page.goto(url, wait_until="domcontentloaded")
-            page.get_by_role("tab", name="Sources").click()
-            page.locator("#qa-upload input[type=file]").set_input_files([str(note), str(binary)])
-            page.locator("#qa-add").click()
-            started = time.perf_counter()
-            page.locator("#qa-upload-result li").first.wait_for(timeout=120000)
-            seconds = time.perf_counter() - started
+            seconds = _upload(page, note, binary)
             result = page.locator("#qa-upload-result").inner_text()
             assert "pellagra-note.md: added" in result
             assert "photo.txt: skipped (binary data, not text, although it is named .txt)" in result
@@ -85,12 +88,7 @@ def test_upload_then_ask_about_it_cite_it_and_remove_it(tmp_path):
             assert "Pellagra, a clinic note" in table and "Example Nutrition Clinic" in table
             print(f"upload to searchable, Markdown page: {seconds:.1f} s")
 
-            page.get_by_role("tab", name="Ask").click()
-            box = page.locator("#qa-question textarea").first
-            box.fill("How is pellagra treated?")
-            box.press("Enter")
-            page.locator("#qa-chat .qa-card").first.wait_for(timeout=60000)
-            assert "nicotinamide" in page.locator("#qa-chat .qa-answer").last.inner_text()
+            assert "nicotinamide" in _ask(page, "How is pellagra treated?")
             page.locator("#qa-chat a.qa-cite").first.click()
             page.locator("#qa-panel mark").first.wait_for(timeout=15000)
             assert "Pellagra, a clinic note" in page.locator("#qa-panel").inner_text()
@@ -108,8 +106,7 @@ def test_upload_then_ask_about_it_cite_it_and_remove_it(tmp_path):
             assert "Pellagra, a clinic note" not in page.locator("#qa-sources-table").inner_text()
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
     assert not (corpus / "pellagra-note.md").exists() and list((corpus / ".removed").rglob("pellagra-note.md"))
     assert not (corpus / "photo.txt").exists()
 
@@ -129,8 +126,7 @@ def test_read_only_page_has_no_upload_or_remove(tmp_path):
             assert page.locator("#qa-remove").count() == 0 or not page.locator("#qa-remove").is_visible()
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 def ten_page_pdf(path):
@@ -167,20 +163,10 @@ def test_upload_a_ten_page_pdf_and_see_the_cited_page_highlighted(tmp_path):
             browser = _browser(playwright)
             page = browser.new_page(viewport={"width": 1366, "height": 1000})
             page.goto(url, wait_until="domcontentloaded")
-            page.get_by_role("tab", name="Sources").click()
-            page.locator("#qa-upload input[type=file]").set_input_files(str(leaflet))
-            page.locator("#qa-add").click()
-            started = time.perf_counter()
-            page.wait_for_timeout(2000)
-            page.screenshot(path=str(ARTIFACTS / "library-pdf-indexing.png"))  # the progress bar while it indexes
-            page.get_by_text("nutrition-leaflet.pdf: added").wait_for(timeout=180000)
-            print(f"upload to searchable, 10-page PDF: {time.perf_counter() - started:.1f} s")
-            page.get_by_role("tab", name="Ask").click()
-            box = page.locator("#qa-question textarea").first
-            box.fill("How is scurvy treated?")
-            box.press("Enter")
-            page.locator("#qa-chat .qa-card").first.wait_for(timeout=60000)
-            assert "ascorbic acid" in page.locator("#qa-chat .qa-answer").last.inner_text()
+            seconds = _upload(page, leaflet)
+            assert "nutrition-leaflet.pdf: added" in page.locator("#qa-upload-result").inner_text()
+            print(f"upload to searchable, 10-page PDF: {seconds:.1f} s")
+            assert "ascorbic acid" in _ask(page, "How is scurvy treated?")
             page.locator("#qa-chat a.qa-cite").first.click()
             image = page.locator("#qa-panel img.qa-page")
             image.wait_for(timeout=30000)
@@ -189,5 +175,4 @@ def test_upload_a_ten_page_pdf_and_see_the_cited_page_highlighted(tmp_path):
             page.screenshot(path=str(ARTIFACTS / "library-4-pdf-page.png"))
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)

@@ -120,17 +120,16 @@ def chat_model(config: LlmConfig, model: str):
 
 
 class LlmAnswerer:
-    def __init__(self, extractive: ExtractiveAnswerer, index: Index, config: LlmConfig, chat=None):
+    def __init__(self, extractive: ExtractiveAnswerer, index: Index, config: LlmConfig):
         from langchain_core.prompts import ChatPromptTemplate
 
         self.extractive = extractive
         self.index = index
         self.config = config
-        model = config.model if chat is not None else resolve_model(config)
-        self.model = model or "model"
+        self.model = resolve_model(config)
         self.name = f"llm:{self.model}"
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", QUESTION_TEMPLATE)])
-        self.chain = prompt | (chat if chat is not None else chat_model(config, self.model))
+        self.chain = prompt | chat_model(config, self.model)
 
     def answer(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         result = None

@@ -15,12 +15,11 @@ from typing import Protocol
 
 import numpy as np
 
-STORE_KINDS = ("faiss", "milvus")
-
 
 class ChunkSearch(Protocol):
     kind: str
     dimension: int
+    count: int  # passages it holds for this index
 
     def dense(self, vector: np.ndarray, depth: int) -> dict[int, float]:
         """Passage positions (rows of Index.chunks) and inner products, best first, at most ``depth``."""

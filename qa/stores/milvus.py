@@ -17,9 +17,11 @@ reader sees the index as it was before an update or as it is after, never half o
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -29,6 +31,7 @@ from qa.errors import QAError
 from qa.stores.faiss_bm25 import BM25_K1, BM25_B, FLAT_INDEX_LIMIT, IVF_NPROBE
 
 DEFAULT_COLLECTION = "qa_passages"
+KEYS_FILE = "milvus_keys.jsonl"  # in the index folder: the row key of each passage, in position order
 CONNECT_TIMEOUT = 10.0
 BATCH = 1000
 _REMOTE = re.compile(r"^(https?|tcp|grpc)://", re.IGNORECASE)
@@ -111,10 +114,14 @@ class MilvusSearch:
         self.keys = keys
         self.positions = {key: position for position, key in enumerate(keys)}
         self.dimension = dimension
+        self.count = len(keys)
 
     # ---- reading ------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, manifest: dict, keys: list[str]) -> "MilvusSearch":
+    def load(cls, folder: Path, manifest: dict) -> "MilvusSearch":
+        """The collection the manifest names, searched through the row keys the index folder lists."""
+        with (folder / KEYS_FILE).open(encoding="utf-8") as handle:
+            keys = [json.loads(line)["key"] for line in handle if line.strip()]
         facts = manifest["store"]
         uri, collection = facts["uri"], facts["collection"]
         client = connect(uri)
@@ -219,6 +226,37 @@ class MilvusSearch:
         for start in range(0, len(stale), BATCH):
             client.delete(collection, ids=stale[start : start + BATCH])
         return len(stale)
+
+
+@dataclass
+class PendingRows:
+    """New rows written into the collection, waiting for the index folder's swap; ``finish`` then deletes
+    the rows the new manifest no longer lists and closes the connection."""
+
+    client: object
+    facts: dict  # the manifest's "store" entry
+    keys: list[str]
+
+    def finish(self) -> None:
+        try:  # if this fails the stale rows stay, unseen (no manifest lists them), until the next write
+            MilvusSearch.prune(self.client, self.facts["uri"], self.facts["collection"], self.keys)
+        except Exception:
+            pass
+        self.client.close()
+
+
+def write_rows(staging: Path, index_folder: Path, uri: str | None, collection: str | None, documents, chunks, chunk_vectors: np.ndarray, terms: list[list[str]], model: str) -> PendingRows:
+    """Add the passages' rows to the collection (the Milvus Lite folder beside the index by default) and
+    write the row keys into the staging folder (KEYS_FILE), before the index folder is swapped in."""
+    uri = uri or str(default_lite_path(index_folder))
+    collection = collection or DEFAULT_COLLECTION
+    client = connect(uri)
+    content_hashes = {d.doc_id: d.content_hash for d in documents}
+    keys = [row_key(c.chunk_id, content_hashes[c.doc_id]) for c in chunks]
+    vectors = np.ascontiguousarray(chunk_vectors, dtype=np.float32).reshape(len(chunks), -1)
+    facts = MilvusSearch.add_rows(client, uri, collection, model, keys, [c.chunk_id for c in chunks], [c.doc_id for c in chunks], terms, vectors)
+    (staging / KEYS_FILE).write_text("".join(json.dumps({"key": key}) + "\n" for key in keys), encoding="utf-8")
+    return PendingRows(client, facts, keys)
 
 
 MODEL_PROPERTY = "qa.embedding_model"  # a collection property: which model wrote the vectors
