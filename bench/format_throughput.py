@@ -16,8 +16,8 @@ sys.path.insert(0, str(ROOT))
 
 from fpdf import FPDF  # noqa: E402
 
-from qa.embeddings import DEFAULT_MODEL  # noqa: E402
-from qa.indexing import build_index  # noqa: E402
+from qa.embed.encoders import DEFAULT_MODEL  # noqa: E402
+from qa.indexing.build import build_index  # noqa: E402
 
 SCIFACT = ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.documents import hash_file
-from qa.embeddings import DEFAULT_MODEL, NumpyEncoder, OnnxEncoder, onnx_model_path
-from qa.onnx_export import export_onnx
+from qa.ingest.documents import hash_file
+from qa.embed.encoders import DEFAULT_MODEL, NumpyEncoder, OnnxEncoder, onnx_model_path
+from qa.embed.onnx_export import export_onnx
 
 CACHE = Path(__file__).resolve().parent / "cache" / "onnx"
 THREADS = os.cpu_count() or 1

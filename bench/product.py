@@ -58,7 +58,7 @@ def scifact_product(quick: bool, log=print) -> dict:
     """nDCG@10 / recall@100 / MRR@10 per retrieval mode through `qa index` and the product's retriever."""
     sys.path.insert(0, str(ROOT))
     from qa.settings import Settings
-    from qa.suite import SuiteCorpus, beir_scores, suite_index
+    from qa.eval.suite import SuiteCorpus, beir_scores, suite_index
     from qa.pipeline import open_pipeline
 
     scifact = SHARED / "scifact"

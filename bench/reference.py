@@ -41,9 +41,9 @@ def build_reference(texts: list[tuple[str, str]]):
 
 def seed_corpus(log=print) -> dict:
     """Evidence found in the top 4 passages for the gold questions; build and query time; ours beside it."""
-    from qa.embeddings import DEFAULT_MODEL
-    from qa.gold import load_gold
-    from qa.indexing import build_index
+    from qa.embed.encoders import DEFAULT_MODEL
+    from qa.eval.gold import load_gold
+    from qa.indexing.build import build_index
     from qa.pipeline import open_pipeline
     from qa.settings import Settings
 

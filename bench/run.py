@@ -50,7 +50,7 @@ def throughput(runs: int = 3, sizes: tuple[int, int, int] = (100, 500, 50), log=
     in the same process. Start time includes loading (and, on a fresh machine, the one-off ONNX export)."""
     import onnx_backends
 
-    from qa.embeddings import NumpyEncoder, SentenceTransformerEncoder
+    from qa.embed.encoders import NumpyEncoder, SentenceTransformerEncoder
 
     records = scifact_records(200)
     passage_count, sentence_count, query_count = sizes

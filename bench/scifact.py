@@ -54,7 +54,7 @@ def load(quick: bool = False) -> SciFact:
 # ---- metrics ---------------------------------------------------------------------------------------
 
 def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    from qa.suite import beir_metrics  # the same metrics the product's suite reports
+    from qa.eval.suite import beir_metrics  # the same metrics the product's suite reports
 
     return beir_metrics(run, qrels)
 
@@ -252,7 +252,7 @@ def run(quick: bool = False, log=print) -> dict:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from qa.embeddings import DEFAULT_MODEL, SentenceTransformerEncoder, load_encoder, onnx_available
+    from qa.embed.encoders import DEFAULT_MODEL, SentenceTransformerEncoder, load_encoder, onnx_available
 
     data = load(quick)
     encoder = SentenceTransformerEncoder()  # the reference implementation, for documents and claims

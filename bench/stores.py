@@ -110,10 +110,10 @@ def synthetic(sizes: list[int], log=print) -> list[dict]:
 
 
 def seed_corpus(log=print) -> dict:
-    from qa.indexing import build_index
+    from qa.indexing.build import build_index
     from qa.pipeline import open_pipeline
     from qa.settings import Settings
-    from qa.store import StoreChoice
+    from qa.stores.index_folder import StoreChoice
 
     questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
     scratch = Path(tempfile.mkdtemp())

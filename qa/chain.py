@@ -16,7 +16,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel,
 from pydantic import ConfigDict
 
 from qa.answer.base import Answerer
-from qa.retrieve import Retriever
+from qa.retrieve.retriever import Retriever
 from qa.types import Answer
 
 

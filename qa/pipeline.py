@@ -11,11 +11,11 @@ from pathlib import Path
 
 from qa.answer.base import Answerer
 from qa.answer.extractive import AnswerPolicy, ExtractiveAnswerer
-from qa.embeddings import load_encoder
+from qa.embed.encoders import load_encoder
 from qa.errors import QAError
-from qa.retrieve import Retriever
+from qa.retrieve.retriever import Retriever
 from qa.settings import Settings
-from qa.store import Index, load_index, require_fresh
+from qa.stores.index_folder import Index, load_index, require_fresh
 from qa.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -100,7 +100,7 @@ def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerP
     if check_corpus:
         corpus = Path(index.manifest["corpus"]["folder"])
         if corpus.is_dir():
-            from qa.documents import corpus_files, hash_file
+            from qa.ingest.documents import corpus_files, hash_file
 
             require_fresh(index.manifest, corpus, corpus_files(corpus), hash_file)
     encoder = load_encoder(settings.model, "numpy")

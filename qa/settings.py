@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from qa.embeddings import DEFAULT_MODEL
+from qa.embed.encoders import DEFAULT_MODEL
 from qa.errors import QAError
 
 RETRIEVAL_MODES = ("dense", "bm25", "hybrid")

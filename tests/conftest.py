@@ -21,8 +21,8 @@ CORPUS = ROOT / "corpus"
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory) -> Path:
-    from qa.embeddings import DEFAULT_MODEL
-    from qa.indexing import build_index
+    from qa.embed.encoders import DEFAULT_MODEL
+    from qa.indexing.build import build_index
 
     folder = tmp_path_factory.mktemp("built") / "index"
     build_index(CORPUS, folder, DEFAULT_MODEL, progress=False)
@@ -39,7 +39,7 @@ def pipeline(index_dir):
 
 @pytest.fixture(scope="session")
 def corpus():
-    from qa.documents import load_corpus
+    from qa.ingest.documents import load_corpus
 
     return load_corpus(CORPUS)
 
@@ -88,7 +88,7 @@ def start_qa_serve(index: Path, *options: str, env: dict | None = None) -> tuple
     port = free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index", str(index), *options],
+        [sys.executable, "-m", "qa.app.cli", "serve", "--port", str(port), "--index", str(index), *options],
         env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}/"

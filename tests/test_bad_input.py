@@ -7,12 +7,12 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import main
-from qa.embeddings import DEFAULT_MODEL
+from qa.app.cli import main
+from qa.embed.encoders import DEFAULT_MODEL
 from qa.errors import QAError
-from qa.indexing import build_index
+from qa.indexing.build import build_index
 from qa.settings import Settings
-from qa.store import read_manifest
+from qa.stores.index_folder import read_manifest
 
 from .conftest import CORPUS
 
@@ -127,7 +127,7 @@ def test_bad_files_are_skipped_and_reported(tmp_path):
 
 def test_a_file_that_disappears_during_indexing(tmp_path, monkeypatch):
     corpus = _corpus(tmp_path, {"good.txt": GOOD})
-    import qa.documents as documents
+    import qa.ingest.documents as documents
 
     real = documents.list_document_files
     monkeypatch.setattr(documents, "list_document_files", lambda folder: real(folder) + [folder / "vanished.txt"])
@@ -176,7 +176,7 @@ def test_an_unwritable_index_location(tmp_path):
 
 
 def test_a_second_index_run_is_refused_while_one_writes(tmp_path):
-    from qa.store import index_lock
+    from qa.stores.index_folder import index_lock
 
     index = tmp_path / "index"
     with index_lock(index):
@@ -204,7 +204,7 @@ def test_read_manifest_of_garbage(tmp_path):
 
 
 def test_skipped_files_do_not_make_the_index_look_stale(tmp_path):
-    from qa.indexing import index_is_current
+    from qa.indexing.build import index_is_current
 
     corpus = _corpus(tmp_path, {"good.txt": GOOD, "empty.txt": b""})
     build_index(corpus, tmp_path / "index", DEFAULT_MODEL, progress=False)

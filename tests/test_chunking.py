@@ -3,9 +3,9 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import embedding_prefix, split_document, split_units
-from qa.cleaning import clean
-from qa.documents import doc_id_for
+from qa.indexing.chunking import embedding_prefix, split_document, split_units
+from qa.ingest.cleaning import clean
+from qa.ingest.documents import doc_id_for
 from qa.types import Document
 
 

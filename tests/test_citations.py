@@ -1,6 +1,6 @@
 import pytest
 
-from qa.citations import cited_reference_numbers, parse_span, passage_in_context
+from qa.render.citations import cited_reference_numbers, parse_span, passage_in_context
 from qa.errors import QAError
 
 

@@ -1,5 +1,5 @@
-from qa.cleaning import clean
-from qa.chunking import split_document
+from qa.ingest.cleaning import clean
+from qa.indexing.chunking import split_document
 
 # Page furniture from the scraped seed pages: none of it may reach an indexed passage.
 BOILERPLATE = [

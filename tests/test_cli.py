@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import ROOT
 
-QA = [sys.executable, "-m", "qa.cli"]
+QA = [sys.executable, "-m", "qa.app.cli"]
 
 
 def run(*args, stdin=None, cwd=ROOT):
@@ -113,7 +113,7 @@ def test_eval_writes_a_report_and_compares_runs(index_dir, tmp_path):
 
 
 def test_export_onnx_leaves_an_existing_export_alone():
-    from qa.embeddings import onnx_model_path
+    from qa.embed.encoders import onnx_model_path
 
     before = onnx_model_path().stat().st_mtime_ns
     result = run("export-onnx")

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from qa.embeddings import DEFAULT_MODEL
-from qa.indexing import build_index
+from qa.embed.encoders import DEFAULT_MODEL
+from qa.indexing.build import build_index
 from qa.pipeline import open_pipeline
 from qa.settings import Settings
-from qa.store import load_index
+from qa.stores.index_folder import load_index
 
 from .conftest import CORPUS, ROOT
 
@@ -36,7 +36,7 @@ def two_corpora(tmp_path, index_dir):
 
 def _start_build(corpus, index):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "qa.cli", "index", "-q", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "qa.app.cli", "index", "-q", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qa.embeddings import NumpyEncoder, SentenceTransformerEncoder, load_encoder
+from qa.embed.encoders import NumpyEncoder, SentenceTransformerEncoder, load_encoder
 
 TEXTS = [
     "What imaging for low back pain with leg weakness?",
@@ -29,14 +29,14 @@ def test_numpy_encoder_matches_sentence_transformers():
 
 def test_onnx_encoder_matches_sentence_transformers():
     """The index's default encoder (the `qa export-onnx` model under ONNX Runtime) gives the reference vectors."""
-    from qa.embeddings import OnnxEncoder
+    from qa.embed.encoders import OnnxEncoder
 
     reference = SentenceTransformerEncoder().encode(TEXTS)
     assert np.abs(OnnxEncoder().encode(TEXTS) - reference).max() < 1e-4
 
 
 def test_a_damaged_onnx_export_is_refused_with_the_fix(tmp_path):
-    from qa.embeddings import OnnxEncoder, onnx_model_path
+    from qa.embed.encoders import OnnxEncoder, onnx_model_path
     from qa.errors import QAError
 
     truncated = tmp_path / "model.onnx"
@@ -52,7 +52,7 @@ def test_an_export_of_other_weights_is_refused(tmp_path):
     """An ONNX file that loads and runs but computes something else (here: int8-quantised weights) is caught."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.embeddings import OnnxEncoder, onnx_model_path
+    from qa.embed.encoders import OnnxEncoder, onnx_model_path
     from qa.errors import QAError
 
     quantised = tmp_path / "model.onnx"
@@ -63,8 +63,8 @@ def test_an_export_of_other_weights_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_export_writes_a_checked_model_and_no_leftovers(tmp_path):
-    from qa.embeddings import OnnxEncoder
-    from qa.onnx_export import export_onnx
+    from qa.embed.encoders import OnnxEncoder
+    from qa.embed.onnx_export import export_onnx
 
     target = export_onnx(target=tmp_path / "onnx" / "model.onnx")
     assert [p.name for p in target.parent.iterdir()] == ["model.onnx"]  # the temporary folder is gone
@@ -74,7 +74,7 @@ def test_export_writes_a_checked_model_and_no_leftovers(tmp_path):
 def test_span_vectors_are_their_tokens_mean_and_text_vectors_are_unchanged():
     import numpy as np
 
-    from qa.embeddings import load_encoder
+    from qa.embed.encoders import load_encoder
 
     encoder = load_encoder("sentence-transformers/all-MiniLM-L6-v2", "numpy")
     texts = ["Back pain with leg weakness needs an urgent MRI. CT is the alternative.", "Neuropathy on MRI."]

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from qa.errors import QAError
-from qa.evaluation import score, summarise
-from qa.gold import GoldQuestion, load_gold
+from qa.eval.scoring import score, summarise
+from qa.eval.gold import GoldQuestion, load_gold
 from qa.types import Answer
 
 from .conftest import ROOT

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from qa.chunking import split_document
-from qa.cli import main
-from qa.citations import passage_in_context
-from qa.documents import load_corpus
-from qa.embeddings import DEFAULT_MODEL, load_encoder
-from qa.indexing import build_index
+from qa.indexing.chunking import split_document
+from qa.app.cli import main
+from qa.render.citations import passage_in_context
+from qa.ingest.documents import load_corpus
+from qa.embed.encoders import DEFAULT_MODEL, load_encoder
+from qa.indexing.build import build_index
 from qa.pipeline import open_pipeline
 from qa.settings import Settings
-from qa.store import load_index
+from qa.stores.index_folder import load_index
 
 from .conftest import CORPUS, ROOT
 
@@ -170,7 +170,7 @@ def test_a_pdf_citation_panel_shows_the_page_with_the_quote_highlighted(formats_
 
     from PIL import Image
 
-    from qa import web_logic
+    from qa.app import web_logic
 
     hit = _hit_in(formats_pipeline, "MRI does not show damage to very small nerve fibers", "neuropathy-pdf")
     document = formats_pipeline.index.documents["neuropathy-pdf"]

@@ -50,7 +50,7 @@ def llm_pipeline(index_dir, llm_server):
 
 def _run_cli(args, url, **env):
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LLM_URL": url, "QA_LLM_MAX_TOKENS": "64", **env}
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "qa.app.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
 
 
 def assert_checked(answer: Answer, unsupported: str = "drop") -> None:
@@ -162,7 +162,7 @@ def test_a_reply_that_is_not_the_openai_json_is_one_error_line(index_dir):
 
 
 def test_the_page_falls_back_to_the_extractive_answer_when_the_server_is_down(index_dir):
-    from qa import web_logic
+    from qa.app import web_logic
     from qa.pipeline import open_pipeline
 
     url = f"http://127.0.0.1:{free_port()}/v1"
@@ -183,8 +183,8 @@ Imaging for low back pain with leg weakness should be discussed with the clinic 
 
 
 def test_a_document_that_says_ignore_previous_instructions_changes_nothing_it_should_not(tmp_path, llm_server):
-    from qa.embeddings import DEFAULT_MODEL
-    from qa.indexing import build_index
+    from qa.embed.encoders import DEFAULT_MODEL
+    from qa.indexing.build import build_index
     from qa.pipeline import open_pipeline
 
     corpus = tmp_path / "corpus"

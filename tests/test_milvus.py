@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.embeddings import DEFAULT_MODEL
+from qa.embed.encoders import DEFAULT_MODEL
 from qa.errors import QAError
-from qa.store import StoreChoice
+from qa.stores.index_folder import StoreChoice
 from tests.conftest import CORPUS, ROOT, free_port, stop, wait_until_ready
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ def lite_server(tmp_path_factory):
 
 
 def build(corpus: Path, index: Path, store: StoreChoice):
-    from qa.indexing import build_index
+    from qa.indexing.build import build_index
 
     return build_index(corpus, index, DEFAULT_MODEL, progress=False, store=store)
 
@@ -105,7 +105,7 @@ def test_milvus_bm25_ranks_like_bm25s_over_the_same_analysed_terms(milvus_index,
 
 
 def test_add_and_remove_update_the_collection_in_place(tmp_path):
-    from qa.library import add_documents, remove_document
+    from qa.library.manage import add_documents, remove_document
     from qa.settings import Settings
     from qa.stores.milvus import connect
 
@@ -129,7 +129,7 @@ def test_add_and_remove_update_the_collection_in_place(tmp_path):
 
 
 def test_a_crash_mid_update_leaves_the_index_answering_as_before(tmp_path, monkeypatch):
-    import qa.store
+    import qa.stores.index_folder
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
@@ -142,7 +142,7 @@ def test_a_crash_mid_update_leaves_the_index_answering_as_before(tmp_path, monke
     def crash(*args):
         raise KeyboardInterrupt("killed between writing the rows and swapping the manifest")
 
-    monkeypatch.setattr(qa.store, "_swap_into_place", crash)
+    monkeypatch.setattr(qa.stores.index_folder, "_swap_into_place", crash)
     with pytest.raises(KeyboardInterrupt):
         build(corpus, index, None)
     monkeypatch.undo()
@@ -160,7 +160,7 @@ def release(lite: Path) -> None:
 
 def _cli(*args, **env):
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "qa.app.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
 
 
 def test_a_server_that_does_not_answer_is_one_error_line(tmp_path):

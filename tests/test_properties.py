@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.citations import CITATION_MARKER, cited_reference_numbers, parse_span
-from qa.cleaning import clean
+from qa.render.citations import CITATION_MARKER, cited_reference_numbers, parse_span
+from qa.ingest.cleaning import clean
 from qa.errors import QAError
 from qa.answer.support import split_statements
 

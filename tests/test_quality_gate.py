@@ -2,8 +2,8 @@
 
 import json
 
-from qa.evaluation import check_floors, run_evaluation, summarise
-from qa.gold import load_gold
+from qa.eval.scoring import check_floors, run_evaluation, summarise
+from qa.eval.gold import load_gold
 
 from .conftest import ROOT
 

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.retrieve import reciprocal_rank_fusion, score_fusion
+from qa.retrieve.retriever import reciprocal_rank_fusion, score_fusion
 
 # A dozen questions, phrased as users ask them, and the document that holds each answer.
 ROUTES = [

@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from qa.web import serve
+from qa.app.web import serve
 
 
 @pytest.mark.slow

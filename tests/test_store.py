@@ -3,12 +3,12 @@ import shutil
 
 import pytest
 
-from qa.embeddings import DEFAULT_MODEL
+from qa.embed.encoders import DEFAULT_MODEL
 from qa.errors import QAError
-from qa.indexing import build_index, index_is_current
+from qa.indexing.build import build_index, index_is_current
 from qa.pipeline import open_pipeline
 from qa.settings import Settings
-from qa.store import load_index, read_manifest
+from qa.stores.index_folder import load_index, read_manifest
 
 from .conftest import CORPUS
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from qa.evaluation import token_f1
-from qa.gold import EvidenceSpan, GoldQuestion, holds_evidence, locate_evidence, resolve_documents
-from qa.retrieve import score_fusion
-from qa.suite import cross_corpus_questions, load_suite
+from qa.eval.scoring import token_f1
+from qa.eval.gold import EvidenceSpan, GoldQuestion, holds_evidence, locate_evidence, resolve_documents
+from qa.retrieve.retriever import score_fusion
+from qa.eval.suite import cross_corpus_questions, load_suite
 from qa.types import Document
 
 from .conftest import ROOT
@@ -117,7 +117,7 @@ def test_qa_eval_suite_indexes_asks_and_reports_every_corpus(tmp_path):
         {"name": "beir", "corpus": "beir/corpus.jsonl", "beir": {"test": ["beir/queries.jsonl", "beir/qrels.tsv"]}},
     ]}))
     out = tmp_path / "run"
-    result = subprocess.run([sys.executable, "-m", "qa.cli", "eval", "--suite", str(suite), "--out", str(out), "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-m", "qa.app.cli", "eval", "--suite", str(suite), "--out", str(out), "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "macro average, test" in result.stdout
     report = json.loads((out / "report.json").read_text())
@@ -130,5 +130,5 @@ def test_qa_eval_suite_indexes_asks_and_reports_every_corpus(tmp_path):
     markdown = (out / "report.md").read_text()
     assert "## pages" in markdown and "## Macro average over corpora" in markdown and (out / "suite.png").stat().st_size > 1000
     # A second run reuses the cached indexes.
-    again = subprocess.run([sys.executable, "-m", "qa.cli", "eval", "--suite", str(suite), "--out", str(tmp_path / "run2"), "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    again = subprocess.run([sys.executable, "-m", "qa.app.cli", "eval", "--suite", str(suite), "--out", str(tmp_path / "run2"), "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "index up to date" in again.stderr and "built in" not in again.stderr

@@ -36,7 +36,7 @@ Pellagra is treated with nicotinamide by mouth, and the diet is corrected.
 def _serve(tmp_path, *extra):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
-    subprocess.run([sys.executable, "-m", "qa.cli", "index", "-q", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, check=True, capture_output=True)
     process, url = start_qa_serve(index, *extra)
     return process, url, corpus
 

@@ -1,4 +1,4 @@
-"""Uploads through the page's code path (qa/uploads.py): real files, a real index, one line per file."""
+"""Uploads through the page's code path (qa/library/uploads.py): real files, a real index, one line per file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from qa.settings import Settings
-from qa.uploads import add_uploads, check, safe_name
+from qa.library.uploads import add_uploads, check, safe_name
 from tests.conftest import CORPUS
 
 NOTE = "# Pellagra\n\nPellagra is caused by a lack of niacin and shows as dermatitis, diarrhoea and dementia.\n"
@@ -81,7 +81,7 @@ def test_a_pdf_with_no_text_layer_is_skipped_and_not_left_in_the_corpus(tmp_path
 
 
 def test_two_uploads_at_once_both_end_indexed(tmp_path, library):
-    from qa.store import load_index
+    from qa.stores.index_folder import load_index
 
     add_uploads([], library, progress=False)
     first = _file(tmp_path, "a-note.md", b"# Alpha note\n\nAlpha fever is treated with rest and fluids.\n")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa import web_logic
+from qa.app import web_logic
 from qa.errors import QAError
 
 

@@ -21,10 +21,10 @@ from typing import Callable
 
 import numpy as np
 
-from qa.chunking import antecedents
+from qa.indexing.chunking import antecedents
 from qa.answer.coverage import Coverage, join_words
 from qa.answer.base import NO_ANSWER
-from qa.store import Index
+from qa.stores.index_folder import Index
 from qa.answer.questions import EXCLUSION, FOCUS, LIST_ASK, RARE_WORD_ZIPF, YES_NO_START, content_words, lay_equivalents, question_shape
 from qa.text import content_terms, defined_abbreviations, has_negation, index_terms, numbers, words
 from qa.types import Answer, Citation, Hit, Statement, Unit

@@ -18,9 +18,9 @@ from typing import Sequence
 
 from qa.answer.base import NO_ANSWER
 from qa.answer.support import split_statements, supporting_span
-from qa.citations import CITATION_MARKER
-from qa.cleaning import TRAILING_REFERENCES
-from qa.store import Index
+from qa.render.citations import CITATION_MARKER
+from qa.ingest.cleaning import TRAILING_REFERENCES
+from qa.stores.index_folder import Index
 from qa.text import index_terms
 from qa.types import Citation, Hit, Statement
 

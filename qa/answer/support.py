@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.chunking import sentence_spans
-from qa.citations import CITATION_MARKER
-from qa.cleaning import TRAILING_REFERENCES
+from qa.indexing.chunking import sentence_spans
+from qa.render.citations import CITATION_MARKER
+from qa.ingest.cleaning import TRAILING_REFERENCES
 from qa.text import has_negation, index_terms, numbers
 
 MIN_OVERLAP = 0.6

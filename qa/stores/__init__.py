@@ -4,7 +4,7 @@
 * ``milvus``: a Milvus collection with dense vectors and Milvus's own BM25, in Milvus Lite (a local
   data folder) or on a Milvus server or cluster by URI.
 
-The index folder (qa/store.py) always keeps the manifest, the documents, the passage and sentence
+The index folder (qa/stores/index_folder.py) always keeps the manifest, the documents, the passage and sentence
 records and the sentence vectors; the manifest's "store" entry says which search backend holds the
 passage vectors, so every command finds it. The retriever and the answerers never know which one it is.
 """

@@ -1,4 +1,4 @@
-"""The Gradio chat UI: Blocks wired to the plain functions in ``qa.web_logic``.
+"""The Gradio chat UI: Blocks wired to the plain functions in ``qa.app.web_logic``.
 
 One pipeline (model + index) per process, shared by every session; each session keeps its own
 turns in ``gr.State``. A click on a citation ``[n]`` (a link in the chat HTML) is relayed by a few
@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.formats import SUFFIXES
+from qa.ingest.formats import SUFFIXES
 from qa.settings import Settings
-from qa.uploads import DEFAULT_LIMIT_MB
+from qa.library.uploads import DEFAULT_LIMIT_MB
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-log = logging.getLogger("qa.web")
+log = logging.getLogger("qa.app.web")
 
 CSS = """
 .gradio-container {max-width: 1280px !important; margin: auto;}
@@ -67,7 +67,7 @@ EMPTY_PANEL = "<div class='qa-panel qa-empty'><p>Click a citation such as <b>[1]
 def build_app(settings: Settings | None = None, read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB):
     import gradio as gr
 
-    from qa import web_logic
+    from qa.app import web_logic
     from qa.pipeline import open_pipeline, shared_pipeline
 
     settings = settings or Settings.from_env()
@@ -145,7 +145,7 @@ def build_app(settings: Settings | None = None, read_only: bool = False, upload_
         return web_logic.sources_rows(index), gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)
 
     def add_files(files, progress=gr.Progress(track_tqdm=True)):
-        from qa.uploads import add_uploads
+        from qa.library.uploads import add_uploads
 
         paths = [Path(f if isinstance(f, str) else f.name) for f in (files or [])]
         if not paths:
@@ -161,7 +161,7 @@ def build_app(settings: Settings | None = None, read_only: bool = False, upload_
         return (lines, *library_views())
 
     def remove_chosen(doc_id, confirmed):
-        from qa.library import remove_document
+        from qa.library.manage import remove_document
 
         if not doc_id:
             return ("Pick the document to remove.", *library_views())

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from typing import Iterator
 
 from qa.answer.grounding import UNSUPPORTED_MARK
-from qa.citations import passage_in_context
+from qa.render.citations import passage_in_context
 from qa.errors import QAError
 from qa.pipeline import Pipeline
-from qa.store import Index
+from qa.stores.index_folder import Index
 from qa.text import content_terms
 from qa.types import Answer, Citation, Hit
 
@@ -189,7 +189,7 @@ def _page_image(index: Index, document, context) -> str:
     import base64
     from pathlib import Path
 
-    from qa.pdf_pages import highlighted_page
+    from qa.render.pdf_pages import highlighted_page
 
     png = highlighted_page(Path(index.manifest["corpus"]["folder"]) / document.source_path, page, context.quote)
     if png is None:

@@ -98,7 +98,7 @@ def _normalised_text(document: Document) -> tuple[str, list[int]]:
 def record_key(document: Document) -> str:
     """What a gold file may call the document: its file stem, or for a record of a .jsonl file the slug of
     the record's id ("corpus-4983" from corpus.jsonl -> "4983")."""
-    from qa.documents import doc_id_for
+    from qa.ingest.documents import doc_id_for
 
     path = Path(document.source_path)
     if path.suffix.lower() == ".jsonl":
@@ -110,7 +110,7 @@ def record_key(document: Document) -> str:
 def resolve_documents(names: list[str], documents: dict[str, Document]) -> tuple[str, ...]:
     """Index doc ids for the document names a gold record gives: a doc id, a file stem
     ("GHR-0000009" for ghr-0000009-md) or a record id inside a .jsonl file ("4983" for corpus-4983)."""
-    from qa.documents import doc_id_for
+    from qa.ingest.documents import doc_id_for
 
     by_key: dict[str, list[str]] = {}
     for doc_id, document in documents.items():

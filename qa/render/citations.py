@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.cleaning import TRAILING_REFERENCES
+from qa.ingest.cleaning import TRAILING_REFERENCES
 from qa.errors import QAError
-from qa.store import Index
+from qa.stores.index_folder import Index
 from qa.types import Chunk, Document, Reference
 
 CONTEXT_CHARS = 600  # surrounding text shown on each side of the passage, cut at a paragraph break

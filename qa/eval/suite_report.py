@@ -8,7 +8,7 @@ import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qa.eval_report import fmt
+from qa.eval.report import fmt
 
 # (summary key, label) for the answer corpora, in table order.
 ANSWER_ROWS = [

@@ -101,8 +101,8 @@ def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_colle
       qa index --store milvus                                   # Milvus Lite, index.milvus.db
       QA_MILVUS_TOKEN=... qa index --store milvus --milvus-uri http://milvus:19530
     """
-    from qa.indexing import build_index, existing_store, index_is_current
-    from qa.store import StoreChoice
+    from qa.indexing.build import build_index, existing_store, index_is_current
+    from qa.stores.index_folder import StoreChoice
 
     settings = _settings(corpus=corpus, index=index)
     if (milvus_uri or milvus_collection) and store != "milvus":
@@ -129,8 +129,8 @@ def export_onnx(force):
     Example:
       qa export-onnx
     """
-    from qa.embeddings import onnx_model_path
-    from qa.onnx_export import export_onnx as export
+    from qa.embed.encoders import onnx_model_path
+    from qa.embed.onnx_export import export_onnx as export
 
     settings = _settings()
     path = onnx_model_path(settings.model)
@@ -166,7 +166,7 @@ def docs(index, as_json):
     Example:
       qa docs
     """
-    from qa.store import load_index
+    from qa.stores.index_folder import load_index
 
     settings = _settings(index=index)
     loaded = load_index(settings.index, expected_model=settings.model)
@@ -197,7 +197,7 @@ def add(paths, corpus, index, quiet):
     Example:
       qa add ~/papers/guideline.pdf notes.md
     """
-    from qa.library import add_documents
+    from qa.library.manage import add_documents
 
     settings = _settings(corpus=corpus, index=index)
     _print_report(add_documents([Path(p) for p in paths], settings, progress=not quiet))
@@ -214,7 +214,7 @@ def remove(doc_id, corpus, index):
     Example:
       qa remove neuropathy-on-mri
     """
-    from qa.library import remove_document
+    from qa.library.manage import remove_document
 
     settings = _settings(corpus=corpus, index=index)
     _print_report(remove_document(doc_id, settings))
@@ -233,7 +233,7 @@ def search(question, mode, k, index, as_json):
     Example:
       qa search "nerve conduction studies" --mode bm25 -k 3
     """
-    from qa.render import hit_to_json, hits_to_text
+    from qa.render.output import hit_to_json, hits_to_text
 
     pipeline = _pipeline(index)
     hits = pipeline.search(question, mode=mode, k=k)
@@ -269,7 +269,7 @@ def ask(question, questions_file, mode, k, index, as_json, answerer, unsupported
       qa ask --answerer llm "What imaging for low back pain with leg weakness?"
     QA_LLM_TIMEOUT (seconds, default 30) and QA_LLM_MAX_TOKENS (default 256) tune the calls.
     """
-    from qa.render import answer_to_json, answer_to_text
+    from qa.render.output import answer_to_json, answer_to_text
 
     if (question is None) == (questions_file is None):
         raise QAError("give either a QUESTION or --file QUESTIONS.jsonl, not both and not neither.")
@@ -344,9 +344,9 @@ def cite(chunk_id, span, index, as_json):
     Example:
       qa cite limb-weakness-negative-head-mri#3 --span 1105-1221
     """
-    from qa.citations import parse_span, passage_in_context
-    from qa.render import context_to_json, context_to_text
-    from qa.store import load_index
+    from qa.render.citations import parse_span, passage_in_context
+    from qa.render.output import context_to_json, context_to_text
+    from qa.stores.index_folder import load_index
 
     settings = _settings(index=index)
     loaded = load_index(settings.index, expected_model=settings.model)
@@ -368,7 +368,7 @@ def chat(index, answerer, unsupported):
     Example:
       qa chat
     """
-    from qa.render import answer_to_text
+    from qa.render.output import answer_to_text
 
     pipeline = _pipeline(index, answerer=answerer, unsupported=unsupported)
     click.echo("Ask a question about the documents (Ctrl-D to leave).")
@@ -402,7 +402,7 @@ def serve(host, port, auth, index, read_only, upload_limit_mb, answerer, unsuppo
       qa serve --port 7860        # then open http://127.0.0.1:7860
       qa serve --read-only --auth reader:secret
     """
-    from qa.web import serve as serve_ui
+    from qa.app.web import serve as serve_ui
 
     if upload_limit_mb <= 0:
         raise QAError(f"--upload-limit-mb must be greater than 0. Currently, it is {upload_limit_mb:g}.")
@@ -440,9 +440,9 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
     """
     from pathlib import Path
 
-    from qa import eval_report
-    from qa.evaluation import all_retrieval_scores, best_configuration, check_floors, records_to_json, run_evaluation, summarise
-    from qa.gold import load_gold
+    from qa.eval import report as eval_report
+    from qa.eval.scoring import all_retrieval_scores, best_configuration, check_floors, records_to_json, run_evaluation, summarise
+    from qa.eval.gold import load_gold
 
     if compare:
         click.echo(eval_report.compare(*compare))
@@ -496,8 +496,8 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
 def _run_suite(suite_file: str, corpus_names: tuple[str, ...], mode: str | None, k: int | None, out: str | None, quiet: bool) -> None:
     from datetime import datetime, timezone
 
-    from qa.suite import load_suite, run_suite
-    from qa.suite_report import macro_average, write_suite_report
+    from qa.eval.suite import load_suite, run_suite
+    from qa.eval.suite_report import macro_average, write_suite_report
 
     if mode == "all":
         raise QAError("--mode all sweeps one gold set; with --suite pick one mode (dense, bm25 or hybrid).")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import PurePosixPath
 
-from qa.citations import PassageContext
-from qa.store import Index
+from qa.render.citations import PassageContext
+from qa.stores.index_folder import Index
 from qa.types import Answer, Hit
 
 

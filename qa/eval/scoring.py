@@ -10,7 +10,7 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass, field
 
-from qa.gold import GoldQuestion, evidence_passages, holds_evidence, normalise_text, span_overlap
+from qa.eval.gold import GoldQuestion, evidence_passages, holds_evidence, normalise_text, span_overlap
 from qa.answer.support import split_statements, supports
 from qa.types import Answer
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from qa import __version__
-from qa.chunking import antecedents, embedding_prefix, split_document, split_units
-from qa.documents import Skipped, corpus_files, hash_file, load_corpus
-from qa.embeddings import Encoder, load_encoder, onnx_available
+from qa.indexing.chunking import antecedents, embedding_prefix, split_document, split_units
+from qa.ingest.documents import Skipped, corpus_files, hash_file, load_corpus
+from qa.embed.encoders import Encoder, load_encoder, onnx_available
 from qa.errors import QAError
-from qa.store import Index, StoreChoice, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
+from qa.stores.index_folder import Index, StoreChoice, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
 from qa.text import index_terms
 from qa.types import Chunk, Document, Unit
 

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from qa.formats import SUFFIXES
-from qa.indexing import build_index
+from qa.ingest.formats import SUFFIXES
+from qa.indexing.build import build_index
 from qa.settings import Settings
 
 DEFAULT_LIMIT_MB = 50

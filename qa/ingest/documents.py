@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from qa.cleaning import clean
+from qa.ingest.cleaning import clean
 from qa.errors import QAError
-from qa.formats import SUFFIXES as FORMAT_SUFFIXES
-from qa.formats import read_sources
+from qa.ingest.formats import SUFFIXES as FORMAT_SUFFIXES
+from qa.ingest.formats import read_sources
 from qa.types import Document
 
 SUPPORTED_SUFFIXES = FORMAT_SUFFIXES

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.formats import SUFFIXES
-from qa.indexing import BuildReport, build_index
+from qa.ingest.formats import SUFFIXES
+from qa.indexing.build import BuildReport, build_index
 from qa.settings import Settings
-from qa.store import load_index
+from qa.stores.index_folder import load_index
 
 REMOVED_FOLDER = ".removed"  # hidden: never indexed
 

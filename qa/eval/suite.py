@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.evaluation import records_to_json, run_evaluation, summarise
-from qa.gold import GoldQuestion, load_gold, record_key
+from qa.eval.scoring import records_to_json, run_evaluation, summarise
+from qa.eval.gold import GoldQuestion, load_gold, record_key
 
 SPLITS = ("dev", "test")
 
@@ -89,7 +89,7 @@ def corpus_folder(corpus: SuiteCorpus, cache: Path) -> Path:
 
 def suite_index(corpus: SuiteCorpus, cache: Path, model: str, progress: bool = True, unit_vectors: str = "pooled") -> tuple[Path, float | None]:
     """The corpus's cached index, built or brought up to date first; and the seconds a build took (None if current)."""
-    from qa.indexing import build_index, index_is_current
+    from qa.indexing.build import build_index, index_is_current
 
     folder = corpus_folder(corpus, cache)
     index = cache / corpus.name / f"index-{unit_vectors}"
@@ -137,7 +137,7 @@ def beir_run(pipeline, queries: dict[str, str], mode: str, depth: int = 100, ids
 
 def beir_scores(pipeline, corpus: SuiteCorpus, modes=("dense", "bm25", "hybrid")) -> dict[str, dict[str, float]]:
     """nDCG@10, recall@100 and MRR@10 per split and mode (pytrec_eval)."""
-    from qa.documents import doc_id_for
+    from qa.ingest.documents import doc_id_for
 
     results: dict[str, dict[str, float]] = {}
     for split, (queries_path, qrels_path) in (corpus.beir_queries or {}).items():

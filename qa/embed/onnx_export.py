@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from qa.embeddings import DEFAULT_MODEL, OnnxEncoder, onnx_model_path, resolve_model_path
+from qa.embed.encoders import DEFAULT_MODEL, OnnxEncoder, onnx_model_path, resolve_model_path
 from qa.errors import QAError
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.evaluation import METRICS, RETRIEVAL_KS, EvalRecord, badness, outcome, per_document, what_went_wrong
+from qa.eval.scoring import METRICS, RETRIEVAL_KS, EvalRecord, badness, outcome, per_document, what_went_wrong
 
 HEADLINE = [
     "key_fact_recall",

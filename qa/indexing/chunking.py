@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from qa.cleaning import DATE_LINE, TRAILING_REFERENCES
+from qa.ingest.cleaning import DATE_LINE, TRAILING_REFERENCES
 from qa.errors import QAError
 from qa.types import Chunk, Document, Unit
 

@@ -1,0 +1,1 @@
+"""The user-facing surfaces: the `qa` command and the Gradio web page."""

@@ -1,0 +1,1 @@
+"""The evaluation harness: gold files, scoring, reports and the development suite."""

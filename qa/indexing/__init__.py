@@ -1,0 +1,1 @@
+"""Documents into an index: chunks and sentence units, embedded and written through a store."""

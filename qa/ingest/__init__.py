@@ -1,0 +1,1 @@
+"""Reading files into cleaned ``Document`` records: file formats, cleaning, the corpus folder."""

@@ -1,0 +1,1 @@
+"""Adding documents to and removing them from a library, with its index kept in step."""

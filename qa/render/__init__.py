@@ -1,0 +1,1 @@
+"""Answers, passages and citations shown as JSON, terminal text and rendered PDF pages."""

@@ -1,0 +1,1 @@
+"""Ranking passages for a question: dense, BM25 and their fusion."""
