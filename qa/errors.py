@@ -15,3 +15,12 @@ class IndexMissingError(QAError):
 
 class StaleIndexError(QAError):
     pass
+
+
+class UnusableFile(QAError):
+    """A file (or a record of one) the indexer skips. ``group`` names the kind of problem, so that a run
+    over thousands of files can report the skips grouped and counted ("no text layer (scanned PDFs?)")."""
+
+    def __init__(self, message: str, group: str):
+        super().__init__(message)
+        self.group = group

@@ -38,6 +38,14 @@ class Document:
     url: str | None = None
     content_hash: str = ""
     pages: tuple[tuple[int, int], ...] = ()  # (offset where a page starts, page number); PDFs only
+    # False for a document without a title of its own: ``title`` is then its opening words, for display
+    # only, and is not embedded or searched with its passages (those words are in its text already).
+    titled: bool = True
+
+    @property
+    def search_title(self) -> str:
+        """The title as embedded and searched with every passage ("" for an untitled document)."""
+        return self.title if self.titled else ""
 
     def section_at(self, offset: int) -> str:
         for section in self.sections:

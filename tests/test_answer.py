@@ -3,7 +3,7 @@ import re
 import pytest
 
 from qa.answer.base import NO_ANSWER
-from qa.render.citations import CITATION_MARKER
+from qa.answer.base import CITATION_MARKER
 from qa.errors import QAError
 
 ANSWERABLE = [

@@ -119,9 +119,10 @@ def test_bad_files_are_skipped_and_reported(tmp_path):
     result = qa("index", "-q", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
     assert result.exit_code == 0, result.output
     assert "Indexed 2 documents" in result.output
-    assert "Skipped empty.txt: empty.txt is empty" in result.output
-    assert "Skipped binary.txt: binary.txt looks binary" in result.output
-    assert "Skipped good.txt: duplicate of copy.txt" in result.output or "Skipped copy.txt: duplicate of" in result.output
+    assert "Skipped 3 of 5 files:" in result.output
+    assert "  1 empty files: empty.txt (empty.txt is empty)" in result.output
+    assert "  1 binary data, not text: binary.txt (binary.txt looks binary" in result.output
+    assert "  1 duplicates of another file: good.txt (duplicate of copy.txt)" in result.output or "copy.txt (duplicate of good.txt)" in result.output
     assert "Note: latin.txt: not valid UTF-8, decoded as cp1252" in result.output
 
 
@@ -132,7 +133,7 @@ def test_a_file_that_disappears_during_indexing(tmp_path, monkeypatch):
     real = documents.list_document_files
     monkeypatch.setattr(documents, "list_document_files", lambda folder: real(folder) + [folder / "vanished.txt"])
     result = qa("index", "-q", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
-    assert result.exit_code == 0 and "Skipped vanished.txt: could not be read" in result.output
+    assert result.exit_code == 0 and "1 files that could not be read: vanished.txt (could not be read" in result.output
 
 
 def test_instructions_inside_a_document_are_only_content(tmp_path):

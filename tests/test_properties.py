@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.render.citations import CITATION_MARKER, cited_reference_numbers, parse_span
+from qa.answer.base import CITATION_MARKER
+from qa.render.citations import cited_reference_numbers, parse_span
 from qa.ingest.cleaning import clean
 from qa.errors import QAError
 from qa.answer.support import split_statements

@@ -6,6 +6,7 @@ Two implementations: ``ExtractiveAnswerer`` (the default; quotes the passages) a
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Protocol
 
 from qa.types import Answer, Hit
@@ -13,6 +14,8 @@ from qa.types import Answer, Hit
 # The one "cannot answer" sentence: the extractive answerer's abstention, and the sentence the LLM prompt
 # tells the model to write when the passages do not answer (and the code looks for in its reply).
 NO_ANSWER = "The documents do not answer this question."
+# The one pattern for the citation markers "[n]" an answer's statements end with.
+CITATION_MARKER = re.compile(r"\[(\d+)\]")
 
 
 class Answerer(Protocol):

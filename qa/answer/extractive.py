@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from qa.indexing.chunking import antecedents
+from qa.units import link_units
 from qa.answer.coverage import Coverage, join_words
 from qa.answer.base import NO_ANSWER
 from qa.stores.index_folder import Index
@@ -122,7 +122,7 @@ class ExtractiveAnswerer:
             if u.list_id >= 0:
                 self._members.setdefault((u.doc_id, u.list_id), []).append(i)
         self._abbreviations = defined_abbreviations(d.text for d in index.documents.values())
-        self._antecedent = antecedents(units)
+        self._antecedent = link_units(units).antecedent
         self._unit_terms = [
             self._expand(set(index_terms(" ".join([u.text, self._lead_in_text(u), units[self._antecedent[i]].text if i in self._antecedent else ""]))))
             for i, u in enumerate(units)
@@ -130,7 +130,7 @@ class ExtractiveAnswerer:
         self._unit_bigrams = [set(zip(t, t[1:])) for t in (index_terms(u.text) for u in units)]
         self._raw_terms = [set(index_terms(u.text)) for u in units]
         self._heading_terms = [set(index_terms(c.section)) for c in index.chunks]
-        self._title_terms = [set(index_terms(index.documents[c.doc_id].title)) for c in index.chunks]
+        self._title_terms = [set(index_terms(index.documents[c.doc_id].search_title)) for c in index.chunks]
         self._context_terms = [h | t for h, t in zip(self._heading_terms, self._title_terms)]
         document_frequency: dict[str, int] = {}
         for terms in self._unit_terms:
@@ -415,7 +415,7 @@ class ExtractiveAnswerer:
         asked = set(content_terms(question))
         found = set()
         for hit in hits:
-            title = set(content_terms(self.index.documents[hit.chunk.doc_id].title))
+            title = set(content_terms(self.index.documents[hit.chunk.doc_id].search_title))
             if asked and title and len(asked & title) >= self.policy.title_question_overlap * max(len(asked), len(title)):
                 found.add(hit.chunk.doc_id)
         return found

@@ -18,8 +18,8 @@ from typing import Sequence
 
 from qa.answer.base import NO_ANSWER
 from qa.answer.support import split_statements, supporting_span
-from qa.render.citations import CITATION_MARKER
-from qa.ingest.cleaning import TRAILING_REFERENCES
+from qa.answer.base import CITATION_MARKER
+from qa.units import MODEL_BULLET, TRAILING_REFERENCES
 from qa.stores.index_folder import Index
 from qa.text import index_terms
 from qa.types import Citation, Hit, Statement
@@ -32,7 +32,6 @@ PROMPT_ECHO_OVERLAP = 0.6  # share of a prompt sentence's terms a statement repe
 _MARKER_LIST = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)+)\s*\]")
 _MARKER_WORD = re.compile(r"\[\s*(?:passage|source|doc(?:ument)?|ref(?:erence)?)\s*#?\s*(\d+)\s*\]", re.IGNORECASE)
 _LEADING_MARKER = re.compile(r"^(\s*(?:[-*•]|\d{1,2}[.)])?\s*)((?:\[\d+\]\s*)+)(.+)$")
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def normalise_markers(reply: str, headers: Sequence[str] = ()) -> str:
             if leading:
                 pending = leading.group(2).strip()
                 line = f"{leading.group(1)}{rest}"
-            if _plain(_BULLET.sub("", line)) in known_headers:
+            if _plain(MODEL_BULLET.sub("", line)) in known_headers:
                 continue
             lines.append(TRAILING_REFERENCES.sub("", line))
         _close(lines, pending)
@@ -108,7 +107,7 @@ def ground_reply(reply: str, passages: Sequence[Hit], index: Index, unsupported:
         marked_statements[-1] = replace(marked_statements[-1], citations=())
     for marked in marked_statements:
         # "... [1]. Next": the period after a marker closes the statement before it, not the next one.
-        text = " ".join(_BULLET.sub("", re.sub(r"^[\s.,;:!?]+", "", marked.text)).split())
+        text = " ".join(MODEL_BULLET.sub("", re.sub(r"^[\s.,;:!?]+", "", marked.text)).split())
         if not re.search(r"\w", text) or text.endswith("?"):
             continue  # punctuation, or a question (restating what was asked is not a statement)
         if _is_no_answer(text) and not marked.citations:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.indexing.chunking import sentence_spans
-from qa.render.citations import CITATION_MARKER
-from qa.ingest.cleaning import TRAILING_REFERENCES
+from qa.answer.base import CITATION_MARKER
+from qa.types import Unit
+from qa.units import link_units, parse_units, read_with_context, sentence_spans
 from qa.text import has_negation, index_terms, numbers
 
 MIN_OVERLAP = 0.6
 _VERDICT = re.compile(r"^\s*(yes|no)\.\s*", re.IGNORECASE)
-_ITEM = re.compile(r"^(-|\d{1,3}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -88,46 +87,19 @@ class _Window:
 
 
 def _windows(source: str) -> list[_Window]:
-    """Each sentence of the source; each list item also with the lead-in line it belongs to."""
-    lines = []  # (stripped line, its start, its end) in the source
-    offset = 0
-    for line in source.split("\n"):
-        leading = len(line) - len(line.lstrip())
-        lines.append((line, offset + leading, offset + len(line.rstrip())))
-        offset += len(line) + 1
+    """Each sentence of the source, and each unit read with its context (qa/units.py): an item with its
+    lead-in, a lead-in with its items ("testing: copper levels; autoimmune markers"), a "This ..." sentence
+    with the one before it."""
+    spans, _ = parse_units(source, 0, len(source))
+    units = tuple(Unit("", "", span.kind, span.start, span.end, source[span.start : span.end], span.list_id, span.introduces) for span in spans)
+    links = link_units(units)
     windows: list[_Window] = []
-    lead_in: tuple[str, int] | None = None
-    for line, start, end in lines:
-        stripped = line.strip()
-        if not stripped:
-            continue
-        is_item = bool(_ITEM.match(stripped))
-        sentences = [_Window(stripped[s:e], start + s, start + e) for s, e in sentence_spans(stripped, 0, len(stripped))]
-        windows += sentences or [_Window(stripped, start, end)]
-        if is_item and lead_in:
-            windows.append(_Window(f"{lead_in[0]} {_ITEM.sub('', stripped)}", lead_in[1], end))
-        elif not is_item:
-            lead_in = (stripped, start)
-    # A lead-in (a paragraph or an item ending in ':') with everything indented under it, so that
-    # "testing: copper levels, autoimmune markers" is judged against the nested list it summarises.
-    for number, (line, start, end) in enumerate(lines):
-        if _strip_references(line.strip()).endswith(":"):
-            depth = len(line) - len(line.lstrip())
-            block, block_end = [line.strip()], end
-            for following, _, following_end in lines[number + 1 :]:
-                if not following.strip():
-                    continue
-                if len(following) - len(following.lstrip()) <= depth and not (depth == 0 and _ITEM.match(following.strip()) and not _ITEM.match(line.strip())):
-                    break
-                block.append(_ITEM.sub("", following.strip()))
-                block_end = following_end
-            windows.append(_Window(" ".join(block), start, block_end))
+    for position, unit in enumerate(units):
+        windows += [_Window(source[s:e], s, e) for s, e in sentence_spans(source, unit.start, unit.end)]
+        context = links.context(position)
+        if len(context) > 1:
+            windows.append(_Window(read_with_context(units, links, position), units[context[0]].start, max(units[p].end for p in context)))
     return windows or [_Window(source, 0, len(source))]
-
-
-def _strip_references(line: str) -> str:
-    found = TRAILING_REFERENCES.search(line)
-    return line[: found.start()] if found else line
 
 
 def _sentence_supports(window: str, claim: str) -> bool:

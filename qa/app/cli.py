@@ -92,7 +92,8 @@ def main():
 @click.option("--milvus-uri", default=None, help="With --store milvus: a Milvus Lite folder (default: INDEX.milvus.db beside the index) or http://host:19530 (token from QA_MILVUS_TOKEN).")
 @click.option("--milvus-collection", default=None, help="With --store milvus: the collection name (default: qa_passages).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_collection, quiet):
+@click.option("--verbose", "-v", is_flag=True, help="List every skipped file and why (default: counts per reason and the first few names).")
+def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_collection, quiet, verbose):
     """Clean, chunk, embed and index a folder of documents.
 
     \b
@@ -114,7 +115,7 @@ def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_colle
     report = build_index(
         settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet, unit_vectors=unit_vectors, store=chosen
     )
-    _print_report(report)
+    _print_report(report, verbose)
 
 
 @main.command(name="export-onnx")
@@ -140,9 +141,14 @@ def export_onnx(force):
     click.echo(f"Exported {settings.model} to {export(settings.model)}")
 
 
-def _print_report(report) -> None:
-    for skipped in report.skipped:
-        click.echo(f"Skipped {skipped.path}: {skipped.reason}", err=True)
+def _print_report(report, verbose: bool = False) -> None:
+    from qa.ingest.documents import skip_summary
+
+    if report.skipped:
+        summary = skip_summary(report.skipped, report.files, limit=None if verbose else 3)
+        click.echo(summary[:1].upper() + summary[1:], err=True)
+        if not verbose:
+            click.echo("  (-v lists every skipped file and why)", err=True)
     for note in report.notes:
         click.echo(f"Note: {note}", err=True)
     click.echo(
@@ -190,7 +196,8 @@ def docs(index, as_json):
 @click.option("--corpus", type=click.Path(), default=None, help="Corpus folder to add to (default: corpus/).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def add(paths, corpus, index, quiet):
+@click.option("--verbose", "-v", is_flag=True, help="List every skipped file and why.")
+def add(paths, corpus, index, quiet, verbose):
     """Copy documents into the corpus and index them (only they are embedded).
 
     \b
@@ -200,7 +207,7 @@ def add(paths, corpus, index, quiet):
     from qa.library.manage import add_documents
 
     settings = _settings(corpus=corpus, index=index)
-    _print_report(add_documents([Path(p) for p in paths], settings, progress=not quiet))
+    _print_report(add_documents([Path(p) for p in paths], settings, progress=not quiet), verbose)
 
 
 @main.command()

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterator
 
+from qa.answer.base import CITATION_MARKER
 from qa.answer.grounding import UNSUPPORTED_MARK
 from qa.render.citations import passage_in_context
 from qa.errors import QAError
@@ -118,7 +119,7 @@ def answer_html(turn_number: int, answer: Answer, index: Index, text: str | None
             shown = html.escape(statement.text)
             body = body.replace(shown, f'<s class="qa-unsupported" title="No cited passage supports this statement">{shown}</s>', 1)
     body = body.replace(f" {UNSUPPORTED_MARK}", ' <span class="qa-unsupported-tag">unsupported</span>')
-    body = re.sub(r"\[(\d+)\]", lambda m: f'<a class="qa-cite" href="{cite_href(turn_number, int(m.group(1)))}">[{m.group(1)}]</a>', body)
+    body = CITATION_MARKER.sub(lambda m: f'<a class="qa-cite" href="{cite_href(turn_number, int(m.group(1)))}">[{m.group(1)}]</a>', body)
     cards = "".join(_source_card(turn_number, c, index) for c in answer.citations) if with_sources else ""
     note = f'<div class="qa-note">{html.escape(answer.note)}</div>' if answer.note and with_sources else ""
     by = f'<div class="qa-note">Written by {html.escape(answer.answerer.removeprefix("llm:"))}; every statement checked against the passage it cites.</div>' if answer.answerer.startswith("llm:") and with_sources else ""

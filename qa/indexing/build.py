@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from qa import __version__
-from qa.indexing.chunking import antecedents, embedding_prefix, split_document, split_units
+from qa.indexing.chunking import embedding_prefix, split_document, split_units
 from qa.ingest.documents import Skipped, corpus_files, hash_file, load_corpus
 from qa.embed.encoders import Encoder, load_encoder, onnx_available
 from qa.errors import QAError
 from qa.stores.index_folder import Index, StoreChoice, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
 from qa.text import index_terms
 from qa.types import Chunk, Document, Unit
+from qa.units import link_units, read_with_context
 
 # "auto" embeds with ONNX Runtime when the model has been exported (`qa export-onnx`): the same vectors,
 # 0.3 s to start and faster on passages than either fallback (bench/RESULTS.md). Without an export, it uses the
@@ -27,7 +28,7 @@ from qa.types import Chunk, Document, Unit
 AUTO_BACKEND_PASSAGES = 120
 # Bump when cleaning, chunking or the embedded texts change: an index from another pipeline version
 # is rebuilt in full instead of reusing its vectors.
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 # Batch size for indexing: texts are sorted by length first, and on 2 cores 8-16 texts a batch embedded
 # passages about 10% faster than 32 and 30% faster than 64 (MedQuAD passages, ONNX Runtime).
 INDEX_BATCH = 16
@@ -52,6 +53,7 @@ class BuildReport:
     unchanged: tuple[str, ...] = ()
     load_seconds: float = 0.0  # reading and cleaning the corpus
     embed_seconds: float = 0.0  # chunking and embedding new and changed documents
+    files: int = 0  # document files in the corpus folder, skipped ones included
 
 
 def _fingerprint(corpus_folder: Path, files: list[Path]) -> dict[str, dict]:
@@ -67,30 +69,16 @@ def _fingerprint(corpus_folder: Path, files: list[Path]) -> dict[str, dict]:
 
 
 def chunk_embedding_text(document: Document, chunk: Chunk) -> str:
-    return embedding_prefix(document.title, chunk.section) + chunk.text
+    return embedding_prefix(document.search_title, chunk.section) + chunk.text
 
 
 def unit_embedding_texts(units: tuple[Unit, ...], sections: list[str]) -> list[str]:
-    """Each unit with the context a reader would have: its section heading; for a list item its
-    lead-in ("Spinal cord" is a place the pathology may lie); for a lead-in its items; for a
-    sentence opening with "This ..." the sentence before it."""
-    lead_ins = {(u.doc_id, u.introduces): u.text for u in units if u.kind == "lead-in" and u.introduces >= 0}
-    items: dict[tuple[str, int], list[str]] = {}
-    for u in units:
-        if u.list_id >= 0:
-            items.setdefault((u.doc_id, u.list_id), []).append(u.text)
-    before = antecedents(units)
-    texts = []
-    for position, (unit, section) in enumerate(zip(units, sections)):
-        body = unit.text
-        if position in before:
-            body = f"{units[before[position]].text} {body}"
-        elif unit.kind == "lead-in" and unit.introduces >= 0:
-            body = f"{body} {'; '.join(items.get((unit.doc_id, unit.introduces), []))}"
-        elif (unit.doc_id, unit.list_id) in lead_ins:
-            body = f"{lead_ins[(unit.doc_id, unit.list_id)]} {body}"
-        texts.append(f"{section}: {body}" if section else body)
-    return texts
+    """Each unit read with its context (qa/units.py) after its section heading: an item with its lead-in
+    ("Spinal cord" is a place the pathology may lie), a lead-in with its items, a "This ..." sentence
+    with the sentence before it."""
+    links = link_units(units)
+    bodies = (read_with_context(units, links, position) for position in range(len(units)))
+    return [f"{section}: {body}" if section else body for body, section in zip(bodies, sections)]
 
 
 def existing_store(index_folder: Path) -> StoreChoice:
@@ -195,7 +183,7 @@ def build_index(
         chunk_vectors = np.concatenate([p.chunk_vectors for p in parts]) if parts else np.zeros((0, dimension), np.float32)
         all_unit_vectors = np.concatenate([p.unit_vectors for p in parts]) if parts else np.zeros((0, dimension), np.float32)
         documents_by_id = {d.doc_id: d for d in corpus.documents}
-        bm25_tokens = [index_terms(f"{documents_by_id[c.doc_id].title} {c.section} {c.text}") for c in chunks]
+        bm25_tokens = [index_terms(f"{documents_by_id[c.doc_id].search_title} {c.section} {c.text}") for c in chunks]
         manifest = {
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "pipeline_version": PIPELINE_VERSION,
@@ -217,6 +205,7 @@ def build_index(
         seconds=round(time.perf_counter() - started, 2),
         skipped=corpus.skipped,
         notes=corpus.notes,
+        files=corpus.files,
         index_folder=str(index_folder),
         backend=chosen,
         load_seconds=round(load_seconds, 3),
@@ -282,32 +271,22 @@ def _embed_parts(encoder: Encoder, parts: list[_Part], progress: bool, unit_vect
 
 def unit_spans_in_chunks(document: Document, chunks: list[Chunk], units: list[Unit], first_position: int = 0) -> list[list[tuple[int, tuple]]]:
     """For each chunk, its units as (position among the parts' units, the character ranges pooled for it in the
-    chunk's embedded text). As in ``unit_embedding_texts``: a lead-in is read with the items it introduces, an
-    item with its lead-in, a "This ..." sentence with the sentence before it."""
+    chunk's embedded text): the unit with its context (qa/units.py), clipped to the chunk. A lead-in's list
+    is one range, from the lead-in to its last item."""
     by_chunk: dict[str, list[int]] = {}
     for i, unit in enumerate(units):
         by_chunk.setdefault(unit.chunk_id, []).append(i)
-    list_end: dict[int, int] = {}
-    lead_in: dict[int, Unit] = {}
-    for unit in units:
-        if unit.list_id >= 0:
-            list_end[unit.list_id] = max(list_end.get(unit.list_id, 0), unit.end)
-        if unit.kind == "lead-in" and unit.introduces >= 0:
-            lead_in[unit.introduces] = unit
-    before = antecedents(tuple(units))
+    links = link_units(tuple(units))
     spans = []
     for chunk in chunks:
-        shift = len(embedding_prefix(document.title, chunk.section)) - chunk.start
+        shift = len(embedding_prefix(document.search_title, chunk.section)) - chunk.start
         row = []
         for i in by_chunk.get(chunk.chunk_id, []):
-            unit = units[i]
-            ranges = [(unit.start, unit.end)]
-            if unit.kind == "lead-in" and unit.introduces >= 0:
-                ranges = [(unit.start, max(unit.end, list_end.get(unit.introduces, 0)))]
-            elif unit.kind == "item" and unit.list_id in lead_in:
-                ranges.append((lead_in[unit.list_id].start, lead_in[unit.list_id].end))
-            elif i in before:
-                ranges.append((units[before[i]].start, units[before[i]].end))
+            unit, context = units[i], links.context(i)
+            if i in links.items:
+                ranges = [(unit.start, max([unit.end, *(units[p].end for p in context)]))]
+            else:
+                ranges = [(units[p].start, units[p].end) for p in context]
             clipped = tuple((max(a, chunk.start) + shift, min(b, chunk.end) + shift) for a, b in ranges if min(b, chunk.end) > max(a, chunk.start))
             row.append((first_position + i, clipped or ((unit.start + shift, unit.end + shift),)))
         spans.append(row)

@@ -15,17 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from qa.ingest.cleaning import DATE_LINE, TRAILING_REFERENCES
+from qa.ingest.cleaning import DATE_LINE, find_printed_date
+from qa.units import CLEAN_ITEM, parse_units, sentence_spans, strip_reference_numbers
 from qa.errors import QAError
 from qa.types import Chunk, Document, Unit
 
 TokenCounter = Callable[[str], int]
-
-_ITEM_LINE = re.compile(r"^(?P<indent> *)(?P<marker>-|\d{1,3}[.)]) (?P<body>.*)$")
-_ABBREVIATIONS = {"vs", "e.g", "i.e", "dr", "al", "fig", "figs", "approx", "no", "st", "mr", "ms", "mrs", "cf", "ca", "ref"}
-_SENTENCE_END = re.compile(r"[.!?][\"”')\]]?\s+(?=[A-Z0-9(\"“\[])")
-_ONLY_REFERENCE_NUMBERS = re.compile(r"^\d{1,2}(?:\s*,\s*\d{1,2})*$")
-_ANAPHOR = re.compile(r"^(this|these|that|those|it|they|such)\b", re.IGNORECASE)
 
 
 def approximate_tokens(text: str) -> int:
@@ -35,7 +30,8 @@ def approximate_tokens(text: str) -> int:
 
 def embedding_prefix(title: str, section: str) -> str:
     """What is embedded (and BM25-indexed) before a chunk's own text."""
-    return f"{title}\n{section}\n" if section else f"{title}\n"
+    head = f"{title}\n" if title else ""
+    return f"{head}{section}\n" if section else head
 
 
 @dataclass(frozen=True)
@@ -54,9 +50,9 @@ def _blocks(text: str, start: int, end: int) -> list[_Block]:
         position = piece_end + 2
         if not piece.strip():
             continue
-        if DATE_LINE.match(piece.strip()) and "\n" not in piece.strip() and len(piece) < 80:
-            continue  # "Last updated: ..." belongs to the metadata, not to an answerable passage
-        is_list = bool(_ITEM_LINE.match(piece.split("\n", 1)[0]))
+        if DATE_LINE.match(piece.strip()) and "\n" not in piece.strip() and len(piece) < 80 and find_printed_date(piece):
+            continue  # "Last updated: May 1, 2025" belongs to the metadata, not to an answerable passage
+        is_list = bool(CLEAN_ITEM.match(piece.split("\n", 1)[0]))
         if is_list and blocks and not blocks[-1].is_list and _ends_with_colon(text[blocks[-1].start : blocks[-1].end]):
             blocks[-1] = _Block(blocks[-1].start, piece_end, True)
         else:
@@ -65,37 +61,7 @@ def _blocks(text: str, start: int, end: int) -> list[_Block]:
 
 
 def _ends_with_colon(line: str) -> bool:
-    return _strip_reference_numbers(line.rstrip()).endswith(":")
-
-
-def _strip_reference_numbers(text: str) -> str:
-    found = TRAILING_REFERENCES.search(text)
-    return text[: found.start()] if found else text
-
-
-def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans within text[start:end], skipping splits after common abbreviations."""
-    spans = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        before = text[cursor : match.start()]
-        last_word = re.split(r"[\s(]", before)[-1]
-        if last_word.lower() in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isupper()):
-            continue  # "vs.", "e.g.", "et al.", an initial such as "P."
-
-        closing = 2 if match.group(0)[1:2] in {'"', "”", "'", ")", "]"} else 1
-        spans.append((cursor, match.start() + closing))
-        cursor = match.end()
-    spans.append((cursor, end))
-    return [(s, e) for s, e in (_trim(text, s, e) for s, e in spans) if e > s]
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    return strip_reference_numbers(line.rstrip()).endswith(":")
 
 
 def _split_oversized(text: str, block: _Block, fits: Callable[[int, int], bool], budget: int) -> list[tuple[int, int]]:
@@ -161,7 +127,7 @@ def split_document(document: Document, max_tokens: int = 256, count_tokens: Toke
     for section in document.sections:
         if section.kind != "body":
             continue
-        budget = max_tokens - count_tokens(embedding_prefix(document.title, section.heading)) + 2
+        budget = max_tokens - count_tokens(embedding_prefix(document.search_title, section.heading)) + 2
         budget = max(budget, 16)
 
         def fits(start: int, end: int) -> bool:
@@ -190,64 +156,12 @@ def split_document(document: Document, max_tokens: int = 256, count_tokens: Toke
 
 
 def split_units(document: Document, chunks: tuple[Chunk, ...]) -> tuple[Unit, ...]:
-    """Sentences, list items and lead-ins of each chunk, in document order."""
+    """Sentences, list items and lead-ins of each chunk, in document order (qa/units.py)."""
     units: list[Unit] = []
     list_counter = 0
     text = document.text
     for chunk in chunks:
-        # Lists are tracked per chunk: a stack of (indent, list_id) for nesting.
-        stack: list[tuple[int, int]] = []
-        pending_lead_in: int | None = None  # index into units of a lead-in waiting for its list
-        cursor = chunk.start
-        for line in chunk.text.split("\n"):
-            line_start, line_end = cursor, cursor + len(line)
-            cursor = line_end + 1
-            if not line.strip():
-                stack = []  # a lead-in stays pending across the blank line before its list
-                continue
-            item = _ITEM_LINE.match(line)
-            if item:
-                indent = len(item.group("indent"))
-                while stack and stack[-1][0] > indent:
-                    stack.pop()
-                if not stack or stack[-1][0] < indent:
-                    list_counter += 1
-                    stack.append((indent, list_counter))
-                    if pending_lead_in is not None:
-                        units[pending_lead_in] = _with(units[pending_lead_in], introduces=list_counter)
-                    elif units and units[-1].kind == "lead-in" and units[-1].introduces == -1:
-                        units[-1] = _with(units[-1], introduces=list_counter)
-                pending_lead_in = None
-                body_start = line_start + item.start("body")
-                start, end = _trim(text, body_start, body_start + len(_strip_reference_numbers(item.group("body"))))
-                if end > start:
-                    kind = "lead-in" if text[end - 1] == ":" else "item"
-                    units.append(Unit(chunk.chunk_id, document.doc_id, kind, start, end, text[start:end], list_id=stack[-1][1]))
-                continue
-            stack = []
-            body_end = line_start + len(_strip_reference_numbers(line))
-            for start, end in sentence_spans(text, line_start, body_end):
-                sentence = text[start:end]
-                if _ONLY_REFERENCE_NUMBERS.match(sentence):
-                    continue
-                units.append(Unit(chunk.chunk_id, document.doc_id, "sentence", start, end, sentence))
-            if units and units[-1].chunk_id == chunk.chunk_id and units[-1].text.endswith(":"):
-                units[-1] = _with(units[-1], kind="lead-in")
-                pending_lead_in = len(units) - 1
+        spans, list_counter = parse_units(text, chunk.start, chunk.end, list_counter)
+        for span in spans:
+            units.append(Unit(chunk.chunk_id, document.doc_id, span.kind, span.start, span.end, text[span.start : span.end], span.list_id, span.introduces))
     return tuple(units)
-
-
-def _with(unit: Unit, **changes) -> Unit:
-    from dataclasses import replace
-
-    return replace(unit, **changes)
-
-
-def antecedents(units: tuple[Unit, ...]) -> dict[int, int]:
-    """Unit position -> the sentence before it, for sentences opening with "This procedure ...", "It ...":
-    they are about what the previous sentence names, so they are embedded, scored and quoted with it."""
-    return {
-        i: i - 1
-        for i, u in enumerate(units)
-        if u.kind == "sentence" and i > 0 and _ANAPHOR.match(u.text) and units[i - 1].chunk_id == u.chunk_id and units[i - 1].kind == "sentence"
-    }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from qa.ingest.cleaning import clean
-from qa.errors import QAError
+from qa.errors import QAError, UnusableFile
 from qa.ingest.formats import SUFFIXES as FORMAT_SUFFIXES
 from qa.ingest.formats import read_sources
 from qa.types import Document
@@ -28,8 +28,9 @@ DEFAULT_KIND = "document"
 
 @dataclass(frozen=True)
 class Skipped:
-    path: str
-    reason: str
+    path: str  # the file, or "file (record id)" for one record of a .jsonl file
+    reason: str  # the whole message: what is wrong and what to do
+    group: str = "other problems"  # the kind of problem, for a summary grouped by kind
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Corpus:
     documents: tuple[Document, ...]
     skipped: tuple[Skipped, ...]
     notes: tuple[str, ...] = ()  # e.g. "decoded as cp1252"
+    files: int = 0  # document files found in the folder, skipped ones included
 
 
 def doc_id_for(relative_path: str) -> str:
@@ -91,8 +93,8 @@ def load_documents(path: Path, relative: str, metadata: dict | None = None) -> t
         record_meta = meta.get(source.key, {}) if source.key and isinstance(meta.get(source.key), dict) else meta
         title = record_meta.get("title") or source.title
         cleaned = clean(source.text, title=title)
-        if len(cleaned.text.strip()) <= len(cleaned.title):
-            raise QAError(f"{relative} has no text content after cleaning; remove it or add content.")
+        if not any(cleaned.text[s.start : s.end].strip() for s in cleaned.sections if s.kind == "body"):
+            raise UnusableFile(f"{relative} has no text content: {_what_cleaning_left(cleaned)}; remove it or add content.", "files with no text content")
         doc_id = doc_id_for(f"{relative.rsplit('.', 1)[0]}--{source.key}.txt" if source.key else relative)
         date = record_meta["date"] if "date" in record_meta else (source.date or cleaned.date)
         identity = json.dumps([source.fingerprint, record_meta, source.title], sort_keys=True, default=str)
@@ -112,9 +114,22 @@ def load_documents(path: Path, relative: str, metadata: dict | None = None) -> t
                 url=record_meta.get("url") or source.url,
                 content_hash=hashlib.sha256(identity.encode()).hexdigest(),
                 pages=cleaned.pages,
+                titled=cleaned.titled,
             )
         )
     return documents, notes
+
+
+def _what_cleaning_left(cleaned) -> str:
+    """Why a cleaned document holds no text: what the cleaner removed, or what little there was."""
+    if cleaned.removed:
+        shown = ", ".join(repr(line[:40]) for line in cleaned.removed[:3]) + (" …" if len(cleaned.removed) > 3 else "")
+        lines = "line" if len(cleaned.removed) == 1 else "lines"
+        only_title = f" and a title ({cleaned.title!r})" if cleaned.titled and cleaned.title else ""
+        return f"the cleaner removed {len(cleaned.removed)} {lines} of page furniture ({shown}){only_title}, and nothing else is there"
+    if cleaned.titled and cleaned.title:
+        return f"it holds only a title line ({cleaned.title!r})"
+    return "it holds only headings or a reference list"
 
 
 def _default_kind(relative: str) -> str:
@@ -150,30 +165,55 @@ def load_corpus(folder: str | Path) -> Corpus:
     skipped: list[Skipped] = []
     notes: list[str] = []
     seen: dict[str, str] = {}
-    for path in list_document_files(folder):
+    files = list_document_files(folder)
+    taken: set[str] = set()
+    for path in files:
         relative = path.relative_to(folder).as_posix()
         try:
             if path.stat().st_size == 0:
-                raise QAError(f"{relative} is empty")
+                raise UnusableFile(f"{relative} is empty", "empty files")
             loaded, file_notes = load_documents(path, relative, _metadata_for(folder, relative, metadata_cache))
+        except UnusableFile as exc:
+            skipped.append(Skipped(relative, str(exc), exc.group))
+            continue
         except QAError as exc:
             skipped.append(Skipped(relative, str(exc)))
             continue
         except OSError as exc:  # vanished or unreadable while we looked
-            skipped.append(Skipped(relative, f"could not be read ({exc.strerror})"))
+            skipped.append(Skipped(relative, f"could not be read ({exc.strerror})", "files that could not be read"))
             continue
         notes.extend(file_notes)
         for document in loaded:
             text_hash = content_hash(document.text.encode())
+            where = relative if len(loaded) == 1 else f"{relative} ({document.doc_id})"
             if text_hash in seen:
-                skipped.append(Skipped(relative if len(loaded) == 1 else f"{relative} ({document.doc_id})", f"duplicate of {seen[text_hash]}"))
+                skipped.append(Skipped(where, f"duplicate of {seen[text_hash]}", "duplicates of another file"))
                 continue
-            if any(d.doc_id == document.doc_id for d in documents):
-                skipped.append(Skipped(relative, f"its id {document.doc_id!r} is already taken; rename the file"))
+            if document.doc_id in taken:
+                skipped.append(Skipped(where, f"its id {document.doc_id!r} is already taken; rename the file", "ids already taken; rename the files"))
                 continue
             seen[text_hash] = relative
+            taken.add(document.doc_id)
             documents.append(document)
     if not documents:
-        detail = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or f"no {', '.join(SUPPORTED_SUFFIXES)} files"
+        detail = re.sub(r":?\n\s*", "; ", skip_summary(skipped, len(files), limit=3)) if skipped else f"no {', '.join(SUPPORTED_SUFFIXES)} files"
         raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({detail}); add documents.")
-    return Corpus(str(folder), tuple(documents), tuple(skipped), tuple(notes))
+    return Corpus(str(folder), tuple(documents), tuple(skipped), tuple(notes), len(files))
+
+
+def skip_summary(skipped: tuple[Skipped, ...] | list[Skipped], files: int, limit: int | None = 3) -> str:
+    """"skipped 12 of 3,000 files", then one line per kind of problem, most common first, with the count and
+    the first ``limit`` names (all of them, each with its whole reason, when ``limit`` is None)."""
+    groups: dict[str, list[Skipped]] = {}
+    for entry in skipped:
+        groups.setdefault(entry.group, []).append(entry)
+    lines = [f"skipped {len(skipped):,} of {files:,} file{'s' if files != 1 else ''}:"]
+    for group, entries in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        if limit is None:
+            lines.append(f"  {len(entries):,} {group}:")
+            lines += [f"    {entry.path}: {entry.reason}" for entry in entries]
+            continue
+        names = ", ".join(entry.path for entry in entries[:limit])
+        more = f" and {len(entries) - limit:,} more" if len(entries) > limit else ""
+        lines.append(f"  {len(entries):,} {group}: {names}{more}" + (f" ({entries[0].reason})" if len(entries) == 1 else ""))
+    return "\n".join(lines)

@@ -1,8 +1,8 @@
 """Read each supported file format into text the cleaner understands, plus what the file says about itself.
 
 * ``.txt`` — as is (the cleaner removes scraped-page boilerplate).
-* ``.md`` — ``#`` headings kept as headings, emphasis and link syntax removed, optional front matter
-  (``title:``, ``kind:``, ``date:``, ``url:``, ``publisher:``, ``doi:`` between ``---`` lines).
+* ``.md`` — ``#`` headings kept as headings, emphasis and link syntax removed, optional YAML front matter
+  (``title``, ``kind``, ``date``, ``url``, ``publisher``, ``doi`` between ``---`` lines).
 * ``.html``/``.htm`` — main content extracted with trafilatura (navigation, scripts, footers dropped;
   headings, lists and figure captions kept), the page's own title and date.
 * ``.pdf`` — text per page with pypdf (layout mode keeps paragraph breaks); pages are marked so citations
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.errors import QAError
+from qa.errors import QAError, UnusableFile
 
 PAGE_MARKER = "<<page {}>>"  # a line of its own; the cleaner turns these into page offsets
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
@@ -48,7 +48,7 @@ def _hash(data: bytes) -> str:
 def decode_text(data: bytes, path: str) -> tuple[str, str | None]:
     """Decode bytes as UTF-8, else cp1252, else Latin-1; return the text and a note when not UTF-8."""
     if b"\x00" in data[:8192]:
-        raise QAError(f"{path} looks binary (it contains NUL bytes); remove it or convert it to text.")
+        raise UnusableFile(f"{path} looks binary (it contains NUL bytes); remove it or convert it to text.", "binary data, not text")
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -70,7 +70,7 @@ def read_sources(path: Path, relative: str) -> list[Source]:
         return _read_jsonl(data, relative)
     text, note = decode_text(data, relative)
     if suffix in (".md", ".markdown"):
-        meta, body = split_front_matter(text)
+        meta, body = split_front_matter(text, relative)
         return [
             Source(
                 markdown_to_text(body), _hash(data), title=meta.get("title"), date=meta.get("date"), kind=meta.get("kind"), url=meta.get("url"),
@@ -84,20 +84,27 @@ def read_sources(path: Path, relative: str) -> list[Source]:
 
 # ---- Markdown ------------------------------------------------------------------------------------
 
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+FRONT_MATTER_FIELDS = ("title", "kind", "date", "url", "publisher", "doi")
 
 
-def split_front_matter(text: str) -> tuple[dict[str, str], str]:
-    """Simple ``key: value`` front matter (no nesting), and the text after it."""
+def split_front_matter(text: str, path: str = "") -> tuple[dict[str, str], str]:
+    """YAML front matter (read by PyYAML's safe loader) and the text after it. Only the fields the
+    product uses are kept, as text; a block that is not valid YAML is an error naming the file."""
+    import yaml
+
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
-    meta = {}
-    for line in match.group(1).splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            meta[key.strip().lower()] = value.strip().strip("'\"")
-    return meta, text[match.end() :]
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        where = f" at line {exc.problem_mark.line + 2}" if getattr(exc, "problem_mark", None) else ""
+        raise UnusableFile(f"{path or 'the file'} has front matter that is not valid YAML{where}; fix it or remove the '---' block.", "Markdown files with invalid front matter") from None
+    if not isinstance(data, dict):
+        return {}, text[match.end() :]
+    meta = {str(k).strip().lower(): v for k, v in data.items()}
+    return {k: str(meta[k]).strip() for k in FRONT_MATTER_FIELDS if meta.get(k) not in (None, "")}, text[match.end() :]
 
 
 def markdown_to_text(text: str) -> str:
@@ -143,7 +150,7 @@ def _read_html(text: str, data: bytes, relative: str, note: str | None) -> Sourc
     prepared = re.sub(r"<(/?)figure\b", r"<\1div", prepared, flags=re.IGNORECASE)
     body = trafilatura.extract(prepared, output_format="markdown", include_formatting=True, include_images=False, include_tables=True, include_comments=False, favor_recall=True)
     if not body or not body.strip():
-        raise QAError(f"{relative} has no main content that could be extracted; check that it is an article page.")
+        raise UnusableFile(f"{relative} has no main content that could be extracted; check that it is an article page.", "web pages with no main content")
     meta = trafilatura.extract_metadata(prepared)
     title = meta.title if meta and meta.title else None
     if title and not body.lstrip().startswith("#"):
@@ -160,13 +167,13 @@ def _read_pdf(data: bytes, relative: str) -> Source:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise QAError(f"{relative} is an encrypted PDF; save an unencrypted copy to index it.")
+            raise UnusableFile(f"{relative} is an encrypted PDF; save an unencrypted copy to index it.", "encrypted PDFs; save unencrypted copies")
         pages = [(page.extract_text(extraction_mode="layout") or "") for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or None
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise QAError(f"{relative} is not a readable PDF ({exc}); re-export it or remove it.") from exc
+        raise UnusableFile(f"{relative} is not a readable PDF ({exc}); re-export it or remove it.", "unreadable PDFs; re-export them") from exc
     if not any(p.strip() for p in pages):
-        raise QAError(f"{relative} has no text layer (a scanned PDF?); run OCR on it first, then index it.")
+        raise UnusableFile(f"{relative} has no text layer (a scanned PDF?); run OCR on it first, then index it.", "PDFs with no text layer (scanned?); run OCR first")
     parts = []
     for number, text in enumerate(pages, 1):
         lines = [line.strip() for line in text.splitlines()]
@@ -197,7 +204,7 @@ def _read_jsonl(data: bytes, relative: str) -> list[Source]:
             continue
         sources.append(Source(f"{title or key}\n\n{text}", _hash(raw), key=key, title=title or key, kind="passage"))
     if not sources:
-        raise QAError(f"{relative} has no usable {{\"_id\", \"title\", \"text\"}} records ({', '.join(problems) or 'empty file'}).")
+        raise UnusableFile(f"{relative} has no usable {{\"_id\", \"title\", \"text\"}} records ({', '.join(problems) or 'empty file'}).", "JSONL files with no usable records")
     if problems:
         sources[0] = Source(**{**sources[0].__dict__, "note": f"{relative}: skipped {', '.join(problems[:5])}{' …' if len(problems) > 5 else ''}"})
     return sources

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.ingest.cleaning import TRAILING_REFERENCES
 from qa.errors import QAError
 from qa.stores.index_folder import Index
 from qa.types import Chunk, Document, Reference
+from qa.units import TRAILING_REFERENCES
 
 CONTEXT_CHARS = 600  # surrounding text shown on each side of the passage, cut at a paragraph break
-CITATION_MARKER = re.compile(r"\[(\d+)\]")  # the one pattern for answer citation markers
 
 
 @dataclass(frozen=True)
