@@ -122,10 +122,18 @@ def test_qa_eval_suite_indexes_asks_and_reports_every_corpus(tmp_path):
     assert "macro average, test" in result.stdout
     report = json.loads((out / "report.json").read_text())
     pages_records = [r for split in report["corpora"]["pages"]["splits"].values() for r in split["records"]]
-    own = [r for r in pages_records if not r["id"].startswith("x:")]
+    own = [r for r in pages_records if r["id"].startswith("p-")]
+    typos = [r for r in pages_records if r["id"].startswith("t:")]
     foreign = [r for r in pages_records if r["id"].startswith("x:")]
+    assert len(own) + len(typos) + len(foreign) == len(pages_records)
     assert len(own) == 3 and all(r["right_document"] and r["evidence_in_passage"] for r in own)
     assert foreign and all(not r["answerable"] for r in foreign)
+    # Each answerable question with a word of six letters or more is asked again with one typo in it.
+    originals = {r["id"]: r for r in own}
+    assert typos and all(t["answerable"] and t["id"][2:] in originals for t in typos)
+    for typo in typos:
+        typed, clean = typo["question"].split(), originals[typo["id"][2:]]["question"].split()
+        assert len(typed) == len(clean) and sum(a != b for a, b in zip(typed, clean)) == 1
     assert report["corpora"]["beir"]["beir"]["test.hybrid"]["ndcg@10"] == 1.0
     markdown = (out / "report.md").read_text()
     assert "## pages" in markdown and "## Macro average over corpora" in markdown and (out / "suite.png").stat().st_size > 1000

@@ -33,6 +33,7 @@ class GoldQuestion:
     documents: tuple[str, ...] = ()  # index doc ids that hold the answer
     given_split: str = ""  # the record's own "split" ("train"/"dev" -> dev, "test" -> test)
     spans: tuple[EvidenceSpan, ...] = ()
+    answers: tuple[str, ...] = ()  # every accepted short answer (SQuAD lists several); ``answer`` is the first
 
     @property
     def split(self) -> str:
@@ -143,6 +144,7 @@ def load_gold(path: str | Path, documents: dict[str, Document], strict: bool = T
                 question=record["question"],
                 answerable=bool(record["answerable"]),
                 answer=record.get("answer", ""),
+                answers=tuple(a for a in record.get("answers", []) if isinstance(a, str) and a.strip()),
                 key_facts=tuple(tuple(group) for group in record.get("key_facts", [])),
                 evidence=tuple(record.get("evidence", [])),
                 documents=resolve_documents(names, documents),

@@ -11,6 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 from qa.eval.gold import GoldQuestion, evidence_passages, holds_evidence, normalise_text, span_overlap
+from qa.answer.base import CITATION_MARKER
 from qa.answer.support import split_statements, supports
 from qa.types import Answer
 
@@ -23,7 +24,10 @@ METRICS = {
     "evidence_cited": "share of answerable questions with a citation whose passage holds a gold evidence span (contains it, or half of it when it spans passages)",
     "evidence_cited_quote": "share of answerable questions with a citation whose quote overlaps a gold evidence span by at least half of the shorter of the two",
     "right_document_cited": "share of answerable questions with a citation into a document the gold record names",
-    "answer_f1": "token F1 between the answer (markers removed) and the short reference answer, averaged over answerable questions (0 when abstaining)",
+    "answer_f1": "token F1 between the answer (markers removed) and the short reference answer (the best of the accepted answers), averaged over answerable questions (0 when abstaining)",
+    "answer_contained": "share of answerable questions whose answer (markers removed) contains a reference answer string (case and whitespace aside)",
+    "evidence_top_k_cited": "among answerable questions with an evidence passage in the k passages retrieved for the answer, the share that cite one",
+    "median_citations": "median number of citations of non-abstaining answers",
     "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/answer/support.py)",
     "citation_recall": "share of answer statements that carry at least one supporting citation",
     "abstention_precision": "share of abstentions that were on questions the documents do not answer",
@@ -65,6 +69,10 @@ class EvalRecord:
     retrieval: dict = field(default_factory=dict)  # mode -> {"recall_5": ..., "recip_rank": ...}
     timings_ms: dict = field(default_factory=dict)
     answerer: str = "extractive"
+    evidence_retrieved: bool = False  # an evidence passage is among the k passages the answer weighed
+    answer_contained: bool = False
+    citations: int = 0
+    confidence: float | None = None  # the answerer's confidence that the documents answer (None if it gives none)
     generated_tokens: int = 0
     statements_written: int = 0  # by the LLM, kept or not (0 for the extractive answerer)
     statements_rejected: int = 0
@@ -111,7 +119,7 @@ def retrieval_scores(pipeline, questions: list[GoldQuestion], mode: str) -> dict
 
 
 def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> EvalRecord:
-    answer_text = normalise_text(re.sub(r"\[\d+\]", " ", answer.text))
+    answer_text = normalise_text(CITATION_MARKER.sub(" ", answer.text))
     matched_groups = [group for group in gold.key_facts if any(normalise_text(alt) in answer_text for alt in group)]
     in_passage = any(holds_evidence(c.chunk.doc_id, c.chunk.start, c.chunk.end, gold) for c in answer.citations)
     in_quote = any(
@@ -121,7 +129,9 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
         if span.doc_id == c.chunk.doc_id
     )
     right_document = any(c.chunk.doc_id in gold.documents for c in answer.citations)
-    f1 = 0.0 if answer.abstained or not gold.answer else token_f1(answer_text, gold.answer)
+    references = [a for a in dict.fromkeys((gold.answer, *gold.answers)) if a]
+    f1 = 0.0 if answer.abstained or not references else max(token_f1(answer_text, reference) for reference in references)
+    contained = not answer.abstained and any(normalise_text(reference) in answer_text for reference in references)
     statements = [] if answer.abstained else split_statements(answer.text)
     by_n = {c.n: c for c in answer.citations}
     pairs = supported_pairs = supported_statements = 0
@@ -158,6 +168,10 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
         retrieval=retrieval or {},
         timings_ms=dict(answer.timings_ms),
         answerer=answer.answerer,
+        evidence_retrieved=any(holds_evidence(h.chunk.doc_id, h.chunk.start, h.chunk.end, gold) for h in answer.hits),
+        answer_contained=contained,
+        citations=len(answer.citations),
+        confidence=getattr(answer, "confidence", None),
         generated_tokens=answer.generated_tokens,
         statements_written=len(answer.statements) if answer.answerer.startswith("llm:") else answer.rejected_statements,
         statements_rejected=answer.rejected_statements,
@@ -213,12 +227,15 @@ def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
         "evidence_cited_quote": _share(answerable, lambda r: r.evidence_in_quote),
         "right_document_cited": _share([r for r in answerable if r.documents], lambda r: r.right_document),
         "answer_f1": round(statistics.mean(r.answer_f1 for r in answerable), 4) if answerable else None,
+        "answer_contained": _share(answerable, lambda r: r.answer_contained),
+        "evidence_top_k_cited": _share([r for r in answerable if r.evidence_retrieved], lambda r: r.evidence_in_passage),
         "citation_precision": round(sum(r.citation_pairs_supported for r in answered) / pairs, 4) if pairs else None,
         "citation_recall": round(sum(r.statements_supported for r in answered) / statements, 4) if statements else None,
         "abstention_precision": _share(abstained, lambda r: not r.answerable),
         "abstention_recall": _share(unanswerable, lambda r: r.abstained),
         "false_abstention": _share(answerable, lambda r: r.abstained),
         "median_answer_chars": statistics.median(r.length for r in answered) if answered else None,
+        "median_citations": statistics.median(r.citations for r in answered) if answered else None,
     }
     generating = [r for r in records if r.generated_tokens]
     if generating:

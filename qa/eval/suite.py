@@ -32,6 +32,10 @@ class SuiteCorpus:
     questions: Path | None = None  # gold JSONL (answers scored)
     beir_queries: dict[str, tuple[Path, Path]] | None = None  # split -> (queries.jsonl, qrels.tsv)
     cross_questions: int = 0  # questions from each other corpus asked here as unanswerable, per split
+    # Another corpus asked the same questions (the same documents in another form, e.g. pubmedqa-plain):
+    # neither is asked the other's questions as foreign ones, and they are foreign elsewhere only once.
+    shares_questions_with: str | None = None
+    typos: bool = True  # also ask a typo'd copy of every answerable question (qa/eval/typos.py)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ def load_suite(path: str | Path) -> Suite:
                     questions=(base / entry["questions"]).resolve() if entry.get("questions") else None,
                     beir_queries={split: ((base / q).resolve(), (base / r).resolve()) for split, (q, r) in beir.items()} if beir else None,
                     cross_questions=int(entry.get("cross_questions", 0)),
+                    shares_questions_with=entry.get("shares_questions_with"),
+                    typos=bool(entry.get("typos", True)),
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -100,18 +106,34 @@ def suite_index(corpus: SuiteCorpus, cache: Path, model: str, progress: bool = T
     return index, round(time.perf_counter() - started, 1)
 
 
-def cross_corpus_questions(own: str, others: dict[str, tuple[GoldQuestion, ...]], per_split: int) -> list[GoldQuestion]:
+def cross_corpus_questions(own: str, others: dict[str, tuple[GoldQuestion, ...]], per_split: int, related: frozenset[str] = frozenset()) -> list[GoldQuestion]:
     """Questions of the other corpora, as unanswerable here: per corpus and split, the first `per_split`
-    in SHA-256 order of their ids (deterministic, independent of file order)."""
+    in SHA-256 order of their ids (deterministic, independent of file order). Corpora in `related` (asked
+    the same questions as this one) are left out."""
     chosen = []
     for name, questions in sorted(others.items()):
-        if name == own:
+        if name == own or name in related:
             continue
         for split in SPLITS:
             pool = sorted((q for q in questions if q.split == split and q.answerable), key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())
             for question in pool[:per_split]:
                 chosen.append(GoldQuestion(f"x:{name}:{question.id}", question.question, False, "", (), (), given_split=split))
     return chosen
+
+
+def question_families(corpora: tuple[SuiteCorpus, ...]) -> dict[str, frozenset[str]]:
+    """For each corpus, the corpora asked the same questions (itself excluded)."""
+    family: dict[str, set[str]] = {c.name: set() for c in corpora}
+    for corpus in corpora:
+        if corpus.shares_questions_with:
+            family[corpus.name].add(corpus.shares_questions_with)
+            family.setdefault(corpus.shares_questions_with, set()).add(corpus.name)
+    return {name: frozenset(names) for name, names in family.items()}
+
+
+def foreign_pools(corpora: tuple[SuiteCorpus, ...]) -> dict[str, tuple[GoldQuestion, ...]]:
+    """Each question set once: a corpus that shares another's questions contributes none of its own."""
+    return {c.name: raw_questions(c) for c in corpora if c.questions and not c.shares_questions_with}
 
 
 def raw_questions(corpus: SuiteCorpus) -> tuple[GoldQuestion, ...]:
@@ -170,6 +192,59 @@ def beir_metrics(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, in
     }
 
 
+@dataclass(frozen=True)
+class CorpusQuestions:
+    """What a corpus is asked: its own questions (evidence located), their typo'd copies, and foreign ones."""
+
+    own: tuple[GoldQuestion, ...]
+    typos: tuple[GoldQuestion, ...]
+    foreign: tuple[GoldQuestion, ...]
+    unlocated: tuple[str, ...]  # answerable questions left out: their evidence is not in the cleaned text
+
+    def all(self) -> list[GoldQuestion]:
+        return [*self.own, *self.typos, *self.foreign]
+
+
+def corpus_questions(suite: Suite, corpus: SuiteCorpus, documents: dict) -> CorpusQuestions:
+    from qa.eval.typos import typo_copies
+
+    own = load_gold(corpus.questions, documents, strict=False)
+    unlocated = tuple(q.id for q in own if q.answerable and not q.spans)
+    own = tuple(q for q in own if q.spans or not q.answerable)
+    foreign = ()
+    if corpus.cross_questions:
+        foreign = tuple(cross_corpus_questions(corpus.name, foreign_pools(suite.corpora), corpus.cross_questions, question_families(suite.corpora)[corpus.name]))
+    return CorpusQuestions(own, tuple(typo_copies(own)) if corpus.typos else (), foreign, unlocated)
+
+
+def kind_of(record_id: str) -> str:
+    """"own", "typo" (a typo'd copy of an own question) or "foreign" (another corpus's question)."""
+    from qa.eval.typos import TYPO_PREFIX
+
+    return "foreign" if record_id.startswith("x:") else "typo" if record_id.startswith(TYPO_PREFIX) else "own"
+
+
+def split_summary(records: list) -> dict:
+    """The summary of one split: own questions, with the typo'd copies' and foreign questions' figures added."""
+    own = [r for r in records if kind_of(r.id) == "own"]
+    typos = [r for r in records if kind_of(r.id) == "typo"]
+    foreign = [r for r in records if kind_of(r.id) == "foreign"]
+    summary = summarise(own)
+    summary["cross_corpus_questions"] = len(foreign)
+    summary["cross_corpus_abstained"] = round(sum(r.abstained for r in foreign) / len(foreign), 4) if foreign else None
+    if typos:
+        typo_summary = summarise(typos)
+        for key in TYPO_METRICS:
+            summary[f"typo.{key}"] = typo_summary.get(key)
+        if summary.get("evidence_cited") is not None and typo_summary.get("evidence_cited") is not None:
+            summary["typo.evidence_cited_gap"] = round(summary["evidence_cited"] - typo_summary["evidence_cited"], 4)
+    return summary
+
+
+# The figures reported for the typo'd copies beside the clean questions.
+TYPO_METRICS = ("answerable", "evidence_cited", "right_document_cited", "false_abstention", "evidence_top_k_cited", "answer_contained", "answer_f1")
+
+
 def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: bool = True, log=None, unit_vectors: str = "pooled") -> dict:
     """Every corpus of the suite (or those named): index, ask, score. Returns the report's data."""
     from qa.pipeline import open_pipeline
@@ -179,7 +254,6 @@ def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: boo
     unknown = sorted(set(names) - {c.name for c in suite.corpora})
     if unknown:
         raise QAError(f"the suite has no corpus named {', '.join(unknown)}; it has {', '.join(c.name for c in suite.corpora)}.")
-    all_questions = {c.name: raw_questions(c) for c in suite.corpora if c.questions}
     report: dict = {"suite": str(suite.path), "settings": {"mode": settings.mode, "k": settings.k}, "corpora": {}}
     for corpus in chosen:
         index, build_seconds = suite_index(corpus, suite.cache, settings.model, progress, unit_vectors)
@@ -189,21 +263,13 @@ def run_suite(suite: Suite, settings, names: tuple[str, ...] = (), progress: boo
         if corpus.beir_queries:
             entry["beir"] = beir_scores(pipeline, corpus)
         if corpus.questions:
-            own = load_gold(corpus.questions, pipeline.index.documents, strict=False)
-            unlocated = [q.id for q in own if q.answerable and not q.spans]
-            own = tuple(q for q in own if q.spans or not q.answerable)
-            cross = cross_corpus_questions(corpus.name, all_questions, corpus.cross_questions) if corpus.cross_questions else []
-            records = run_evaluation(pipeline, list(own) + cross, settings.mode, settings.k, progress=progress)
-            entry["unlocated_evidence"] = unlocated
+            asked = corpus_questions(suite, corpus, pipeline.index.documents)
+            records = run_evaluation(pipeline, asked.all(), settings.mode, settings.k, progress=progress)
+            entry["unlocated_evidence"] = list(asked.unlocated)
             entry["splits"] = {}
             for split in SPLITS:
                 in_split = [r for r in records if r.split == split]
-                own_records = [r for r in in_split if not r.id.startswith("x:")]
-                cross_records = [r for r in in_split if r.id.startswith("x:")]
-                summary = summarise(own_records)
-                summary["cross_corpus_questions"] = len(cross_records)
-                summary["cross_corpus_abstained"] = round(sum(r.abstained for r in cross_records) / len(cross_records), 4) if cross_records else None
-                entry["splits"][split] = {"summary": summary, "records": records_to_json(in_split)}
+                entry["splits"][split] = {"summary": split_summary(in_split), "records": records_to_json(in_split)}
         report["corpora"][corpus.name] = entry
         log(f"{corpus.name}: done")
     return report
