@@ -8,6 +8,7 @@ objects exist only between the two steps, carrying our ``Hit`` in metadata.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LangChainDocument
@@ -46,15 +47,12 @@ def build_chain(retriever: ChunkRetriever, answerer: Answerer, streaming: bool =
     def answer_step(inputs: dict) -> Answer:
         hits, retrieval_timings = hits_and_timings(inputs)
         result = answerer.answer(inputs["question"], hits)
-        result.timings_ms.update(retrieval_timings)
-        return result
+        return replace(result, timings_ms={**result.timings_ms, **retrieval_timings})
 
     def stream_step(inputs: dict):
         hits, retrieval_timings = hits_and_timings(inputs)
         for step in answerer.stream(inputs["question"], hits):
-            if isinstance(step, Answer):
-                step.timings_ms.update(retrieval_timings)
-            yield step
+            yield replace(step, timings_ms={**step.timings_ms, **retrieval_timings}) if isinstance(step, Answer) else step
 
     retrieval = RunnableParallel(question=RunnablePassthrough(), passages=retriever)
     return retrieval | RunnableLambda(stream_step if streaming else answer_step)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Iterator
 from pathlib import Path
+from typing import Iterator
 
 from qa.answer.base import Answerer
-from qa.answer.extractive import AnswerPolicy, ExtractiveAnswerer
+from qa.answer.extractive import ExtractiveAnswerer
+from qa.answer.model import AnswerModel
 from qa.embed.encoders import load_encoder
 from qa.errors import QAError
+from qa.retrieve.lexicon import build_lexicon
 from qa.retrieve.retriever import Retriever
+from qa.retrieve.spelling import Query, Speller
 from qa.settings import Settings
 from qa.stores.index_folder import Index, load_index, require_fresh
 from qa.types import Answer, Hit
@@ -42,6 +45,7 @@ class Pipeline:
     index: Index
     retriever: Retriever
     answerer: ExtractiveAnswerer  # the default; the extractive answer is also the LLM answerer's gate and fallback
+    speller: Speller
     _chains: dict = field(default_factory=dict, repr=False)
     _llm: Answerer | None = field(default=None, repr=False)
 
@@ -71,31 +75,39 @@ class Pipeline:
             self._chains[key] = build_chain(ChunkRetriever(retriever=self.retriever, mode=mode, k=k), answerer, streaming)
         return self._chains[key]
 
+    def query(self, question: str) -> Query:
+        """The question as searched: validated, its misspelt words corrected where the match is clear."""
+        return self.speller.correct(validate_question(question))
+
     def ask(self, question: str, mode: str | None = None, k: int | None = None, answerer: str | None = None) -> Answer:
-        question = validate_question(question)
-        settings = self.settings.with_overrides(mode=mode, k=k)
         started = time.perf_counter()
-        answer = self._chain(settings.mode, settings.k, self.answerer_for(answerer)).invoke(question)
-        answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 3)
-        return answer
+        query = self.query(question)
+        settings = self.settings.with_overrides(mode=mode, k=k)
+        answer = self._chain(settings.mode, settings.k, self.answerer_for(answerer)).invoke(query.text)
+        return _as_asked(answer, query, started)
 
     def stream(self, question: str, mode: str | None = None, k: int | None = None, answerer: str | None = None) -> Iterator[str | Answer]:
         """The answer's text as it is written (an LLM's raw draft), then the checked Answer."""
-        question = validate_question(question)
-        settings = self.settings.with_overrides(mode=mode, k=k)
         started = time.perf_counter()
-        for step in self._chain(settings.mode, settings.k, self.answerer_for(answerer), streaming=True).stream(question):
-            if isinstance(step, Answer):
-                step.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 3)
-            yield step
+        query = self.query(question)
+        settings = self.settings.with_overrides(mode=mode, k=k)
+        for step in self._chain(settings.mode, settings.k, self.answerer_for(answerer), streaming=True).stream(query.text):
+            yield _as_asked(step, query, started) if isinstance(step, Answer) else step
 
     def search(self, question: str, mode: str | None = None, k: int | None = None) -> tuple[Hit, ...]:
-        question = validate_question(question)
         settings = self.settings.with_overrides(mode=mode, k=k)
-        return self.retriever.search(question, settings.mode, settings.k)
+        return self.retriever.search(self.query(question).text, settings.mode, settings.k)
 
 
-def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerPolicy = AnswerPolicy(), **retriever_options) -> Pipeline:
+def _as_asked(answer: Answer, query: Query, started: float) -> Answer:
+    """The answer to the question as typed, with the corrections it was searched with and the total time."""
+    total = round((time.perf_counter() - started) * 1000, 3)
+    return replace(answer, question=query.typed, corrections=query.corrections, timings_ms={**answer.timings_ms, "total": total})
+
+
+def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerModel | None = None, **retriever_options) -> Pipeline:
+    """The index, the encoder, the retriever and the answerers, loaded once. ``model``: the fitted answer
+    model (default: qa/answer/model.json)."""
     index = load_index(settings.index, expected_model=settings.model)
     if check_corpus:
         corpus = Path(index.manifest["corpus"]["folder"])
@@ -105,7 +117,8 @@ def open_pipeline(settings: Settings, check_corpus: bool = True, policy: AnswerP
             require_fresh(index.manifest, corpus, corpus_files(corpus), hash_file)
     encoder = load_encoder(settings.model, "numpy")
     retriever = Retriever(index, encoder, **retriever_options)
-    return Pipeline(settings, index, retriever, ExtractiveAnswerer(index, retriever.embed_query, policy))
+    lexicon = build_lexicon(index.chunks, index.documents)
+    return Pipeline(settings, index, retriever, ExtractiveAnswerer(index, retriever.embed_query, lexicon, model), Speller(lexicon))
 
 
 @lru_cache(maxsize=4)

@@ -45,6 +45,7 @@ _SPELLING = [
 _SPELLING_EXCEPTIONS = frozenset({"otherwise", "exercise", "exercised", "exercises", "exercising", "expertise", "franchise", "surprise", "surprised", "promise", "premise", "concise", "precise", "advise", "advised", "devise", "revise", "revised", "supervise", "supervised", "compromise", "compromised", "enterprise", "merchandise", "disguise", "hour", "four", "your", "our", "pour", "tour", "flour", "sour", "devour"})
 
 
+@lru_cache(maxsize=200_000)
 def american(word: str) -> str:
     if word in _SPELLING_EXCEPTIONS or len(word) < 5:
         return word

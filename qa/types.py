@@ -1,4 +1,4 @@
-"""The frozen records that flow between pipeline stages (DESIGN §1)."""
+"""The frozen records that flow between pipeline stages (ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -119,6 +119,14 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A question word the library never uses, searched as the library word it was taken to mean."""
+
+    typed: str
+    corrected: str
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -131,3 +139,5 @@ class Answer:
     note: str | None = None  # one line on how the answer came about, e.g. why the LLM's draft was not used
     generated_tokens: int = 0  # tokens the language model wrote for it (0 for the extractive answerer)
     rejected_statements: int = 0  # statements a model wrote that no cited passage supports (all of them on a fallback)
+    confidence: float | None = None  # the answerer's confidence that the documents answer (None: it gives none)
+    corrections: tuple[Correction, ...] = ()  # misspelt question words searched as corrected

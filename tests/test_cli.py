@@ -21,8 +21,9 @@ def test_ask_json_follows_the_contract(index_dir):
     result = run("ask", "--json", "--index", str(index_dir), "What imaging for low back pain with leg weakness?")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "answerer", "note", "statements", "rejected_statements", "citations", "timings_ms"}
+    assert set(answer) == {"question", "answer", "abstained", "answerer", "note", "statements", "rejected_statements", "citations", "timings_ms", "corrections", "confidence"}
     assert isinstance(answer["answer"], str) and answer["abstained"] is False
+    assert answer["corrections"] == [] and 0 < answer["confidence"] <= 1
     assert answer["answerer"] == "extractive" and answer["note"] is None and answer["rejected_statements"] == 0
     assert answer["statements"] and all(s["supported"] and s["citations"] and s["text"] in answer["answer"] for s in answer["statements"])
     assert {"retrieve", "answer", "total"} <= set(answer["timings_ms"])
@@ -36,6 +37,14 @@ def test_ask_json_follows_the_contract(index_dir):
         assert text[citation["start"] : citation["end"]] == citation["quote"]
         assert citation["quote"] in citation["text"]
         assert (ROOT / citation["source"]).is_file()
+
+
+def test_a_misspelt_word_is_searched_as_corrected_and_says_so(index_dir):
+    result = run("ask", "--json", "--index", str(index_dir), "Which lab tests are sugested for unexplained limb weaknes?")
+    answer = json.loads(result.stdout)
+    assert {"typed": "weaknes", "corrected": "weakness"} in answer["corrections"] and not answer["abstained"]
+    text = run("ask", "--index", str(index_dir), "Which lab tests are sugested for unexplained limb weaknes?").stdout
+    assert text.startswith("Searched for: ") and "weakness (you typed weaknes)" in text
 
 
 def test_ask_file_answers_every_line_in_order_and_reports_bad_lines(index_dir, tmp_path):

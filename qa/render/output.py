@@ -1,13 +1,15 @@
-"""Answers, hits and passages as the JSON contract (DESIGN §7) and as terminal text."""
+"""Answers, hits and passages as the JSON contract (README: `qa ask --json`) and as terminal text."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import PurePosixPath
 
 from qa.render.citations import PassageContext
 from qa.stores.index_folder import Index
-from qa.types import Answer, Hit
+from qa.retrieve.spelling import apply_corrections
+from qa.types import Answer, Correction, Hit
 
 
 def source_path(index: Index, relative: str) -> str:
@@ -27,6 +29,8 @@ def answer_to_json(answer: Answer, index: Index, question_id: str | None = None)
             "note": answer.note,
             "statements": [{"text": s.text, "citations": list(s.citations), "supported": s.supported} for s in answer.statements],
             "rejected_statements": answer.rejected_statements,
+            "corrections": [{"typed": c.typed, "corrected": c.corrected} for c in answer.corrections],
+            "confidence": answer.confidence,
             "citations": [
                 {
                     "n": c.n,
@@ -75,8 +79,19 @@ def _label(index: Index, doc_id: str, section: str, page: int | None = None) -> 
     return f"{document.title}{where} ({facts})" if facts else f"{document.title}{where}"
 
 
+def searched_for(text: str, corrections: tuple[Correction, ...]) -> str:
+    """The question as searched, each corrected word followed by what was typed: "… zanamivir (you typed zanamavir)"."""
+    for correction in corrections:
+        text = re.sub(rf"\b({re.escape(correction.corrected)})\b", rf"\1 (you typed {correction.typed})", text, count=1, flags=re.IGNORECASE)
+    return text
+
+
 def answer_to_text(answer: Answer, index: Index, width: int = 100) -> str:
-    lines = textwrap.wrap(answer.text, width) or [answer.text]
+    lines = []
+    if answer.corrections:
+        searched = apply_corrections(answer.question, answer.corrections)
+        lines += textwrap.wrap(f"Searched for: {searched_for(searched, answer.corrections)}", width) + [""]
+    lines += textwrap.wrap(answer.text, width) or [answer.text]
     if answer.note:
         lines += textwrap.wrap(f"Note: {answer.note}", width)
     if answer.abstained:

@@ -1,0 +1,192 @@
+"""The fitted answer model: which candidate units answer, and whether the documents answer at all.
+
+Fitted on the development suite's dev splits by `qa fit` (qa/eval/fit.py) and stored as readable JSON in
+``model.json`` beside this file, with the decline threshold, the statement rule and the SHA-256 of the
+data it was fitted on:
+
+* rank: gradient-boosted trees (LightGBM's LambdaRank) scoring each candidate unit of a question; each
+  tree is written out as its splits (signal name, threshold) and leaf values. It measured better than a
+  conditional logit over the same signals (evals/README.md), which the file format also holds.
+* decline: a logistic regression over the question's signals: names, means, scales, coefficients.
+
+Applying either needs only NumPy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
+from qa.errors import QAError
+
+MODEL_FILE = Path(__file__).with_name("model.json")
+REFIT = "refit it with `make fit` (qa fit)"
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A linear score of standardised signals: a logistic regression's probability, or, for ranking the
+    candidates of one question, their softmax (a conditional logit: its intercept is 0)."""
+
+    signals: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coefficients: np.ndarray
+    intercept: float
+
+    def score(self, values: np.ndarray) -> np.ndarray:
+        return ((np.atleast_2d(values) - self.mean) / self.scale) @ self.coefficients + self.intercept
+
+    def probability(self, values: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.score(values)))
+
+    def softmax(self, values: np.ndarray) -> np.ndarray:
+        scores = self.score(values)
+        exponentials = np.exp(scores - scores.max())
+        return exponentials / exponentials.sum()
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "linear",
+            "intercept": round(float(self.intercept), 6),
+            "signals": {name: {"mean": round(float(m), 6), "scale": round(float(s), 6), "coefficient": round(float(c), 6)}
+                        for name, m, s, c in zip(self.signals, self.mean, self.scale, self.coefficients)},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "LinearModel":
+        names = tuple(data["signals"])
+        if names != expected:
+            missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
+            raise QAError(f"{where} was fitted on other signals (missing {missing or 'none'}, unknown {extra or 'none'}); {REFIT}.")
+        rows = [data["signals"][n] for n in names]
+        return cls(names, np.array([r["mean"] for r in rows]), np.array([r["scale"] for r in rows]), np.array([r["coefficient"] for r in rows]), float(data["intercept"]))
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """Boosted regression trees over the signals, packed one tree per row: node ``n`` of tree ``t`` splits
+    on ``feature[t, n]`` at ``threshold[t, n]`` (``<=`` goes to ``left``), or is a leaf (feature -1) with
+    ``value[t, n]``. The score is the sum of the leaves the values reach."""
+
+    signals: tuple[str, ...]
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    sizes: np.ndarray  # nodes per tree (the rest of a row is padding)
+
+    def score(self, values: np.ndarray) -> np.ndarray:
+        values = np.atleast_2d(values)
+        trees, rows = self.feature.shape[0], values.shape[0]
+        node = np.zeros((trees, rows), dtype=np.int64)
+        tree_index = np.arange(trees)[:, None]
+        for _ in range(self.feature.shape[1]):
+            feature = self.feature[tree_index, node]
+            inner = feature >= 0
+            if not inner.any():
+                break
+            goes_left = values[np.arange(rows)[None, :], np.maximum(feature, 0)] <= self.threshold[tree_index, node]
+            node = np.where(inner, np.where(goes_left, self.left[tree_index, node], self.right[tree_index, node]), node)
+        return self.value[tree_index, node].sum(0)
+
+    def softmax(self, values: np.ndarray) -> np.ndarray:
+        scores = self.score(values)
+        exponentials = np.exp(scores - scores.max())
+        return exponentials / exponentials.sum()
+
+    def to_json(self) -> dict:
+        trees = []
+        for t, size in enumerate(self.sizes):
+            trees.append([
+                [self.signals[self.feature[t, n]], round(float(self.threshold[t, n]), 6), int(self.left[t, n]), int(self.right[t, n])]
+                if self.feature[t, n] >= 0 else round(float(self.value[t, n]), 6)
+                for n in range(int(size))
+            ])
+        return {"kind": "boosted_trees", "node": "[signal, threshold, left, right]: a split (<= goes left); a number: a leaf's value", "signals": list(self.signals), "trees": trees}
+
+    @classmethod
+    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "TreeEnsemble":
+        names = tuple(data["signals"])
+        if names != expected:
+            missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
+            raise QAError(f"{where} was fitted on other signals (missing {missing or 'none'}, unknown {extra or 'none'}); {REFIT}.")
+        return pack_trees(names, data["trees"])
+
+
+def pack_trees(names: tuple[str, ...], trees: list[list]) -> TreeEnsemble:
+    """Trees as lists of nodes ([signal, threshold, left, right] or a leaf value) packed into arrays."""
+    width = max(len(tree) for tree in trees) if trees else 1
+    shape = (len(trees), width)
+    feature, left, right = np.full(shape, -1, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+    threshold, value = np.zeros(shape), np.zeros(shape)
+    position = {name: i for i, name in enumerate(names)}
+    for t, tree in enumerate(trees):
+        for n, node in enumerate(tree):
+            if isinstance(node, list):
+                feature[t, n], threshold[t, n], left[t, n], right[t, n] = position[node[0]], node[1], node[2], node[3]
+            else:
+                value[t, n] = node
+    return TreeEnsemble(names, feature, threshold, left, right, value, np.array([len(tree) for tree in trees], dtype=np.int64))
+
+
+def load_ranker(data: dict, where: str) -> "LinearModel | TreeEnsemble":
+    if data.get("kind") == "boosted_trees":
+        return TreeEnsemble.from_json(data, UNIT_SIGNALS, where)
+    return LinearModel.from_json(data, UNIT_SIGNALS, where)
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    rank: LinearModel | TreeEnsemble  # which of a question's candidate units holds the answer (softmax over them)
+    decline: LinearModel  # confidence that the documents answer the question at all
+    threshold: float  # below this confidence the answerer declines
+    keep_ratio: float  # a further statement needs this share of the best candidate's probability
+    max_statements: int
+    max_chars: int
+    fitted: dict  # what it was fitted on: data hash, counts, date, versions, dev figures
+
+    def to_json(self) -> dict:
+        return {
+            "about": "Fitted by `qa fit` (make fit) on the development suite's dev splits; applied by qa/answer/model.py. "
+                     "rank: which of a question's candidate units holds the answer (a score per unit; softmax over the candidates); "
+                     "decline: the documents answer the question (logistic; the answerer declines below threshold).",
+            "threshold": round(self.threshold, 6),
+            "keep_ratio": self.keep_ratio,
+            "max_statements": self.max_statements,
+            "max_chars": self.max_chars,
+            "rank": self.rank.to_json(),
+            "decline": self.decline.to_json(),
+            "fitted": self.fitted,
+        }
+
+
+def load_answer_model(path: Path = MODEL_FILE) -> AnswerModel:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return AnswerModel(
+            rank=load_ranker(data["rank"], f"{path} (rank)"),
+            decline=LinearModel.from_json(data["decline"], QUESTION_SIGNALS, f"{path} (decline)"),
+            threshold=float(data["threshold"]),
+            keep_ratio=float(data["keep_ratio"]),
+            max_statements=int(data["max_statements"]),
+            max_chars=int(data["max_chars"]),
+            fitted=dict(data.get("fitted", {})),
+        )
+    except OSError as exc:
+        raise QAError(f"the answer model {path} cannot be read ({exc.strerror}); {REFIT}.") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise QAError(f"the answer model {path} is not a fitted model ({exc}); {REFIT}.") from None
+
+
+def write_answer_model(model: AnswerModel, path: Path = MODEL_FILE) -> None:
+    """Written whole or not at all (a temporary file renamed into place)."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    temporary.replace(path)

@@ -1,0 +1,72 @@
+"""The examples the answer model is fitted and checked on: every question the development suite asks an
+answer corpus (its own, their typo'd copies, other corpora's), searched through the product's own path
+(spelling correction, retrieval), with the answerer's signals for each candidate unit and a label saying
+whether that unit holds the question's gold evidence."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.answer.query import QuestionTerms
+from qa.answer.signals import Candidates
+from qa.eval.gold import GoldQuestion, span_overlap
+from qa.eval.suite import Suite, corpus_questions, kind_of, suite_index
+from qa.types import Hit
+
+
+@dataclass(frozen=True)
+class Example:
+    corpus: str
+    kind: str  # "own", "typo" or "foreign"
+    gold: GoldQuestion
+    searched: str  # the question as searched (corrections applied)
+    hits: tuple[Hit, ...]
+    terms: QuestionTerms
+    candidates: Candidates
+    labels: np.ndarray  # per candidate: it holds the gold evidence
+
+    @property
+    def split(self) -> str:
+        return self.gold.split
+
+
+@dataclass
+class CorpusExamples:
+    name: str
+    pipeline: object  # the corpus's qa.pipeline.Pipeline, whose answerer composes the answers
+    examples: list[Example]
+
+
+def holds_gold_evidence(start: int, end: int, doc_id: str, gold: GoldQuestion) -> bool:
+    """A unit holds the evidence when it overlaps an evidence span by half of the shorter of the two."""
+    return any(span.doc_id == doc_id and span_overlap(start, end, span) >= 0.5 * min(end - start, span.end - span.start) > 0 for span in gold.spans)
+
+
+def collect_examples(suite: Suite, settings, splits: tuple[str, ...] = ("dev",), names: tuple[str, ...] = (), progress: bool = True, log=None) -> list[CorpusExamples]:
+    """The examples of every answer corpus of the suite (or those named), for the given splits."""
+    from tqdm import tqdm
+
+    from qa.pipeline import open_pipeline
+
+    log = log or (lambda message: print(message, file=sys.stderr))
+    collected = []
+    for corpus in suite.corpora:
+        if not corpus.questions or (names and corpus.name not in names):
+            continue
+        index, _ = suite_index(corpus, suite.cache, settings.model, progress)
+        pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False)
+        asked = [q for q in corpus_questions(suite, corpus, pipeline.index.documents).all() if q.split in splits]
+        examples = []
+        for gold in tqdm(asked, desc=f"Signals: {corpus.name}", unit="q", disable=not progress, file=sys.stderr, leave=False):
+            searched = pipeline.query(gold.question).text
+            hits = pipeline.retriever.search(searched, settings.mode, settings.k)
+            terms, candidates = pipeline.answerer.signals(searched, hits)
+            units = pipeline.index.units
+            labels = np.array([holds_gold_evidence(units[p].start, units[p].end, units[p].doc_id, gold) for p in candidates.positions], dtype=bool)
+            examples.append(Example(corpus.name, kind_of(gold.id), gold, searched, hits, terms, candidates, labels))
+        log(f"{corpus.name}: {len(examples)} questions, {sum(len(e.candidates.positions) for e in examples)} candidate units")
+        collected.append(CorpusExamples(corpus.name, pipeline, examples))
+    return collected
