@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser llm-server bench bench-quick eval-suite clean
+.PHONY: install index run test browser llm-server bench bench-quick eval-suite fit clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ bench-quick: $(BENCH_STAMP)
 # (cached in evals/cache/ while unchanged) and asked through the `qa ask` path. Report in evals/suite-runs/<time>/.
 eval-suite: install
 	$(BIN)/qa eval --suite evals/suite.json
+
+# Refit the answer model (qa/answer/model.json: which sentences answer, when to decline) on the suite's dev
+# splits, from the same cached indexes as eval-suite; then run `make eval-suite` to see the test splits.
+fit: install
+	$(BIN)/qa fit --suite evals/suite.json
 
 clean:
 	rm -rf index .pytest_cache

@@ -131,6 +131,8 @@ class UnitLinks:
     lead_in: dict[int, int]  # a unit in a list -> the lead-in of that list
     items: dict[int, tuple[int, ...]]  # a lead-in -> the units of the list it introduces, in order
     antecedent: dict[int, int]  # a "This ..." sentence -> the sentence before it
+    lists: dict[tuple[str, int], tuple[int, ...]]  # (document, list id) -> its units, in order
+    list_lead_in: dict[tuple[str, int], int]  # (document, list id) -> the lead-in introducing it
 
     def context(self, position: int) -> tuple[int, ...]:
         """The units read with this one, itself included, in reading order."""
@@ -159,7 +161,7 @@ def link_units(units: Sequence[Unit]) -> UnitLinks:
         for i, u in enumerate(units)
         if u.kind == "sentence" and i > 0 and _ANAPHOR.match(u.text) and units[i - 1].chunk_id == u.chunk_id and units[i - 1].kind == "sentence"
     }
-    return UnitLinks(lead_in, items, antecedent)
+    return UnitLinks(lead_in, items, antecedent, {k: tuple(v) for k, v in members.items()}, lead_of)
 
 
 def read_with_context(units: Sequence[Unit], links: UnitLinks, position: int) -> str:

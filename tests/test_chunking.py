@@ -76,9 +76,16 @@ text_alphabet = string.ascii_letters + string.digits + " .,:;-•\n()?'’é"
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=text_alphabet, min_size=1, max_size=2500), st.integers(min_value=32, max_value=300))
-def test_offset_invariant_holds_on_arbitrary_text(raw, max_tokens):
+def test_chunks_are_ordered_and_disjoint_and_units_lie_inside_their_chunk(raw, max_tokens):
     document = _document(raw)
-    for chunk in split_document(document, max_tokens=max_tokens):
-        assert document.text[chunk.start : chunk.end] == chunk.text
-    for unit in split_units(document, split_document(document, max_tokens=max_tokens)):
-        assert document.text[unit.start : unit.end] == unit.text
+    chunks = split_document(document, max_tokens=max_tokens)
+    for before, after in zip(chunks, chunks[1:]):
+        assert before.start < before.end <= after.start, (before, after)
+    bounds = {c.chunk_id: (c.start, c.end) for c in chunks}
+    units = split_units(document, chunks)
+    for unit in units:
+        start, end = bounds[unit.chunk_id]
+        assert start <= unit.start < unit.end <= end and unit.text.strip() == unit.text
+    assert [u.start for u in units] == sorted(u.start for u in units)
+    for before, after in zip(units, units[1:]):
+        assert before.end <= after.start

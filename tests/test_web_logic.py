@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.app import web_logic
+from qa.app import web_callbacks, web_logic
 from qa.errors import QAError
 
 
@@ -29,9 +29,21 @@ def test_an_abstention_offers_the_closest_passages(pipeline):
 
 
 def test_markup_in_questions_and_answers_is_shown_not_run(pipeline):
-    turn = web_logic.answer_turn(pipeline, "<script>alert('x')</script> '; DROP TABLE documents; --", [])
-    html = web_logic.answer_html(0, turn.answer, pipeline.index)
-    assert "<script>" not in html
+    live = web_callbacks.LiveLibrary(pipeline.settings, pipeline=pipeline)
+    question = "<script>alert('x')</script> What imaging for back pain with leg weakness? <img src=x onerror=alert(1)>"
+    *_, (chat, turns, searched) = web_callbacks.respond(live, question, [], [], "hybrid", 8)
+    shown = " ".join(message["content"] for message in chat) + searched
+    assert "<script>" not in shown and "<img" not in shown
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in chat[0]["content"]  # the question, as text
+    assert turns and 'class="qa-cite"' in chat[-1]["content"]  # and it was still answered
+
+
+def test_errors_in_the_page_keep_their_names_as_written(pipeline):
+    live = web_callbacks.LiveLibrary(pipeline.settings, pipeline=pipeline)
+    *_, (chat, _, _) = web_callbacks.respond(live, "What imaging for back pain?", [], [], "hybrid", 8, answerer="llm")
+    assert "QA_LLM_URL" in chat[-1]["content"] and chat[-1]["content"].count("The LLM answerer needs") == 1
+    missing = web_callbacks.whole_document(live, ("corpus/Heart.pdf", (0, 1)))
+    assert "corpus/Heart.pdf" in missing and missing.startswith("<div class='qa-panel'><p>Unknown document")
 
 
 def test_follow_ups_are_rewritten_with_the_previous_question():

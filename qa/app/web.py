@@ -1,4 +1,5 @@
-"""The Gradio chat UI: Blocks wired to the plain functions in ``qa.app.web_logic``.
+"""The Gradio chat UI: Blocks wired to the plain callbacks in ``qa.app.web_callbacks`` (which render with
+``qa.app.web_logic``).
 
 One pipeline (model + index) per process, shared by every session; each session keeps its own
 turns in ``gr.State``. A click on a citation ``[n]`` (a link in the chat HTML) is relayed by a few
@@ -7,13 +8,12 @@ lines of JavaScript into a hidden textbox whose handler renders the side panel.
 
 from __future__ import annotations
 
-import html
-import logging
 import os
 import time
 
-from pathlib import Path
 
+from qa.app import web_callbacks as callbacks
+from qa.app import web_logic
 from qa.errors import QAError
 from qa.ingest.formats import SUFFIXES
 from qa.settings import Settings
@@ -21,7 +21,6 @@ from qa.library.uploads import DEFAULT_LIMIT_MB
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-log = logging.getLogger("qa.app.web")
 
 CSS = """
 .gradio-container {max-width: 1280px !important; margin: auto;}
@@ -61,119 +60,13 @@ document.addEventListener('click', function (event) {
 }, true);
 </script>
 """
-EMPTY_PANEL = "<div class='qa-panel qa-empty'><p>Click a citation such as <b>[1]</b> in an answer to see the passage in its document.</p></div>"
-
-
 def build_app(settings: Settings | None = None, read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB):
+    """The page: an Ask tab (conversation, citation panel, settings) and a Sources tab (the library), wired
+    to the plain callbacks of qa/app/web_callbacks.py."""
     import gradio as gr
 
-    from qa.app import web_logic
-    from qa.pipeline import open_pipeline, shared_pipeline
-
     settings = settings or Settings.from_env()
-    # The pipeline every session answers from. An upload or a removal builds the new index beside it and
-    # then replaces it here in one assignment: every session moves to the new index at once.
-    live = {"pipeline": shared_pipeline(settings)}
-    library = settings.with_overrides(corpus=live["pipeline"].index.manifest["corpus"]["folder"])
-    pipeline, index = live["pipeline"], live["pipeline"].index  # as the page is first built
-
-    def respond(message, chat, turns, mode, k, answerer="extractive"):
-        pipeline = live["pipeline"]
-        index = pipeline.index
-        message = (message or "").strip()
-        chat, turns = list(chat or []), list(turns or [])
-        if not message:
-            yield chat, turns, gr.update(), message
-            return
-        chat.append({"role": "user", "content": html.escape(message)})  # shown as text, never as markup
-        try:
-            turn = None
-            for step in web_logic.stream_turn(pipeline, message, [t.searched_for for t in turns], mode, int(k), answerer):
-                if isinstance(step, str):  # an LLM's draft, token by token
-                    yield chat + [{"role": "assistant", "content": web_logic.draft_html(step)}], turns, "", ""
-                else:
-                    turn = step
-        except QAError as exc:
-            chat.append({"role": "assistant", "content": f"<div class='qa-answer qa-abstained'>{html.escape(str(exc)).capitalize()}</div>"})
-            yield chat, turns, "", ""
-            return
-        except Exception:  # the user sees a friendly line; the log keeps the traceback
-            log.exception("answering %r failed", message)
-            chat.append({"role": "assistant", "content": web_logic.FRIENDLY_ERROR})
-            yield chat, turns, "", ""
-            return
-        turns.append(turn)
-        searched = f"Searched for: “{html.escape(turn.searched_for)}”" if turn.searched_for != message else ""
-        number = len(turns) - 1
-        # Stream: the answer's cited statements one at a time, then the source cards.
-        for partial in web_logic.streamed_parts(turn.answer)[:-1]:
-            yield chat + [{"role": "assistant", "content": web_logic.answer_html(number, turn.answer, index, partial, with_sources=False)}], turns, searched, ""
-        yield chat + [{"role": "assistant", "content": web_logic.answer_html(number, turn.answer, index)}], turns, searched, ""
-
-    def open_citation(target, turns, _unused=None):
-        index = live["pipeline"].index
-        parsed = web_logic.parse_cite_target(target)
-        if not parsed:
-            return gr.update(), None
-        kind, turn_number, key = parsed
-        try:
-            if kind == "cite":
-                citation = web_logic.find_citation(list(turns or []), turn_number, int(key))
-                span = (citation.start, citation.end)
-                return web_logic.citation_panel_html(index, citation.chunk.chunk_id, span), (citation.chunk.doc_id, span)
-            hit = web_logic.closest_hit(list(turns or []), turn_number, key)
-            return web_logic.citation_panel_html(index, hit.chunk.chunk_id), (hit.chunk.doc_id, (hit.chunk.start, hit.chunk.end))
-        except QAError as exc:
-            return f"<div class='qa-panel'><p>{html.escape(str(exc)).capitalize()}</p></div>", None
-
-    def whole_document(selected):
-        if not selected:
-            return EMPTY_PANEL
-        doc_id, span = selected
-        try:
-            return web_logic.document_html(live["pipeline"].index, doc_id, tuple(span))
-        except QAError as exc:
-            return f"<div class='qa-panel'><p>{html.escape(str(exc)).capitalize()}</p></div>"
-
-    def show_source(doc_id):
-        index = live["pipeline"].index
-        return web_logic.document_html(index, doc_id) if doc_id in index.documents else ""
-
-    def library_views():
-        index = live["pipeline"].index
-        choices = [(d.title, d.doc_id) for d in index.documents.values()]
-        return web_logic.sources_rows(index), gr.update(choices=choices, value=None), gr.update(choices=choices, value=None)
-
-    def add_files(files, progress=gr.Progress(track_tqdm=True)):
-        from qa.library.uploads import add_uploads
-
-        paths = [Path(f if isinstance(f, str) else f.name) for f in (files or [])]
-        if not paths:
-            return ("Choose one or more files first.", *library_views())
-        progress(0, desc=f"Indexing {len(paths)} file{'s' if len(paths) > 1 else ''}")
-        try:
-            results = add_uploads([(p.name, p) for p in paths], library, upload_limit_mb, progress=True)
-        except QAError as exc:
-            return (f"Nothing was added: {html.escape(str(exc))}", *library_views())
-        if any(r.status == "added" for r in results):
-            live["pipeline"] = open_pipeline(library)
-        lines = "\n".join(f"- {html.escape(r.line())}" for r in results)
-        return (lines, *library_views())
-
-    def remove_chosen(doc_id, confirmed):
-        from qa.library.manage import remove_document
-
-        if not doc_id:
-            return ("Pick the document to remove.", *library_views())
-        if not confirmed:
-            return ("Tick the box to confirm the removal first.", gr.update(), gr.update(), gr.update())
-        try:
-            remove_document(doc_id, library)
-        except QAError as exc:
-            return (html.escape(str(exc)).capitalize(), *library_views())
-        live["pipeline"] = open_pipeline(library)
-        return (f"Removed {html.escape(doc_id)}; its file was moved to {html.escape(str(library.corpus))}/.removed/, not deleted.", *library_views())
-
+    live = callbacks.LiveLibrary(settings, upload_limit_mb)
     with gr.Blocks(title="Cited answers — medical documents") as app:
         gr.Markdown(
             "# Cited answers from the medical documents\n"
@@ -181,90 +74,107 @@ def build_app(settings: Settings | None = None, read_only: bool = False, upload_
             "When the documents do not answer a question, the answer says so.",
             elem_id="qa-title",
         )
-        turns = gr.State([])
-        selected = gr.State(None)
+        turns, selected = gr.State([]), gr.State(None)
         with gr.Tabs():
             with gr.Tab("Ask"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        chat = gr.Chatbot(label="Conversation", show_label=False, height=520, sanitize_html=True, buttons=["copy"], feedback_options=None, elem_id="qa-chat")
-                        searched = gr.Markdown("", elem_id="qa-searched")
-                        with gr.Row():
-                            box = gr.Textbox(
-                                placeholder="Ask a question about the documents, then press Enter",
-                                show_label=False,
-                                scale=5,
-                                autofocus=True,
-                                max_length=2000,
-                                elem_id="qa-question",
-                            )
-                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
-                            upload_small = gr.UploadButton(
-                                "Add documents", file_count="multiple", file_types=list(SUFFIXES), scale=1, visible=not read_only, elem_id="qa-upload-button"
-                            )
-                        gr.Examples(web_logic.EXAMPLES, inputs=box, label="Examples")
-                        with gr.Accordion("Settings", open=False):
-                            mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval")
-                            k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages weighed")
-                            # Offered only when an LLM server is configured (QA_LLM_URL).
-                            answerer = gr.Radio(
-                                [("Extractive (quotes the passages)", "extractive"), (f"LLM at {settings.llm_url} (checked)", "llm")],
-                                value=settings.answerer,
-                                label="Answer written by",
-                                visible=pipeline.llm_configured,
-                                elem_id="qa-answerer",
-                            )
-                    with gr.Column(scale=2):
-                        gr.Markdown("### Passage in context")
-                        panel = gr.HTML(EMPTY_PANEL, elem_id="qa-panel")
-                        show_all = gr.Button("Show whole document", size="sm", elem_id="qa-show-document")
-                        cite_target = gr.Textbox(visible="hidden", interactive=True, elem_id="qa-cite-target")
+                ask = _ask_tab(gr, live, settings, read_only)
             with gr.Tab("Sources"):
-                sources_table = gr.Dataframe(
-                    value=web_logic.sources_rows(index),
-                    headers=["Title", "Kind", "Date", "Publisher", "Passages", "ID"],
-                    interactive=False,
-                    wrap=True,
-                    column_widths=["38%", "14%", "12%", "18%", "8%", "10%"],
-                    elem_id="qa-sources-table",
-                )
-                with gr.Group(visible=not read_only):
-                    uploads = gr.File(
-                        file_count="multiple",
-                        file_types=list(SUFFIXES),
-                        label=f"Add documents ({', '.join(SUFFIXES)}; up to {upload_limit_mb:g} MB each)",
-                        elem_id="qa-upload",
-                    )
-                    add_button = gr.Button("Add to the library", variant="primary", elem_id="qa-add")
-                    upload_result = gr.Markdown("", elem_id="qa-upload-result")
-                with gr.Group(visible=not read_only):
-                    with gr.Row():
-                        remove_choice = gr.Dropdown([(d.title, d.doc_id) for d in index.documents.values()], label="Remove a document", elem_id="qa-remove-choice", scale=3)
-                        confirm = gr.Checkbox(label="Yes, remove it (its file is moved aside, not deleted)", elem_id="qa-remove-confirm", scale=2)
-                        remove_button = gr.Button("Remove", variant="stop", elem_id="qa-remove", scale=1)
-                    remove_result = gr.Markdown("", elem_id="qa-remove-result")
-                choice = gr.Dropdown([(d.title, d.doc_id) for d in index.documents.values()], label="Read a document")
-                document_view = gr.HTML("")
-                choice.change(show_source, choice, document_view, api_visibility="private")
-                if not read_only:  # the handlers exist only where uploads are allowed
-                    upload_small.upload(add_files, upload_small, [searched, sources_table, choice, remove_choice], api_visibility="private", show_progress_on=searched)
-                    add_button.click(add_files, uploads, [upload_result, sources_table, choice, remove_choice], api_visibility="private", show_progress_on=upload_result).then(
-                        lambda: None, None, uploads, api_visibility="private"
-                    )
-                    remove_button.click(
-                        remove_chosen, [remove_choice, confirm], [remove_result, sources_table, choice, remove_choice], api_visibility="private", show_progress_on=remove_result
-                    ).then(
-                        lambda: False, None, confirm, api_visibility="private"
-                    )
-
-        submit_args = dict(fn=respond, inputs=[box, chat, turns, mode, k, answerer], outputs=[chat, turns, searched, box])
-        box.submit(**submit_args, api_name="ask")
-        send.click(**submit_args, api_visibility="private")
-        cite_target.change(open_citation, [cite_target, turns], [panel, selected], api_visibility="private")
-        show_all.click(whole_document, selected, panel, api_visibility="private").then(
-            None, js="() => { const m = document.getElementById('qa-doc-quote'); if (m) m.scrollIntoView({block: 'center'}); }"
-        )
+                sources = _sources_tab(gr, live, read_only, upload_limit_mb)
+        _wire_ask(gr, live, ask, turns, selected)
+        _wire_library(gr, live, ask, sources, read_only)
     return app
+
+
+def _ask_tab(gr, live: "callbacks.LiveLibrary", settings: Settings, read_only: bool) -> dict:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(label="Conversation", show_label=False, height=520, sanitize_html=True, buttons=["copy"], feedback_options=None, elem_id="qa-chat")
+            searched = gr.Markdown("", elem_id="qa-searched")
+            with gr.Row():
+                box = gr.Textbox(
+                    placeholder="Ask a question about the documents, then press Enter", show_label=False, scale=5, autofocus=True, max_length=2000, elem_id="qa-question"
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
+                upload_small = gr.UploadButton("Add documents", file_count="multiple", file_types=list(SUFFIXES), scale=1, visible=not read_only, elem_id="qa-upload-button")
+            gr.Examples(web_logic.EXAMPLES, inputs=box, label="Examples")
+            with gr.Accordion("Settings", open=False):
+                mode = gr.Radio(["hybrid", "dense", "bm25"], value=settings.mode, label="Retrieval")
+                k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages weighed")
+                answerer = gr.Radio(  # offered only when an LLM server is configured (QA_LLM_URL)
+                    [("Extractive (quotes the passages)", "extractive"), (f"LLM at {settings.llm_url} (checked)", "llm")],
+                    value=settings.answerer, label="Answer written by", visible=live.pipeline.llm_configured, elem_id="qa-answerer",
+                )
+        with gr.Column(scale=2):
+            gr.Markdown("### Passage in context")
+            panel = gr.HTML(callbacks.EMPTY_PANEL, elem_id="qa-panel")
+            show_all = gr.Button("Show whole document", size="sm", elem_id="qa-show-document")
+            cite_target = gr.Textbox(visible="hidden", interactive=True, elem_id="qa-cite-target")
+    return {"chat": chat, "searched": searched, "box": box, "send": send, "upload_small": upload_small, "mode": mode, "k": k, "answerer": answerer,
+            "panel": panel, "show_all": show_all, "cite_target": cite_target}
+
+
+def _sources_tab(gr, live: "callbacks.LiveLibrary", read_only: bool, upload_limit_mb: float) -> dict:
+    table = gr.Dataframe(
+        value=web_logic.sources_rows(live.index), headers=["Title", "Kind", "Date", "Publisher", "Passages", "ID"], interactive=False, wrap=True,
+        column_widths=["38%", "14%", "12%", "18%", "8%", "10%"], elem_id="qa-sources-table",
+    )
+    with gr.Group(visible=not read_only):
+        uploads = gr.File(file_count="multiple", file_types=list(SUFFIXES), label=f"Add documents ({', '.join(SUFFIXES)}; up to {upload_limit_mb:g} MB each)", elem_id="qa-upload")
+        add_button = gr.Button("Add to the library", variant="primary", elem_id="qa-add")
+        upload_result = gr.Markdown("", elem_id="qa-upload-result")
+    with gr.Group(visible=not read_only):
+        with gr.Row():
+            remove_choice = gr.Dropdown(live.choices(), label="Remove a document", elem_id="qa-remove-choice", scale=3)
+            confirm = gr.Checkbox(label="Yes, remove it (its file is moved aside, not deleted)", elem_id="qa-remove-confirm", scale=2)
+            remove_button = gr.Button("Remove", variant="stop", elem_id="qa-remove", scale=1)
+        remove_result = gr.Markdown("", elem_id="qa-remove-result")
+    choice = gr.Dropdown(live.choices(), label="Read a document")
+    document_view = gr.HTML("")
+    return {"table": table, "uploads": uploads, "add_button": add_button, "upload_result": upload_result, "remove_choice": remove_choice,
+            "confirm": confirm, "remove_button": remove_button, "remove_result": remove_result, "choice": choice, "document_view": document_view}
+
+
+def _wire_ask(gr, live: "callbacks.LiveLibrary", ask: dict, turns, selected) -> None:
+    def respond(message, chat, turn_list, mode, k, answerer="extractive"):
+        for chat_now, turns_now, searched in callbacks.respond(live, message, chat, turn_list, mode, k, answerer):
+            yield chat_now, turns_now, searched, ""
+
+    def open_citation(target, turn_list):
+        panel, chosen = callbacks.open_citation(live, target, turn_list)
+        return (gr.update() if panel is None else panel), chosen
+
+    submit = dict(fn=respond, inputs=[ask["box"], ask["chat"], turns, ask["mode"], ask["k"], ask["answerer"]], outputs=[ask["chat"], turns, ask["searched"], ask["box"]])
+    ask["box"].submit(**submit, api_name="ask")
+    ask["send"].click(**submit, api_visibility="private")
+    ask["cite_target"].change(open_citation, [ask["cite_target"], turns], [ask["panel"], selected], api_visibility="private")
+    ask["show_all"].click(lambda chosen: callbacks.whole_document(live, chosen), selected, ask["panel"], api_visibility="private").then(
+        None, js="() => { const m = document.getElementById('qa-doc-quote'); if (m) m.scrollIntoView({block: 'center'}); }"
+    )
+
+
+def _wire_library(gr, live: "callbacks.LiveLibrary", ask: dict, sources: dict, read_only: bool) -> None:
+    def views():
+        return web_logic.sources_rows(live.index), gr.update(choices=live.choices(), value=None), gr.update(choices=live.choices(), value=None)
+
+    def add(files, progress=gr.Progress(track_tqdm=True)):
+        progress(0, desc=f"Indexing {len(files or [])} file{'s' if len(files or []) != 1 else ''}")
+        return (callbacks.add_files(live, files), *views())
+
+    def remove(doc_id, confirmed):
+        line, refresh = callbacks.remove_document(live, doc_id, confirmed)
+        return (line, *views()) if refresh else (line, gr.update(), gr.update(), gr.update())
+
+    library_outputs = [sources["table"], sources["choice"], sources["remove_choice"]]
+    sources["choice"].change(lambda doc_id: callbacks.show_source(live, doc_id), sources["choice"], sources["document_view"], api_visibility="private")
+    if read_only:  # the handlers exist only where uploads are allowed
+        return
+    ask["upload_small"].upload(add, ask["upload_small"], [ask["searched"], *library_outputs], api_visibility="private", show_progress_on=ask["searched"])
+    sources["add_button"].click(add, sources["uploads"], [sources["upload_result"], *library_outputs], api_visibility="private", show_progress_on=sources["upload_result"]).then(
+        lambda: None, None, sources["uploads"], api_visibility="private"
+    )
+    sources["remove_button"].click(
+        remove, [sources["remove_choice"], sources["confirm"]], [sources["remove_result"], *library_outputs], api_visibility="private", show_progress_on=sources["remove_result"]
+    ).then(lambda: False, None, sources["confirm"], api_visibility="private")
 
 
 def serve(
@@ -305,7 +215,7 @@ def serve(
         max_file_size=f"{2 * upload_limit_mb:g}mb",  # a hard cap; the page's own line explains the limit below it
         blocked_paths=[str(settings.index.resolve()), str(settings.corpus.resolve())] if settings else None,
     )
-    log.info("served for %.0f s", time.perf_counter() - started)
+    callbacks.log.info("served for %.0f s", time.perf_counter() - started)
 
 
 def _require_free_port(host: str, port: int) -> None:

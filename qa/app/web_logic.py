@@ -14,6 +14,8 @@ from typing import Iterator
 from qa.answer.base import CITATION_MARKER
 from qa.answer.grounding import UNSUPPORTED_MARK
 from qa.render.citations import passage_in_context
+from qa.render.output import searched_for
+from qa.retrieve.spelling import apply_corrections
 from qa.errors import QAError
 from qa.pipeline import Pipeline
 from qa.stores.index_folder import Index
@@ -76,10 +78,20 @@ def stream_turn(
             yield step if isinstance(step, str) else Turn(question, searched_for, step)
     except LlmError as exc:
         answer = pipeline.ask(searched_for, mode=mode, k=k, answerer="extractive")
-        yield Turn(question, searched_for, replace(answer, note=f"{_capitalised(str(exc))} This is the extractive answer."))
+        yield Turn(question, searched_for, replace(answer, note=f"{capitalised(str(exc))} This is the extractive answer."))
 
 
-def _capitalised(text: str) -> str:
+def searched_line(turn: Turn) -> str:
+    """"Searched for: …" when the search differs from what was typed: a follow-up searched with the question
+    before it, or misspelt words searched as corrected ("zanamivir (you typed zanamavir)"); else ""."""
+    searched = apply_corrections(turn.searched_for, turn.answer.corrections)
+    if searched == turn.question:
+        return ""
+    return f"Searched for: “{html.escape(searched_for(searched, turn.answer.corrections))}”"
+
+
+def capitalised(text: str) -> str:
+    """The first letter upper case, the rest as written (str.capitalize would lowercase 'QA_LLM_URL')."""
     return text[:1].upper() + text[1:]
 
 

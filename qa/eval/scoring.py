@@ -1,4 +1,4 @@
-"""Score the system against the gold set (DESIGN §8): retrieval, answers, citations, abstention, latency.
+"""Score the system against the gold set: retrieval, answers, citations, abstention, latency.
 
 Metric definitions (also printed in every report):
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -119,13 +119,14 @@ def _previous_index(index_folder: Path, model: str, max_tokens: int, unit_vector
     return previous
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Part:
-    """One document's share of the new index, reused from the previous index or freshly built."""
+    """One document's share of the new index: reused from the previous index (vectors set) or still to be
+    chunked and embedded (vectors None)."""
 
     document: Document
-    chunks: list[Chunk]
-    units: list[Unit]
+    chunks: tuple[Chunk, ...] = ()
+    units: tuple[Unit, ...] = ()
     chunk_vectors: np.ndarray | None = None
     unit_vectors: np.ndarray | None = None
 
@@ -139,15 +140,44 @@ def build_index(
     progress: bool = True,
     unit_vectors: str | None = None,
     store: StoreChoice | None = None,
+    encoder: Encoder | None = None,
 ) -> BuildReport:
     """Index a folder. Documents whose content (and metadata) did not change since the previous
     build of the same index keep their chunks and vectors; only new and changed ones are embedded.
     `unit_vectors`: see UNIT_VECTORS; None keeps the existing index's choice (for `qa add`), else "pooled".
-    `store`: where the passage vectors go; None keeps the existing index's store, else the FAISS files."""
+    `store`: where the passage vectors go; None keeps the existing index's store, else the FAISS files.
+    `encoder`: what embeds (qa index --ray passes a Ray pool); None chooses a local one by `backend`."""
     started = time.perf_counter()
     corpus_folder, index_folder = Path(corpus_folder), Path(index_folder)
-    if store is None:
-        store = existing_store(index_folder)
+    store = store or existing_store(index_folder)
+    unit_vectors = _unit_vectors_choice(index_folder, unit_vectors)
+    with index_lock(index_folder):
+        corpus = load_corpus(corpus_folder)
+        fingerprint = _fingerprint(corpus_folder, corpus_files(corpus_folder))
+        load_seconds = time.perf_counter() - started
+        previous = _previous_index(index_folder, model, max_tokens, unit_vectors)
+        parts, changes = _reuse_or_split(corpus.documents, previous)
+        embed_started = time.perf_counter()
+        parts, chosen, dimension = _embed_pending(parts, model, max_tokens, backend, progress, unit_vectors, encoder)
+        embed_seconds = time.perf_counter() - embed_started
+        if dimension is None:  # nothing new: the previous index's vectors and backend stand
+            dimension, chosen = previous.dimension, previous.manifest["embedding"]["backend"]
+        chunks = tuple(c for part in parts for c in part.chunks)
+        units = tuple(u for part in parts for u in part.units)
+        documents_by_id = {d.doc_id: d for d in corpus.documents}
+        bm25_tokens = [index_terms(f"{documents_by_id[c.doc_id].search_title} {c.section} {c.text}") for c in chunks]
+        manifest = _manifest(model, dimension, chosen, unit_vectors, max_tokens, corpus_folder, fingerprint, corpus.documents, len(chunks), len(units))
+        if previous is not None:
+            previous.search.close()
+        write_index(index_folder, corpus.documents, chunks, units, _stacked(parts, "chunk_vectors", dimension), _stacked(parts, "unit_vectors", dimension), bm25_tokens, manifest, store)
+    return BuildReport(
+        documents=len(corpus.documents), chunks=len(chunks), units=len(units), seconds=round(time.perf_counter() - started, 2), skipped=corpus.skipped,
+        notes=corpus.notes, files=corpus.files, index_folder=str(index_folder), backend=chosen, load_seconds=round(load_seconds, 3),
+        embed_seconds=round(embed_seconds, 3), **changes,
+    )
+
+
+def _unit_vectors_choice(index_folder: Path, unit_vectors: str | None) -> str:
     if unit_vectors is None:
         try:
             unit_vectors = read_manifest(index_folder).get("embedding", {}).get("unit_vectors") or "pooled"
@@ -155,63 +185,51 @@ def build_index(
             unit_vectors = "pooled"
     if unit_vectors not in UNIT_VECTORS:
         raise QAError(f"unit_vectors must be one of {', '.join(UNIT_VECTORS)}. Currently, it is {unit_vectors!r}.")
-    with index_lock(index_folder):
-        corpus = load_corpus(corpus_folder)
-        fingerprint = _fingerprint(corpus_folder, corpus_files(corpus_folder))
-        load_seconds = time.perf_counter() - started
-        previous = _previous_index(index_folder, model, max_tokens, unit_vectors)
-        parts, changes = _reuse_or_split(corpus.documents, previous)
-        pending = [part for part in parts if part.chunk_vectors is None]
+    return unit_vectors
+
+
+def _embed_pending(
+    parts: list[_Part], model: str, max_tokens: int, backend: str, progress: bool, unit_vectors: str, encoder: Encoder | None
+) -> tuple[list[_Part], str, int | None]:
+    """The parts with every new or changed document chunked and embedded; the backend that embedded them and
+    the dimension (None when nothing needed embedding)."""
+    pending = [i for i, part in enumerate(parts) if part.chunk_vectors is None]
+    if not pending:
+        return parts, backend, None
+    tokens = load_encoder(model, "numpy").count_tokens  # the same tokenizer for every backend
+    split = {}
+    for i in pending:
+        chunks = split_document(parts[i].document, max_tokens, tokens)
+        split[i] = replace(parts[i], chunks=chunks, units=split_units(parts[i].document, chunks))
+    if encoder is None:
         chosen = backend if backend != "auto" else "numpy"
-        encoder: Encoder | None = None
-        embed_started = time.perf_counter()
-        if pending:
-            tokens = load_encoder(model, "numpy").count_tokens  # the same tokenizer for every backend
-            for part in pending:
-                part.chunks = list(split_document(part.document, max_tokens, tokens))
-                part.units = list(split_units(part.document, tuple(part.chunks)))
-            if backend == "auto" and onnx_available(model):
-                chosen = "onnx"
-            elif backend == "auto" and sum(len(part.chunks) for part in pending) > AUTO_BACKEND_PASSAGES:
-                chosen = "sentence-transformers"
-            encoder = load_encoder(model, chosen)
-            _embed_parts(encoder, pending, progress, unit_vectors)
-        embed_seconds = time.perf_counter() - embed_started
-        dimension = encoder.dimension if encoder else previous.dimension
-        chunks = [c for part in parts for c in part.chunks]
-        units = [u for part in parts for u in part.units]
-        chunk_vectors = np.concatenate([p.chunk_vectors for p in parts]) if parts else np.zeros((0, dimension), np.float32)
-        all_unit_vectors = np.concatenate([p.unit_vectors for p in parts]) if parts else np.zeros((0, dimension), np.float32)
-        documents_by_id = {d.doc_id: d for d in corpus.documents}
-        bm25_tokens = [index_terms(f"{documents_by_id[c.doc_id].search_title} {c.section} {c.text}") for c in chunks]
-        manifest = {
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "pipeline_version": PIPELINE_VERSION,
-            "embedding": {"model": model, "dimension": dimension, "backend": chosen if pending else previous.manifest["embedding"]["backend"], "normalised": True,
-                          "unit_vectors": unit_vectors},
-            "chunking": {"max_tokens": max_tokens, "prefix": "title + section"},
-            "corpus": {"folder": str(corpus_folder), "files": fingerprint},
-            "documents": {d.doc_id: d.content_hash for d in corpus.documents},
-            "counts": {"documents": len(corpus.documents), "chunks": len(chunks), "units": len(units)},
-            "versions": _versions(),
-        }
-        if previous is not None:
-            previous.search.close()
-        write_index(index_folder, corpus.documents, tuple(chunks), tuple(units), chunk_vectors, all_unit_vectors, bm25_tokens, manifest, store)
-    return BuildReport(
-        documents=len(corpus.documents),
-        chunks=len(chunks),
-        units=len(units),
-        seconds=round(time.perf_counter() - started, 2),
-        skipped=corpus.skipped,
-        notes=corpus.notes,
-        files=corpus.files,
-        index_folder=str(index_folder),
-        backend=chosen,
-        load_seconds=round(load_seconds, 3),
-        embed_seconds=round(embed_seconds, 3),
-        **changes,
-    )
+        if backend == "auto" and onnx_available(model):
+            chosen = "onnx"
+        elif backend == "auto" and sum(len(part.chunks) for part in split.values()) > AUTO_BACKEND_PASSAGES:
+            chosen = "sentence-transformers"
+        encoder = load_encoder(model, chosen)
+    else:
+        chosen = getattr(encoder, "backend", type(encoder).__name__)
+    embedded = dict(zip(pending, _embed_parts(encoder, [split[i] for i in pending], progress, unit_vectors)))
+    return [embedded.get(i, part) for i, part in enumerate(parts)], chosen, encoder.dimension
+
+
+def _stacked(parts: list[_Part], field: str, dimension: int) -> np.ndarray:
+    arrays = [getattr(part, field) for part in parts]
+    return np.concatenate(arrays) if arrays else np.zeros((0, dimension), np.float32)
+
+
+def _manifest(model: str, dimension: int, backend: str, unit_vectors: str, max_tokens: int, corpus_folder: Path, fingerprint: dict, documents, chunks: int, units: int) -> dict:
+    return {
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pipeline_version": PIPELINE_VERSION,
+        "embedding": {"model": model, "dimension": dimension, "backend": backend, "normalised": True, "unit_vectors": unit_vectors},
+        "chunking": {"max_tokens": max_tokens, "prefix": "title + section"},
+        "corpus": {"folder": str(corpus_folder), "files": fingerprint},
+        "documents": {d.doc_id: d.content_hash for d in documents},
+        "counts": {"documents": len(documents), "chunks": chunks, "units": units},
+        "versions": _versions(),
+    }
 
 
 def _reuse_or_split(documents: tuple[Document, ...], previous: Index | None) -> tuple[list[_Part], dict]:
@@ -230,18 +248,19 @@ def _reuse_or_split(documents: tuple[Document, ...], previous: Index | None) -> 
         if old is not None and old.content_hash == document.content_hash:
             rows, urows = chunk_rows.get(document.doc_id, []), unit_rows.get(document.doc_id, [])
             parts.append(
-                _Part(document, [previous.chunks[r] for r in rows], [previous.units[r] for r in urows], old_vectors[rows], previous.unit_vectors[urows])
+                _Part(document, tuple(previous.chunks[r] for r in rows), tuple(previous.units[r] for r in urows), old_vectors[rows], previous.unit_vectors[urows])
             )
             unchanged.append(document.doc_id)
         else:
-            parts.append(_Part(document, [], []))
+            parts.append(_Part(document))
             (updated if old is not None else added).append(document.doc_id)
     current = {d.doc_id for d in documents}
     removed = sorted(set(previous.documents) - current) if previous else []
     return parts, {"added": tuple(added), "updated": tuple(updated), "removed": tuple(removed), "unchanged": tuple(unchanged)}
 
 
-def _embed_parts(encoder: Encoder, parts: list[_Part], progress: bool, unit_vectors: str) -> None:
+def _embed_parts(encoder: Encoder, parts: list[_Part], progress: bool, unit_vectors: str) -> list[_Part]:
+    """The parts with their passage and sentence vectors, all embedded in one pass (sorted by length)."""
     chunk_texts = [chunk_embedding_text(part.document, c) for part in parts for c in part.chunks]
     if unit_vectors == "pooled" and hasattr(encoder, "encode_spans"):
         spans, first = [], 0
@@ -261,12 +280,12 @@ def _embed_parts(encoder: Encoder, parts: list[_Part], progress: bool, unit_vect
             chunk_vectors = _encode(encoder, chunk_texts, bar.update)
         with _progress_bar(len(unit_texts), "sentences", progress) as bar:
             unit_vectors_found = _encode(encoder, unit_texts, bar.update)
-    chunk_at = unit_at = 0
+    embedded, chunk_at, unit_at = [], 0, 0
     for part in parts:
-        part.chunk_vectors = chunk_vectors[chunk_at : chunk_at + len(part.chunks)]
-        part.unit_vectors = unit_vectors_found[unit_at : unit_at + len(part.units)]
+        embedded.append(replace(part, chunk_vectors=chunk_vectors[chunk_at : chunk_at + len(part.chunks)], unit_vectors=unit_vectors_found[unit_at : unit_at + len(part.units)]))
         chunk_at += len(part.chunks)
         unit_at += len(part.units)
+    return embedded
 
 
 def unit_spans_in_chunks(document: Document, chunks: list[Chunk], units: list[Unit], first_position: int = 0) -> list[list[tuple[int, tuple]]]:

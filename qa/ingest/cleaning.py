@@ -6,7 +6,7 @@ reference list as ``1. entry`` lines under its heading. Every offset in the syst
 into this text, so cleaning runs once, at load time.
 
 What is dropped: site navigation, government banners, personalisation prompts, review-status
-banners, disclaimers and calls to action (``BOILERPLATE_LINES`` and ``DROP_BLOCK_HEADINGS``).
+banners, disclaimers and calls to action (qa/ingest/boilerplate.py).
 """
 
 from __future__ import annotations
@@ -14,55 +14,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.ingest.boilerplate import drop_boilerplate
 from qa.types import Reference, Section
 from qa.units import RAW_BULLET
 from qa.units import TRAILING_REFERENCES
 
-# Whole lines that are page furniture, matched case-insensitively after stripping.
-BOILERPLATE_LINES = [
-    r"skip to main (page )?content",
-    r"u\.s\. flag",
-    r"an official website of the united states government",
-    r"dot gov",
-    r"the \.gov means it.s official\.?",
-    r"federal government websites often end in \.gov or \.mil\..*",
-    r"https",
-    r"the site is secure\.?",
-    r"the https:// ensures that you are connecting to the official website.*",
-    r"access keys .*",
-    r"affiliations",
-    r"medical advisory board.*reviewed for accuracy.*",
-    r"educational purpose only.*",
-    r"article review status",
-    r"submitted",
-    r"under review",
-    r"approved",
-    r"personali[sz]e",
-    r"help us tailor your experience",
-    r"which best describes you\?.*",
-    r"pubmed disclaimer",
-    r"figure",
-    r"view editorial policy",
-    r"(full text links|cite|share|save|email|send to|display options|actions)",
-]
-_BOILERPLATE = re.compile(r"^(?:" + "|".join(BOILERPLATE_LINES) + r")$", re.IGNORECASE)
-
-# A heading whose block is dropped together with the paragraphs up to the next heading.
-DROP_BLOCK_HEADINGS = re.compile(
-    r"^(professional medical disclaimer|medical disclaimer|disclaimer|have a follow-up question\?)$", re.IGNORECASE
-)
-# A heading after which nothing is content (PubMed's trailing panels).
-DROP_REST_HEADINGS = re.compile(
-    r"^(publication types|mesh terms|substances|related information|linkout - more resources|similar articles|cited by)$",
-    re.IGNORECASE,
-)
 REFERENCE_HEADING = re.compile(r"^(references|bibliography|works cited|sources|literature cited)$", re.IGNORECASE)
-_SUFFIX_NOISE = re.compile(r"(View editorial policy|\s+- PubMed|\s+- PMC|\s+- DOI)$")
 # Labels that open an entry in a reference list laid out as label / title / source lines.
 _REFERENCE_LABELS = re.compile(r"^(guideline|research|review|article|book|website|study|trial)$", re.IGNORECASE)
 DATE_LINE = re.compile(r"^(last updated|updated|published|reviewed|posted)\b", re.IGNORECASE)
 PAGE_LINE = re.compile(r"^<<page (\d+)>>$")
 MARKDOWN_HEADING = re.compile(r"^#+\s+(\S.*)$")
+EMPTY_HEADING = re.compile(r"^\s*#+\s*$")  # a Markdown heading with no words: nothing to keep
 # "2 Methods", "2.1 Patient selection": numbered headings of full-text articles without Markdown.
 NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+[A-Z][^.:;]{1,70}$")
 # A title is a short line on its own; PubMedQA's question titles run to over 30 words.
@@ -135,48 +98,26 @@ def _looks_like_title(line: str) -> bool:
 
 
 def _raw_blocks(lines: list[str]) -> list[list[str]]:
+    """Blocks of lines between blank lines, split where prose turns into a list or back, as the cleaned
+    text lays them out (so that cleaning the cleaned text again finds the same blocks)."""
     blocks: list[list[str]] = []
     current: list[str] = []
+    in_list = False
     for line in lines:
-        if line.strip():
-            current.append(line)
-        elif current:
+        if not line.strip():
+            if current:
+                blocks.append(current)
+            current, in_list = [], False
+            continue
+        is_item = bool(RAW_BULLET.match(line)) or (in_list and line.startswith(" "))  # an indented line continues an item
+        if current and is_item != in_list:
             blocks.append(current)
             current = []
+        current.append(line)
+        in_list = is_item
     if current:
         blocks.append(current)
     return blocks
-
-
-def _drop_boilerplate(lines: list[str]) -> tuple[list[str], list[str]]:
-    """The lines kept (blank ones as ""), and the non-blank lines dropped as page furniture."""
-    kept: list[str] = []
-    dropped: list[str] = []
-    skipping_block = False
-    for number, line in enumerate(lines):
-        stripped = _SUFFIX_NOISE.sub("", line.strip()).strip()
-        if DROP_REST_HEADINGS.match(stripped):
-            dropped += [rest.strip() for rest in lines[number:] if rest.strip()]
-            break
-        if DROP_BLOCK_HEADINGS.match(stripped):
-            skipping_block = True
-            dropped.append(stripped)
-            continue
-        if skipping_block:
-            if stripped and _is_heading(stripped) and not DROP_BLOCK_HEADINGS.match(stripped):
-                skipping_block = False
-            else:
-                if stripped:
-                    dropped.append(stripped)
-                continue
-        if _BOILERPLATE.match(stripped):
-            dropped.append(stripped)
-            continue
-        # Orphan punctuation left where a link was removed: ". 2015 Jul;52(1):137-9."
-        stripped_line = re.sub(r"^\.\s+(?=\d)", "", line.strip())
-        indent = line[: len(line) - len(line.lstrip())]
-        kept.append(indent + _SUFFIX_NOISE.sub("", stripped_line) if stripped else "")
-    return kept, dropped
 
 
 def _parse_references(blocks: list[list[str]]) -> list[str]:
@@ -236,29 +177,43 @@ def _classify(raw_blocks: list[list[str]], title: str | None) -> list[_Block]:
         for line in raw:
             if RAW_BULLET.match(line):
                 if paragraph:
-                    blocks.append(_Block("paragraph", [" ".join(paragraph)]))
+                    _add_paragraph(blocks, paragraph)
                     paragraph = []
                 items.append(line)
             elif items and line.startswith(" "):
                 items[-1] = items[-1] + " " + line.strip()  # a wrapped item continues
             else:
                 if items:
-                    blocks.append(_Block("list", items))
+                    _add_list(blocks, items)
                     items = []
                 paragraph.append(line.strip())
         if paragraph:
-            blocks.append(_Block("paragraph", [" ".join(paragraph)]))
+            _add_paragraph(blocks, paragraph)
         if items:
-            # Items split by blank lines in the source belong to one list.
-            if blocks and blocks[-1].kind == "list":
-                blocks[-1].lines.extend(items)
-            else:
-                blocks.append(_Block("list", items))
+            _add_list(blocks, items)
     _demote_empty_headings(blocks)
     if reference_blocks:
         entries = _parse_references(reference_blocks)
         blocks.append(_Block("references", [f"{i}. {entry}" for i, entry in enumerate(entries, 1)]))
     return blocks
+
+
+def _add_paragraph(blocks: list[_Block], lines: list[str]) -> None:
+    """Hard-wrapped lines joined into one paragraph; one that reads as a list item once joined ("-" then
+    "text") is that item, as it will read in the cleaned text."""
+    text = " ".join(lines)
+    if RAW_BULLET.match(text):
+        _add_list(blocks, [text])
+    else:
+        blocks.append(_Block("paragraph", [text]))
+
+
+def _add_list(blocks: list[_Block], items: list[str]) -> None:
+    """Items split by blank lines in the source belong to one list."""
+    if blocks and blocks[-1].kind == "list":
+        blocks[-1].lines.extend(items)
+    else:
+        blocks.append(_Block("list", items))
 
 
 def _demote_empty_headings(blocks: list[_Block]) -> None:
@@ -282,21 +237,22 @@ def _render_list(lines: list[str]) -> list[str]:
     return rendered
 
 
-def clean(raw: str, title: str | None = None) -> CleanText:
+def clean(raw: str, title: str | None = None, find_title: bool = True) -> CleanText:
     """Clean a scraped page or a plain text. ``title``: the document's title from metadata, if any; else
-    the first line is the title when it looks like one (see ``_find_title_line``)."""
-    kept, removed = _drop_boilerplate(normalise_whitespace(raw).split("\n"))
-    raw_blocks = _raw_blocks(kept)
+    the first line is the title when it looks like one (see ``_find_title_line``), unless ``find_title``
+    is False (the text is known to have none)."""
+    kept, removed = drop_boilerplate(normalise_whitespace(raw).split("\n"), _is_heading)
+    raw_blocks = _raw_blocks(["" if EMPTY_HEADING.match(line) else line for line in kept])
     title = (title or "").strip()
-    found = _find_title_line(raw_blocks, title)
+    found = _find_title_line(raw_blocks, title) if title or find_title else None
     if found is not None:
         title = title or _unmark(raw_blocks[found[0]][0])
         raw_blocks = raw_blocks[: found[0]] + raw_blocks[found[1] :]
     titled = bool(title)
-    if not titled:
-        title = opening_words(raw_blocks)
     blocks = _classify(raw_blocks, title if titled else None)
     text, sections, references, pages = _layout(blocks)
+    if not titled:
+        title = opening_words(text)
     cited_max = _cited_reference_max(text, sections, references)
     return CleanText(title, text, sections, references, cited_max, find_printed_date(text), pages, titled, tuple(removed))
 
@@ -328,13 +284,10 @@ def _find_title_line(raw_blocks: list[list[str]], given: str) -> tuple[int, int]
     return first, end
 
 
-def opening_words(raw_blocks: list[list[str]]) -> str:
-    """An untitled document's display title: its first words, cut at a word and marked with an ellipsis."""
-    content = _content_blocks(raw_blocks)
-    if not content:
-        return ""
-    first = " ".join(_unmark(line) for line in raw_blocks[content[0]])
-    first = RAW_BULLET.sub(lambda m: m.group("body"), first)
+def opening_words(text: str) -> str:
+    """An untitled document's display title: the first words of its cleaned text, cut at a word and marked
+    with an ellipsis."""
+    first = " ".join(RAW_BULLET.sub(lambda m: m.group("body"), line).strip() for line in text.strip().split("\n\n", 1)[0].split("\n"))
     if len(first) <= OPENING_TITLE_CHARS:
         return first
     cut = first[:OPENING_TITLE_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:.")

@@ -3,20 +3,20 @@
 Every file gets one result line. A file is refused before anything is written when it is too large, of
 an unsupported type, empty, binary but named as text, or named like a different document already in
 the library; a path in its name is reduced to the file name, so nothing lands outside the corpus
-folder. Accepted files then go through the same path as ``qa add`` (copy, incremental ``qa index``); a
-file the indexer skips (a PDF with no text layer, say) is taken out of the corpus again, with the reason.
+folder. Accepted files then go through the same path as ``qa add`` (``qa.library.manage.add_to_library``:
+copy, incremental ``qa index``); a file the indexer skips (a PDF with no text layer, say) is taken out of
+the corpus again, with the reason.
 Uploads run one after another in a process: a second session's upload waits for the first.
 """
 
 from __future__ import annotations
 
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from qa.ingest.formats import SUFFIXES
-from qa.indexing.build import build_index
+from qa.library.manage import add_to_library
 from qa.settings import Settings
 
 DEFAULT_LIMIT_MB = 50
@@ -80,26 +80,8 @@ def add_uploads(files: list[tuple[str, Path]], settings: Settings, limit_mb: flo
                 results[number] = UploadResult(target.name, "skipped", "uploaded twice in one go")
                 continue
             accepted.append((number, target))
-        copied = []
-        try:
-            for number, target in accepted:
-                shutil.copyfile(files[number][1], target)
-                copied.append(target)
-            report = build_index(corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=progress) if copied else None
-        except BaseException:
-            for target in copied:
-                target.unlink(missing_ok=True)
-            raise
-        skipped = {s.path: s.reason for s in report.skipped} if report else {}
-        redo = False
+        added = add_to_library([(target.name, files[number][1]) for number, target in accepted], settings, progress)
         for number, target in accepted:
-            relative = target.relative_to(corpus).as_posix()
-            if relative in skipped:
-                target.unlink(missing_ok=True)  # not indexable: do not leave it in the corpus
-                results[number] = UploadResult(target.name, "skipped", skipped[relative])
-                redo = True
-            else:
-                results[number] = UploadResult(target.name, "added", "")
-        if redo:  # the fingerprint recorded the skipped files; record the corpus as it is now
-            build_index(corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=False)
+            reason = added.refused.get(target.name)
+            results[number] = UploadResult(target.name, "skipped", reason) if reason else UploadResult(target.name, "added", "")
         return [results[number] for number in range(len(files))]

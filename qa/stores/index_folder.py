@@ -1,4 +1,4 @@
-"""The index folder: manifest, chunk/unit records, and the search backend they point to (DESIGN §6).
+"""The index folder: manifest, chunk/unit records, and the search backend they point to.
 
 Layout::
 

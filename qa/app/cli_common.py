@@ -1,0 +1,55 @@
+"""What the `qa` commands share: settings from the environment, the pipeline, option types, the index report."""
+
+from __future__ import annotations
+
+import click
+
+MODES = click.Choice(["dense", "bm25", "hybrid"])
+ANSWERER_HELP = "Who writes the answer: extractive (default; quotes the passages) or llm (the OpenAI-compatible server at QA_LLM_URL, every statement checked)."
+UNSUPPORTED_HELP = "With --answerer llm: drop statements no cited passage supports (default), or keep them marked [unsupported]."
+
+
+def answerer_options(command):
+    command = click.option("--unsupported", type=click.Choice(["drop", "mark"]), default=None, help=UNSUPPORTED_HELP)(command)
+    return click.option("--answerer", type=click.Choice(["extractive", "llm"]), default=None, help=ANSWERER_HELP)(command)
+
+
+def settings_from_env(**overrides):
+    from qa.settings import Settings
+
+    return Settings.from_env().with_overrides(**overrides)
+
+
+def open_for_commands(index: str | None, check_corpus: bool = True, **overrides):
+    from qa.pipeline import open_pipeline
+
+    pipeline = open_pipeline(settings_from_env(index=index, **overrides), check_corpus=check_corpus)
+    pipeline.answerer_for()  # an LLM server that cannot be used is one error now, not one per question
+    return pipeline
+
+
+def positive(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter(f"must be greater than 0. Currently, it is {value}.")
+    return value
+
+
+def print_report(report, verbose: bool = False) -> None:
+    from qa.ingest.documents import skip_summary
+
+    if report.skipped:
+        summary = skip_summary(report.skipped, report.files, limit=None if verbose else 3)
+        click.echo(summary[:1].upper() + summary[1:], err=True)
+        if not verbose:
+            click.echo("  (-v lists every skipped file and why)", err=True)
+    for note in report.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(
+        f"Indexed {report.documents} documents into {report.chunks} passages ({report.units} sentences and list items) "
+        f"in {report.seconds:.1f} s -> {report.index_folder}/"
+    )
+    changes = {"added": report.added, "updated": report.updated, "removed": report.removed}
+    click.echo(", ".join(f"{name} {len(ids)}" for name, ids in changes.items()) + f", unchanged {len(report.unchanged)}")
+    for name, ids in changes.items():
+        if ids and len(ids) <= 20:
+            click.echo(f"  {name}: {', '.join(ids)}")

@@ -1,0 +1,111 @@
+"""`qa eval` and `qa fit`: measuring answers against gold sets, and fitting the answer model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qa.app.cli_common import answerer_options, open_for_commands, positive, settings_from_env
+from qa.errors import QAError
+
+
+@click.command(name="eval")
+@click.option("--gold", type=click.Path(), default="evals/gold.jsonl", show_default=True, help="Gold questions (JSONL).")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
+@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid", "all"]), default=None, help="Retrieval mode; 'all' sweeps modes and k (default: hybrid).")
+@click.option("-k", type=int, default=None, callback=positive, help="Passages considered (default: settings; a sweep tries 3, 5, 8, 10).")
+@click.option("--out", type=click.Path(), default=None, help="Run folder for report.json, report.md and plots (default: evals/runs/<time>/).")
+@click.option("--compare", nargs=2, type=click.Path(), default=None, help="Compare two run folders instead of running.")
+@click.option("--floors", type=click.Path(), default=None, help="JSON of metric floors; exit 1 when a metric falls below its floor.")
+@click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@click.option("--suite", "suite_file", type=click.Path(), default=None, help="Run the development suite in this file (evals/suite.json) instead of one gold set.")
+@click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@answerer_options
+def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, quiet, answerer, unsupported):
+    """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
+
+    \b
+    Examples:
+      qa eval --split test
+      qa eval --mode all --split dev
+      qa eval --compare evals/runs/A evals/runs/B
+      qa eval --suite evals/suite.json            # every corpus of the development suite
+      qa eval --suite evals/suite.json --corpus medquad
+      qa eval --answerer llm --split test        # the LLM beside the extractive answerer, same questions
+    """
+    from qa.eval import report as eval_report
+    from qa.eval.runs import enforce_floors, run_gold_evaluation
+
+    if compare:
+        click.echo(eval_report.compare(*compare))
+        return
+    if suite_file:
+        if answerer == "llm":
+            raise QAError("--answerer llm runs one gold set (the LLM beside the extractive answerer); drop --suite.")
+        _run_suite(suite_file, corpus_names, mode, k, out, quiet)
+        return
+    pipeline = open_for_commands(index, answerer=answerer, unsupported=unsupported)
+    run = run_gold_evaluation(pipeline, gold, split, mode, k, out, llm=answerer == "llm", progress=not quiet)
+    if run.swept:
+        click.echo(f"Best configuration on dev: {run.chosen}")
+    for metric in eval_report.HEADLINE:
+        click.echo(f"{metric:34} {eval_report.fmt(run.summary.get(metric))}")
+    click.echo(f"Report: {run.folder}/report.md (and report.json, recall_at_k.png, latency.png, key_facts_per_document.png)")
+    if floors:
+        checked = enforce_floors(run.summary, floors)
+        click.echo(f"All {checked} gated metrics are within their limits in {floors}.")
+
+
+@click.command()
+@click.option("--suite", "suite_file", type=click.Path(), default="evals/suite.json", show_default=True, help="The development suite whose dev splits the model is fitted on.")
+@click.option("--out", type=click.Path(), default=None, help="Where to write the model (default: qa/answer/model.json, the one the answerer uses).")
+@click.option("--without", default="", help="Comma-separated signals to leave out (for an ablation).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def fit(suite_file, out, without, quiet):
+    """Fit the answer model (which sentences answer, and when to decline) on the suite's dev splits.
+
+    \b
+    Example:
+      qa fit                       # make fit: writes qa/answer/model.json
+      qa fit --without summary,title_question --out /tmp/ablation.json
+    """
+    from qa.answer.model import MODEL_FILE, write_answer_model
+    from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
+    from qa.eval.fit import fit_model
+    from qa.eval.fit_data import collect_examples
+    from qa.eval.suite import load_suite
+
+    left_out = frozenset(name.strip() for name in without.split(",") if name.strip())
+    unknown = sorted(left_out - set(UNIT_SIGNALS) - set(QUESTION_SIGNALS))
+    if unknown:
+        raise QAError(f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}.")
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    examples = collect_examples(load_suite(suite_file), settings_from_env(), ("dev",), progress=not quiet, log=log)
+    fitted = fit_model(examples, left_out, log)
+    path = Path(out) if out else MODEL_FILE
+    write_answer_model(fitted.model, path)
+    click.echo(f"Wrote {path} (threshold {fitted.model.threshold:.4f}, keep_ratio {fitted.model.keep_ratio}); dev:")
+    for name, summary in fitted.dev.items():
+        click.echo(f"  {name}: evidence cited {summary.get('evidence_cited')}, answerable declined {summary.get('false_abstention')} "
+                   f"(typo'd {summary.get('typo.false_abstention')}), unanswerable declined {summary.get('abstention_recall')}, "
+                   f"foreign declined {summary.get('cross_corpus_abstained')}")
+
+
+def _run_suite(suite_file: str, corpus_names: tuple[str, ...], mode: str | None, k: int | None, out: str | None, quiet: bool) -> None:
+    from datetime import datetime, timezone
+
+    from qa.eval.suite import load_suite, run_suite
+    from qa.eval.suite_report import macro_average, write_suite_report
+
+    if mode == "all":
+        raise QAError("--mode all sweeps one gold set; with --suite pick one mode (dense, bm25 or hybrid).")
+    suite = load_suite(suite_file)
+    settings = settings_from_env(mode=mode, k=k)
+    report = run_suite(suite, settings, tuple(corpus_names), progress=not quiet, log=lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else Path("evals") / "suite-runs" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = write_suite_report(folder, report)
+    for split in ("dev", "test"):
+        click.echo(f"macro average, {split}: " + ", ".join(f"{name} {value}" for name, value in macro_average(report, split).items()))
+    click.echo(f"Report: {path} (and report.json, suite.png)")
