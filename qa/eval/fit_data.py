@@ -45,8 +45,11 @@ def holds_gold_evidence(start: int, end: int, doc_id: str, gold: GoldQuestion) -
     return any(span.doc_id == doc_id and span_overlap(start, end, span) >= 0.5 * min(end - start, span.end - span.start) > 0 for span in gold.spans)
 
 
-def collect_examples(suite: Suite, settings, splits: tuple[str, ...] = ("dev",), names: tuple[str, ...] = (), progress: bool = True, log=None) -> list[CorpusExamples]:
-    """The examples of every answer corpus of the suite (or those named), for the given splits."""
+def collect_examples(
+    suite: Suite, settings, splits: tuple[str, ...] = ("dev",), names: tuple[str, ...] = (), progress: bool = True, log=None, correct_spelling: bool = True
+) -> list[CorpusExamples]:
+    """The examples of every answer corpus of the suite (or those named), for the given splits
+    (``correct_spelling`` False: questions searched as typed, for the ablation)."""
     from tqdm import tqdm
 
     from qa.pipeline import open_pipeline
@@ -61,7 +64,7 @@ def collect_examples(suite: Suite, settings, splits: tuple[str, ...] = ("dev",),
         asked = [q for q in corpus_questions(suite, corpus, pipeline.index.documents).all() if q.split in splits]
         examples = []
         for gold in tqdm(asked, desc=f"Signals: {corpus.name}", unit="q", disable=not progress, file=sys.stderr, leave=False):
-            searched = pipeline.query(gold.question).text
+            searched = pipeline.query(gold.question).text if correct_spelling else gold.question
             hits = pipeline.retriever.search(searched, settings.mode, settings.k)
             terms, candidates = pipeline.answerer.signals(searched, hits)
             units = pipeline.index.units
