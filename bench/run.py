@@ -1,5 +1,5 @@
 """`make bench` / `make bench-quick`: retrieval quality on SciFact, the LangChain reference, latency and cost,
-FAISS at scale, embedding throughput. Writes bench/results.json and bench/RESULTS.md (the quick run writes
+FAISS at scale, the stores side by side, many servers on one library and Ray, embedding throughput. Writes bench/results.json and bench/RESULTS.md (the quick run writes
 bench/results-quick.json and bench/RESULTS-quick.md and is a smoke test: no thresholds on times).
 """
 
@@ -98,8 +98,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
     parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
-    parser.add_argument("--only", choices=["product", "stores"], default=None, help="run only that section and merge it into the results file")
+    parser.add_argument("--only", choices=["product", "stores", "cluster"], default=None, help="run only that section and merge it into the results file")
     args = parser.parse_args()
+    import cluster
     import latency
     import product
     import reference
@@ -112,6 +113,11 @@ def main() -> None:
     if args.only == "stores":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
         results["stores"] = stores.run(args.quick, [int(n) for n in args.sizes.split(",")] if args.sizes else None)
+        _write(results, suffix)
+        return
+    if args.only == "cluster":
+        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
+        results["cluster"] = cluster.run(args.quick)
         _write(results, suffix)
         return
     if args.only == "product":
@@ -130,6 +136,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     results["scale"] = {"rows": scale.run(sizes), "rule": scale.choose_index_rule([])}
     results["stores"] = stores.run(args.quick)
+    results["cluster"] = cluster.run(args.quick)
     results["throughput"] = throughput(runs=1, sizes=(30, 150, 20)) if args.quick else throughput()
     if not args.quick:
         results["mpnet_throughput"] = mpnet_throughput()

@@ -1,11 +1,11 @@
 """The two stores side by side, through the product's own store code (qa/stores/).
 
 * Synthetic clustered vectors (bench/scale.py's generator) at 100k and 1M: each store built by the code
-  `qa index` runs (FAISS: choose_faiss_index; Milvus Lite: MilvusSearch.add_rows, the same FLAT/IVF rule),
-  then single-query latency and recall@10 against exact search, build time, size on disk, and the
+  `qa index` runs (FAISS: choose_faiss_index; Milvus Lite: a library's passages collection, the same FLAT/IVF
+  rule), then single-query latency and recall@10 against exact search, build time, size on disk, and the
   process's resident memory after the build.
-* The seed corpus through `qa index --store faiss|milvus` and the product's pipeline: the gold set's
-  answers (same top citation?) and `ask` latency per store.
+* The seed corpus as an index folder and as a library in Milvus (`qa index --store faiss|milvus`) through
+  the product's pipeline: the gold set's answers (same top citation?) and `ask` latency per store.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def synthetic(sizes: list[int], log=print) -> list[dict]:
     from scale import vectors
     from qa.stores.faiss_bm25 import choose_faiss_index
     from qa.stores.milvus import MilvusSearch, connect
+    from qa.stores.milvus_library import flat_or_ivf
+    from qa.stores.milvus_schema import create
 
     rows = []
     for n in sizes:
@@ -94,10 +96,14 @@ def synthetic(sizes: list[int], log=print) -> list[dict]:
             before = _rss_mb()
             started = time.perf_counter()
             client = connect(str(lite))
-            facts = MilvusSearch.add_rows(client, str(lite), "bench", "synthetic", keys, keys, ["bench"] * n, [["_"]] * n, base)
-            store = MilvusSearch(client, str(lite), "bench", keys, base.shape[1])
+            create(client, "bench_passages", "passages", base.shape[1], n)
+            for start in range(0, n, 5000):
+                client.insert("bench_passages", [{"key": keys[i], "doc_key": "bench", "position": i, "record": "{}", "terms": "_", "vector": base[i].tolist()}
+                                                 for i in range(start, min(n, start + 5000))])
+            store = MilvusSearch(client, str(lite), "bench_passages", keys, base.shape[1])
             store.dense(queries[0], 10)  # the index is built lazily on the first search
             build = time.perf_counter() - started
+            facts = {"index_type": flat_or_ivf(n)["index_type"].lower()}
             milvus_row = {"store": "milvus-lite", "vectors": n, "index": facts["index_type"], "build_s": round(build, 1), "disk_mb": _folder_mb(lite), "rss_added_mb": round(_rss_mb() - before, 1)}
             milvus_row.update(_measure(lambda q: list(store.dense(q, 10)), queries[:MILVUS_QUERIES], truth[:MILVUS_QUERIES]))
             log(f"stores: milvus-lite {n:,}: {milvus_row}")
@@ -111,20 +117,29 @@ def synthetic(sizes: list[int], log=print) -> list[dict]:
 
 def seed_corpus(log=print) -> dict:
     from qa.indexing.build import build_index
+    from qa.indexing.library_build import build_library
+    from qa.ingest.documents import corpus_metadata, list_document_files
     from qa.pipeline import open_pipeline
     from qa.settings import Settings
-    from qa.stores.index_folder import StoreChoice
+    from qa.stores.milvus_library import MilvusLibrary
 
     questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
     scratch = Path(tempfile.mkdtemp())
+    lite = str(scratch / "library.milvus.db")
     try:
         answers, result = {}, {}
         for kind in ("faiss", "milvus"):
-            folder = scratch / kind / "index"
             started = time.perf_counter()
-            build_index(ROOT / "corpus", folder, Settings().model, progress=False, store=StoreChoice(kind))
+            if kind == "faiss":
+                build_index(ROOT / "corpus", scratch / "index", Settings().model, progress=False)
+                settings = Settings(index=scratch / "index")
+            else:
+                library = MilvusLibrary(lite, "seed")
+                files = [(p.relative_to(ROOT / "corpus").as_posix(), p) for p in list_document_files(ROOT / "corpus")]
+                build_library(library, files, Settings().model, progress=False, metadata=corpus_metadata(ROOT / "corpus"))
+                settings = Settings(milvus_uri=lite, milvus_collection="seed")
             build = time.perf_counter() - started
-            pipeline = open_pipeline(Settings(index=folder))
+            pipeline = open_pipeline(settings, check_corpus=False)
             pipeline.ask(questions[0])
             latencies, tops = [], []
             for question in questions:
@@ -144,7 +159,5 @@ def seed_corpus(log=print) -> dict:
     finally:
         from milvus_lite.server_manager import server_manager_instance
 
-        from qa.stores.milvus import default_lite_path
-
-        server_manager_instance.release_server(str(default_lite_path(scratch / "milvus" / "index")))  # stop its writer first
+        server_manager_instance.release_server(lite)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -18,7 +18,8 @@ from qa.retrieve.lexicon import build_lexicon
 from qa.retrieve.retriever import Retriever
 from qa.retrieve.spelling import Query, Speller
 from qa.settings import Settings
-from qa.stores.index_folder import Index, load_index, require_fresh
+from qa.stores import Index
+from qa.stores.index_folder import load_index, require_fresh
 from qa.types import Answer, Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -46,8 +47,17 @@ class Pipeline:
     retriever: Retriever
     answerer: ExtractiveAnswerer  # the default; the extractive answer is also the LLM answerer's gate and fallback
     speller: Speller
+    library: object | None = None  # the MilvusLibrary the index was read from (None: an index folder)
     _chains: dict = field(default_factory=dict, repr=False)
     _llm: Answerer | None = field(default=None, repr=False)
+
+    def changed(self) -> bool:
+        """Whether the library has a newer committed version than the one answered from (library mode)."""
+        if self.library is None:
+            return False
+        from qa.stores.library_index import committed_version
+
+        return committed_version(self.library) != self.index.manifest["store"]["version"]
 
     @property
     def llm_configured(self) -> bool:
@@ -105,20 +115,29 @@ def _as_asked(answer: Answer, query: Query, started: float) -> Answer:
     return replace(answer, question=query.typed, corrections=query.corrections, timings_ms={**answer.timings_ms, "total": total})
 
 
-def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerModel | None = None, **retriever_options) -> Pipeline:
+def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerModel | None = None, previous: "Pipeline | None" = None, **retriever_options) -> Pipeline:
     """The index, the encoder, the retriever and the answerers, loaded once. ``model``: the fitted answer
-    model (default: qa/answer/model.json)."""
-    index = load_index(settings.index, expected_model=settings.model)
-    if check_corpus:
+    model (default: qa/answer/model.json). ``previous``: a pipeline on an older version of the same Milvus
+    library, whose rows are reused where the documents did not change."""
+    library = None
+    if settings.milvus_uri:
+        from qa.stores.library_index import load_library_index
+        from qa.stores.milvus_library import MilvusLibrary
+
+        library = previous.library if previous is not None and previous.library is not None else MilvusLibrary(settings.milvus_uri, settings.milvus_collection)
+        index = load_library_index(library, settings.model, previous.index if previous is not None else None)
+    else:
+        index = load_index(settings.index, expected_model=settings.model)
         corpus = Path(index.manifest["corpus"]["folder"])
-        if corpus.is_dir():
+        if check_corpus and corpus.is_dir():
             from qa.ingest.documents import corpus_files, hash_file
 
             require_fresh(index.manifest, corpus, corpus_files(corpus), hash_file)
-    encoder = load_encoder(settings.model, "numpy")
+    encoder = previous.retriever.encoder if previous is not None else load_encoder(settings.model, "numpy")
     retriever = Retriever(index, encoder, **retriever_options)
     lexicon = build_lexicon(index.chunks, index.documents)
-    return Pipeline(settings, index, retriever, ExtractiveAnswerer(index, retriever.embed_query, lexicon, model), Speller(lexicon))
+    answerer = ExtractiveAnswerer(index, retriever.embed_query, lexicon, model or (previous.answerer._model if previous is not None else None))
+    return Pipeline(settings, index, retriever, answerer, Speller(lexicon), library)
 
 
 @lru_cache(maxsize=4)

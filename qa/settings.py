@@ -26,6 +26,8 @@ ENVIRONMENT = {
     "QA_LLM_API_KEY": "llm_api_key",
     "QA_LLM_TIMEOUT": "llm_timeout",
     "QA_LLM_MAX_TOKENS": "llm_max_tokens",
+    "QA_MILVUS_URI": "milvus_uri",
+    "QA_MILVUS_COLLECTION": "milvus_collection",
 }
 # Secrets read where they are used, straight from the environment, so no settings object ever holds them.
 READ_WHERE_USED = ("QA_MILVUS_TOKEN",)
@@ -51,6 +53,10 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 30.0
     llm_max_tokens: int = 256
+    # A library kept whole in Milvus (qa/stores/milvus_library.py): with a URI, every command reads and
+    # writes it there and no index folder is used. The token comes from QA_MILVUS_TOKEN, read where used.
+    milvus_uri: str | None = None
+    milvus_collection: str = "qa"
 
     def __post_init__(self) -> None:
         if self.answerer not in ANSWERERS:

@@ -83,12 +83,14 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def start_qa_serve(index: Path, *options: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """`qa serve` on a free loopback port; returns the process and its URL once the page answers."""
+def start_qa_serve(index: Path | None, *options: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`qa serve` on a free loopback port (on an index folder, or with --milvus-uri among the options and no
+    folder); returns the process and its URL once the page answers."""
     port = free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    folder = ["--index", str(index)] if index is not None else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.app.cli", "serve", "--port", str(port), "--index", str(index), *options],
+        [sys.executable, "-m", "qa.app.cli", "serve", "--port", str(port), *folder, *options],
         env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}/"
@@ -125,4 +127,35 @@ def llm_server():
     url = f"http://127.0.0.1:{port}/v1"
     wait_until_ready(process, http_ready(f"{url}/models", {"Authorization": f"Bearer {LLM_TEST_KEY}"}), "the LLM server", 120)
     yield url
+    stop(process)
+
+
+MILVUS_LITE = Path(sys.executable).parent / "milvus-lite"
+
+
+def start_lite_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """`milvus-lite server` (the gRPC protocol a Milvus cluster speaks) on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(MILVUS_LITE), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    from pymilvus import MilvusClient
+
+    def ready() -> bool:
+        try:
+            MilvusClient(uri=uri, timeout=2).list_collections()
+            return True
+        except Exception:
+            return False
+
+    wait_until_ready(process, ready, "milvus-lite server", 60)
+    return process, uri
+
+
+@pytest.fixture(scope="session")
+def lite_server(tmp_path_factory):
+    process, uri = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
+    yield uri
     stop(process)

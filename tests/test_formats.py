@@ -153,7 +153,7 @@ def test_add_and_remove_keep_corpus_and_index_in_step(tmp_path, index_dir):
     clash = tmp_path / "neuropathy.md"
     clash.write_text("# Different\n\nOther content entirely.\n")
     refused = runner.invoke(main, ["add", str(clash), "--corpus", str(corpus), "--index", str(index)])
-    assert refused.exit_code == 1 and "already exists with other content" in refused.output
+    assert refused.exit_code == 1 and "neuropathy.md is already in the library with other content" in refused.output
 
     removed = runner.invoke(main, ["remove", "neuropathy-md", "--corpus", str(corpus), "--index", str(index)])
     assert removed.exit_code == 0 and "removed 1" in removed.output

@@ -1,234 +1,211 @@
-"""The Milvus store against a real engine: Milvus Lite in both of its forms, a local data folder and its
-gRPC server (`milvus-lite server`, the protocol a Milvus cluster speaks) on a free loopback port."""
+"""A library kept whole in Milvus, against a real engine: Milvus Lite's gRPC server (`milvus-lite server`, the
+protocol a Milvus cluster speaks) on a free loopback port, and Milvus Lite as a local folder. No index
+folder anywhere: passages, sentence units, documents, source files and the manifest all live in Milvus."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from qa.embed.encoders import DEFAULT_MODEL
 from qa.errors import QAError
-from qa.stores.index_folder import StoreChoice
-from tests.conftest import CORPUS, ROOT, free_port, stop, wait_until_ready
+from tests.conftest import CORPUS, ROOT, free_port, start_lite_server
 
 pytestmark = pytest.mark.slow
-MILVUS_LITE = Path(sys.executable).parent / "milvus-lite"
-
-
-def start_lite_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(MILVUS_LITE), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    from pymilvus import MilvusClient
-
-    def ready() -> bool:
-        try:
-            MilvusClient(uri=uri, timeout=2).list_collections()
-            return True
-        except Exception:
-            return False
-
-    wait_until_ready(process, ready, "milvus-lite server", 60)
-    return process, uri
-
-
-@pytest.fixture(scope="module")
-def lite_server(tmp_path_factory):
-    process, uri = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
-    yield uri
-    stop(process)
-
-
-def build(corpus: Path, index: Path, store: StoreChoice):
-    from qa.indexing.build import build_index
-
-    return build_index(corpus, index, DEFAULT_MODEL, progress=False, store=store)
-
-
-def open_pipeline_at(index: Path, corpus: Path = CORPUS):
-    from qa.pipeline import open_pipeline
-    from qa.settings import Settings
-
-    return open_pipeline(Settings(corpus=corpus, index=index))
-
-
-def gold_questions() -> list[str]:
-    return [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module", params=["lite-file", "lite-server"])
-def milvus_index(request, tmp_path_factory):
-    folder = tmp_path_factory.mktemp(f"milvus-{request.param}") / "index"
-    uri = None if request.param == "lite-file" else request.getfixturevalue("lite_server")
-    build(CORPUS, folder, StoreChoice("milvus", uri, f"seed_{request.param.replace('-', '_')}"))
-    return folder
-
-
-def test_both_stores_give_the_same_top_citation_on_every_gold_question(milvus_index, pipeline):
-    through_milvus = open_pipeline_at(milvus_index)
-    assert through_milvus.index.store_kind == "milvus" and pipeline.index.store_kind == "faiss"
-    differing = []
-    for question in gold_questions():
-        faiss_answer, milvus_answer = pipeline.ask(question), through_milvus.ask(question)
-        top = lambda a: (a.abstained, a.citations[0].chunk.chunk_id if a.citations else None)  # noqa: E731
-        if top(faiss_answer) != top(milvus_answer):
-            differing.append(question)
-    assert differing == []
-
-
-def test_milvus_bm25_ranks_like_bm25s_over_the_same_analysed_terms(milvus_index, pipeline):
-    """Milvus Lite's analysers do not stem, so both stores are given the project's analysed terms; then
-    Milvus's own BM25 (same k1, b and IDF) must rank every query's passages as bm25s does."""
-    from qa.text import index_terms
-
-    through_milvus = open_pipeline_at(milvus_index)
-    questions = gold_questions()
-    top1 = top5 = 0
-    for question in questions:
-        terms = index_terms(question)
-        ours, theirs = pipeline.index.search.lexical(terms, 10), through_milvus.index.search.lexical(terms, 10)
-        top1 += list(ours)[:1] == list(theirs)[:1]
-        top5 += set(list(ours)[:5]) == set(list(theirs)[:5])
-    # Milvus scales scores by (k1 + 1), and Milvus Lite's scores differ from the textbook formula (which
-    # bm25s matches exactly) by a few per cent on this corpus, enough to swap near-ties.
-    print(f"lexical top-1 agreement {top1 / len(questions):.3f}, top-5 set agreement {top5 / len(questions):.3f}")
-    assert top1 / len(questions) >= 0.9 and top5 / len(questions) >= 0.8
-
-
-def test_add_and_remove_update_the_collection_in_place(tmp_path):
-    from qa.library.manage import add_documents, remove_document
-    from qa.settings import Settings
-    from qa.stores.milvus import connect
-
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(CORPUS, corpus)
-    build(corpus, index, StoreChoice("milvus"))
-    note = tmp_path / "pellagra-note.md"
-    note.write_text("# Pellagra in the clinic\n\nPellagra is caused by a lack of niacin and presents with dermatitis, diarrhoea and dementia.\n")
-    settings = Settings(corpus=corpus, index=index)
-    add_documents([note], settings, progress=False)
-    answer = open_pipeline_at(index, corpus).ask("What causes pellagra?")
-    assert answer.citations and answer.citations[0].chunk.doc_id.startswith("pellagra-note")
-    client = connect(str(tmp_path / "index.milvus.db"))
-    rows = lambda: client.get_collection_stats("qa_passages")["row_count"]  # noqa: E731
-    assert rows() == len(open_pipeline_at(index, corpus).index.chunks)
-    remove_document(answer.citations[0].chunk.doc_id, settings)
-    after = open_pipeline_at(index, corpus)
-    assert not any(c.doc_id.startswith("pellagra-note") for c in after.index.chunks)
-    assert rows() == len(after.index.chunks)  # its rows were deleted, not just hidden
-    assert after.ask("What causes pellagra?").abstained
-
-
-def test_a_crash_mid_update_leaves_the_index_answering_as_before(tmp_path, monkeypatch):
-    import qa.stores.index_folder
-
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(CORPUS, corpus)
-    build(corpus, index, StoreChoice("milvus"))
-    question = "What imaging for low back pain with leg weakness?"
-    before = open_pipeline_at(index, corpus).ask(question)
-    changed = corpus / "imaging-low-back-pain-leg-weakness.txt"
-    changed.write_text(changed.read_text().replace("obtain urgent MRI", "obtain an X-ray"))
-
-    def crash(*args):
-        raise KeyboardInterrupt("killed between writing the rows and swapping the manifest")
-
-    monkeypatch.setattr(qa.stores.index_folder, "_swap_into_place", crash)
-    with pytest.raises(KeyboardInterrupt):
-        build(corpus, index, None)
-    monkeypatch.undo()
-    changed.write_text(changed.read_text().replace("obtain an X-ray", "obtain urgent MRI"))
-    again = open_pipeline_at(index, corpus).ask(question)  # the new rows are in the collection, unlisted
-    assert again.text == before.text and [c.quote for c in again.citations] == [c.quote for c in before.citations]
-
-
-def release(lite: Path) -> None:
-    """Let another process open a Milvus Lite folder this test process has opened (one process at a time)."""
-    from milvus_lite.server_manager import server_manager_instance
-
-    server_manager_instance.release_server(str(lite))
+NOTE = "# Pellagra\n\nPellagra is caused by a lack of niacin (vitamin B3) and is treated with nicotinamide by mouth.\n"
 
 
 def _cli(*args, **env):
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
-    return subprocess.run([sys.executable, "-m", "qa.app.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "qa.app.cli", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
 
 
-def test_a_server_that_does_not_answer_is_one_error_line(tmp_path):
-    uri = f"http://127.0.0.1:{free_port()}"
-    result = _cli("index", "-q", "--index", str(tmp_path / "index"), "--store", "milvus", "--milvus-uri", uri, QA_MILVUS_TOKEN="secret-token-9d2")
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: the Milvus server at {uri} does not answer") and len(result.stderr.strip().splitlines()) == 1
+def _library(uri: str, prefix: str):
+    from qa.stores.milvus_library import MilvusLibrary
+
+    return MilvusLibrary(uri, prefix)
+
+
+def _pipeline(uri: str, prefix: str, previous=None):
+    from qa.pipeline import open_pipeline
+    from qa.settings import Settings
+
+    return open_pipeline(Settings(milvus_uri=uri, milvus_collection=prefix), previous=previous)
+
+
+def _build(uri: str, prefix: str, files: list[tuple[str, Path]], **options):
+    from qa.indexing.library_build import build_library
+
+    library = _library(uri, prefix)
+    try:
+        return build_library(library, files, DEFAULT_MODEL, progress=False, **options)
+    finally:
+        library.close()
+
+
+def _note(tmp_path: Path, name: str = "pellagra.md", text: str = NOTE) -> tuple[str, Path]:
+    path = tmp_path / name
+    path.write_text(text)
+    return name, path
+
+
+@pytest.fixture(scope="module")
+def seed_library(lite_server):
+    result = _cli("index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "seed", "--corpus", str(CORPUS))
+    assert result.returncode == 0, result.stderr
+    assert "-> the Milvus server at" in result.stdout and "added 4" in result.stdout
+    return lite_server
+
+
+def test_a_library_in_milvus_answers_like_the_index_folder(seed_library, pipeline):
+    from qa.eval.gold import load_gold
+
+    library = _pipeline(seed_library, "seed")
+    assert library.index.folder is None and len(library.index.documents) == 4
+    questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl", pipeline.index.documents)]
+    first = lambda a: (a.abstained, a.citations[0].chunk.doc_id if a.citations else None)  # noqa: E731
+    same = sum(first(library.ask(q)) == first(pipeline.ask(q)) for q in questions)
+    # Milvus's BM25 scores differ from the textbook formula by a few per cent (near-ties may swap).
+    assert same >= 0.95 * len(questions), f"{same} of {len(questions)}"
+
+
+def test_the_commands_run_on_the_library_with_no_index_folder(seed_library):
+    ask = _cli("ask", "--json", "--milvus-uri", seed_library, "--milvus-collection", "seed", "Can an MRI show small fiber neuropathy?")
+    assert ask.returncode == 0, ask.stderr
+    import json
+
+    answer = json.loads(ask.stdout)
+    assert answer["citations"] and answer["citations"][0]["source"].startswith("milvus:seed/")
+    cite = _cli("cite", answer["citations"][0]["chunk_id"], "--milvus-uri", seed_library, "--milvus-collection", "seed")
+    assert cite.returncode == 0 and "neuropathy" in cite.stdout.lower()
+    docs = _cli("docs", "--milvus-uri", seed_library, "--milvus-collection", "seed")
+    assert docs.returncode == 0 and len([line for line in docs.stdout.splitlines() if not line.startswith(" ")]) == 4
+
+
+def test_two_writers_at_once_are_serialised_and_every_document_lands(lite_server, tmp_path):
+    names = ["alpha", "beta", "gamma"]
+    files = [_note(tmp_path, f"{n}.md", f"# {n}\n\nThe {n} protocol asks {n} patients to rest and drink water.\n") for n in names]
+    errors: list[BaseException] = []
+
+    def write(file):
+        try:
+            _build(lite_server, "race", [file])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f,)) for f in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors
+    library = _library(lite_server, "race")
+    manifest = library.current()
+    assert manifest["version"] == 3 and sorted(manifest["documents"]) == [f"{n}-md" for n in names]
+
+
+def test_a_writer_killed_before_its_commit_leaves_the_library_as_it_was(lite_server, tmp_path, monkeypatch):
+    from qa.stores.milvus_library import MilvusLibrary
+
+    _build(lite_server, "crash", [_note(tmp_path, "first.md", "# First\n\nThe first note is about gout and uric acid.\n")])
+    before = _pipeline(lite_server, "crash")
+
+    def killed(self, manifest):
+        raise KeyboardInterrupt  # the process dies after its rows are written, before the commit row
+
+    monkeypatch.setattr(MilvusLibrary, "commit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _build(lite_server, "crash", [_note(tmp_path)])
+    monkeypatch.undo()
+    after = _pipeline(lite_server, "crash")
+    assert sorted(after.index.documents) == sorted(before.index.documents) == ["first-md"]
+    assert "pellagra" not in after.ask("What causes pellagra?").text.lower() or after.ask("What causes pellagra?").abstained
+    # The next writer finishes the job; the dead writer's rows are either reused or pruned.
+    _build(lite_server, "crash", [_note(tmp_path)])
+    assert "niacin" in _pipeline(lite_server, "crash").ask("What causes pellagra?").text
+
+
+def test_another_servers_update_is_seen_and_only_what_changed_is_loaded(lite_server, tmp_path, monkeypatch):
+    from qa.stores.milvus_library import MilvusLibrary
+
+    _build(lite_server, "delta", [_note(tmp_path, "gout.md", "# Gout\n\nGout is caused by uric acid crystals in a joint.\n")])
+    server = _pipeline(lite_server, "delta")
+    assert not server.changed()
+    _build(lite_server, "delta", [_note(tmp_path)])  # as another server would
+    assert server.changed()
+    fetched: list[str] = []
+    original = MilvusLibrary.documents
+    monkeypatch.setattr(MilvusLibrary, "documents", lambda self, keys: fetched.extend(keys) or original(self, keys))
+    fresh = _pipeline(lite_server, "delta", previous=server)
+    assert [key.split("@")[0] for key in fetched] == ["pellagra-md"]
+    assert "niacin" in fresh.ask("What causes pellagra?").text and not fresh.changed()
+    removed = _cli("remove", "pellagra-md", "--milvus-uri", lite_server, "--milvus-collection", "delta")
+    assert removed.returncode == 0, removed.stderr
+    assert sorted(_pipeline(lite_server, "delta", previous=fresh).index.documents) == ["gout-md"]
+
+
+def test_a_pdf_lives_in_the_store_and_its_page_is_shown_from_there(lite_server, tmp_path):
+    from tests.test_ui_library import ten_page_pdf
+
+    leaflet = tmp_path / "leaflet.pdf"
+    ten_page_pdf(leaflet)
+    _build(lite_server, "pdfs", [("leaflet.pdf", leaflet)])
+    leaflet.unlink()  # no server needs the file on its disk
+    pipeline = _pipeline(lite_server, "pdfs")
+    document = next(iter(pipeline.index.documents.values()))
+    local = pipeline.index.source_file(document.source_path)
+    assert local is not None and local.read_bytes()[:5] == b"%PDF-"
+    from qa.app.web_logic import citation_panel_html
+
+    answer = pipeline.ask("How is scurvy treated?")
+    html = citation_panel_html(pipeline.index, answer.citations[0].chunk.chunk_id, (answer.citations[0].start, answer.citations[0].end))
+    assert 'alt="Page 7 of' in html
+
+
+def test_bad_input_is_one_line_each(lite_server, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = _cli("ask", "--milvus-uri", dead, "anything at all?", QA_MILVUS_TOKEN="secret-token-9d2")
+    assert result.returncode == 1 and result.stderr.startswith(f"Error: the Milvus server at {dead} does not answer") and len(result.stderr.strip().splitlines()) == 1
     assert "secret-token-9d2" not in result.stdout + result.stderr
-    assert not (tmp_path / "index").exists()
-
-
-def test_a_collection_of_another_model_or_dimension_is_refused(tmp_path, lite_server):
-    from pymilvus import DataType, MilvusClient
-
-    client = MilvusClient(uri=lite_server)
-    schema = client.create_schema(auto_id=False)
-    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=8)
-    params = client.prepare_index_params()
-    params.add_index("vector", index_type="FLAT", metric_type="IP")
-    client.create_collection("someone_elses", schema=schema, index_params=params, properties={"qa.embedding_model": "other/model"})
-    result = _cli("index", "-q", "--index", str(tmp_path / "index"), "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "someone_elses")
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"Error: collection 'someone_elses' at {lite_server} holds vectors of 'other/model' (8 dimensions), not '{DEFAULT_MODEL}' (384); "
-        "pass another --milvus-collection, or drop that collection first."
-    )
-
-
-def test_a_missing_collection_and_a_corrupted_lite_folder_are_one_error_line_each(tmp_path):
-    from pymilvus import MilvusClient
-
-    index = tmp_path / "index"
-    build(CORPUS, index, StoreChoice("milvus"))
-    lite = tmp_path / "index.milvus.db"
-    MilvusClient(uri=str(lite)).drop_collection("qa_passages")
-    release(lite)
-    result = _cli("ask", "--index", str(index), "What imaging for low back pain with leg weakness?")
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"Error: collection 'qa_passages' is missing from the Milvus Lite data at {lite}; rebuild it with `qa index --store milvus --milvus-uri {lite}`."
-
-    build(CORPUS, index, StoreChoice("milvus"))
-    release(lite)
-    for path in lite.rglob("*"):
-        if path.is_file() and path.name != "LOCK":
-            path.write_bytes(b"\x00garbage\xff" * 7)
-    result = _cli("ask", "--index", str(index), "What imaging for low back pain with leg weakness?")
-    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert result.stderr.startswith(f"Error: the Milvus Lite data at {lite}") and "Traceback" not in result.stderr
-
-
-def test_a_lite_folder_open_in_another_process_is_one_error_line(tmp_path):
-    index = tmp_path / "index"
-    build(CORPUS, index, StoreChoice("milvus"))  # this test process now holds the folder, as `qa serve` would
-    result = _cli("ask", "--index", str(index), "What imaging for low back pain with leg weakness?")
-    assert result.returncode == 1
-    assert result.stderr.startswith(f"Error: the Milvus Lite data at {tmp_path / 'index.milvus.db'} is open in another process")
+    empty = _cli("serve", "--milvus-uri", lite_server, "--milvus-collection", "nobody", "--port", str(free_port()))
+    assert empty.returncode == 1 and "holds no library yet; build one with `qa index --store milvus" in empty.stderr
+    _build(lite_server, "other", [_note(tmp_path)])
+    library = _library(lite_server, "other")
+    manifest = library.current()
+    library.commit({**manifest, "version": manifest["version"] + 1, "embedding": {**manifest["embedding"], "model": "someone/else"}})
+    other = _cli("index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "other", "--corpus", str(CORPUS))
+    assert other.returncode == 1
+    assert other.stderr.strip() == f"Error: the Milvus server at {lite_server}, collections other_* holds vectors of 'someone/else', not '{DEFAULT_MODEL}'; use another --milvus-collection, or rebuild it with that model."
+    old = tmp_path / "old-index"
+    old.mkdir()
+    (old / "manifest.json").write_text('{"format_version": 1, "store": {"kind": "milvus", "uri": "http://milvus:19530", "collection": "qa_passages"}}')
+    folder = _cli("ask", "--index", str(old), "anything?")
+    assert folder.returncode == 1 and "a layout this version replaced: rebuild the library in Milvus with `qa index --store milvus --milvus-uri http://milvus:19530" in folder.stderr
 
 
 def test_a_server_killed_mid_session_gives_a_clean_error(tmp_path):
     process, uri = start_lite_server(tmp_path / "data")
     try:
-        index = tmp_path / "index"
-        build(CORPUS, index, StoreChoice("milvus", uri))
-        pipeline = open_pipeline_at(index)
-        assert pipeline.ask("Can an MRI show small fiber neuropathy?").citations
+        _build(uri, "session", [_note(tmp_path)])
+        pipeline = _pipeline(uri, "session")
+        assert pipeline.ask("What causes pellagra?").citations
     finally:
         process.kill()
         process.wait(timeout=20)
-    with pytest.raises(QAError, match=f"^the Milvus server at {uri} failed to search collection 'qa_passages'"):
-        pipeline.ask("What does a negative head MRI mean in a patient with limb weakness?")
+    with pytest.raises(QAError, match=f"^the Milvus server at {uri} failed to search collection 'session_passages'"):
+        pipeline.ask("How is pellagra treated?")
+
+
+def test_a_lite_folder_works_for_one_process(tmp_path):
+    folder = str(tmp_path / "library.db")
+    _build(folder, "qa", [_note(tmp_path)])
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(folder)  # let the command below open the folder
+    result = _cli("ask", "--milvus-uri", folder, "What causes pellagra?")
+    assert result.returncode == 0 and "niacin" in result.stdout, result.stderr

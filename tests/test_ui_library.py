@@ -176,3 +176,80 @@ def test_upload_a_ten_page_pdf_and_see_the_cited_page_highlighted(tmp_path):
             browser.close()
     finally:
         stop(process)
+
+
+def _serve_library(uri: str, prefix: str, *extra):
+    return start_qa_serve(None, "--milvus-uri", uri, "--milvus-collection", prefix, *extra)
+
+
+def test_two_servers_on_one_library_an_upload_on_one_is_answered_on_the_other(tmp_path, lite_server):
+    """Two `qa serve` processes on one Milvus (no index folder, no corpus folder): a PDF uploaded in one page is
+    answered, cited and shown as its page in the other, which loads only the new document."""
+    from playwright.sync_api import sync_playwright
+
+    subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "shared",
+                    "--corpus", str(CORPUS)], cwd=ROOT, check=True, capture_output=True)
+    leaflet = tmp_path / "nutrition-leaflet.pdf"
+    ten_page_pdf(leaflet)
+    first, first_url = _serve_library(lite_server, "shared")
+    second, second_url = _serve_library(lite_server, "shared")
+    try:
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            uploader, asker = browser.new_page(viewport={"width": 1366, "height": 1000}), browser.new_page(viewport={"width": 1366, "height": 1000})
+            uploader.goto(first_url, wait_until="domcontentloaded")
+            asker.goto(second_url, wait_until="domcontentloaded")
+            _upload(uploader, leaflet)
+            assert "nutrition-leaflet.pdf: added" in uploader.locator("#qa-upload-result").inner_text()
+            uploaded = time.perf_counter()
+            deadline, answer = uploaded + 60, ""
+            while time.perf_counter() < deadline and "ascorbic acid" not in answer:
+                answer = _ask(asker, "How is scurvy treated?")
+            print(f"upload on one server to an answer from the other: {time.perf_counter() - uploaded:.1f} s")
+            assert "ascorbic acid" in answer
+            asker.locator("#qa-chat a.qa-cite").first.click()
+            image = asker.locator("#qa-panel img.qa-page")
+            image.wait_for(timeout=30000)
+            assert image.get_attribute("alt").startswith("Page 7 of")
+            asker.screenshot(path=str(ARTIFACTS / "library-5-second-server.png"))
+            browser.close()
+    finally:
+        stop(first)
+        stop(second)
+
+
+def test_a_server_killed_mid_upload_leaves_the_other_answering_from_a_whole_library(tmp_path, lite_server):
+    """Kill the uploading server while it indexes: the other answers from the library as it was or as it is
+    after the upload, and every document the library lists has all its rows."""
+    from playwright.sync_api import sync_playwright
+
+    from qa.pipeline import open_pipeline
+    from qa.settings import Settings
+
+    subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "killed",
+                    "--corpus", str(CORPUS)], cwd=ROOT, check=True, capture_output=True)
+    leaflet = tmp_path / "nutrition-leaflet.pdf"
+    ten_page_pdf(leaflet)
+    doomed, doomed_url = _serve_library(lite_server, "killed")
+    survivor, survivor_url = _serve_library(lite_server, "killed")
+    seed = {p.name for p in CORPUS.iterdir() if p.suffix == ".txt"}
+    try:
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            page = browser.new_page(viewport={"width": 1366, "height": 1000})
+            page.goto(doomed_url, wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Sources").click()
+            page.locator("#qa-upload input[type=file]").set_input_files([str(leaflet)])
+            page.locator("#qa-add").click()
+            time.sleep(3)  # indexing: the PDF is being embedded, or its rows written
+            doomed.kill()
+            doomed.wait(timeout=20)
+            library = open_pipeline(Settings(milvus_uri=lite_server, milvus_collection="killed"))  # loads only whole documents
+            assert {d.source_path for d in library.index.documents.values()} in (seed, seed | {"nutrition-leaflet.pdf"})
+            other = browser.new_page(viewport={"width": 1366, "height": 1000})
+            other.goto(survivor_url, wait_until="domcontentloaded")
+            assert "MRI" in _ask(other, "What imaging for low back pain with leg weakness?")
+            browser.close()
+    finally:
+        stop(doomed)
+        stop(survivor)

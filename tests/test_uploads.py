@@ -42,12 +42,12 @@ def test_a_path_in_the_name_never_leaves_the_corpus_folder():
     ],
 )
 def test_bad_files_are_skipped_with_the_reason(tmp_path, name, data, reason):
-    result = check(name, _file(tmp_path, name, data), tmp_path)
+    result = check(name, _file(tmp_path, name, data), Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"))
     assert result.status == "skipped" and reason in result.detail
 
 
 def test_over_the_size_limit_is_skipped(tmp_path):
-    result = check("big.md", _file(tmp_path, "big.md", b"# Big\n\n" + b"word " * 300_000), tmp_path, limit_mb=1)
+    result = check("big.md", _file(tmp_path, "big.md", b"# Big\n\n" + b"word " * 300_000), Settings(corpus=tmp_path / "corpus", index=tmp_path / "index"), limit_mb=1)
     assert result.line() == "big.md: skipped (1.5 MB is over the 1 MB limit)"
 
 

@@ -24,7 +24,7 @@ from qa.answer.signals import Candidates, question_signals, unit_signals
 from qa.answer.statements import Statement, StatementBuilder
 from qa.answer.unit_table import build_unit_table
 from qa.retrieve.lexicon import Lexicon
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.text import content_terms, has_negation, index_terms
 from qa.types import Answer, Citation, Hit
 from qa.types import Statement as CheckedStatement

@@ -20,7 +20,7 @@ from qa.answer.base import NO_ANSWER
 from qa.answer.support import split_statements, supporting_span
 from qa.answer.base import CITATION_MARKER
 from qa.units import MODEL_BULLET, TRAILING_REFERENCES
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.text import index_terms
 from qa.types import Citation, Hit, Statement
 

@@ -23,7 +23,7 @@ from qa.answer.base import NO_ANSWER
 from qa.answer.extractive import ExtractiveAnswerer
 from qa.answer.grounding import ground_reply, passage_header
 from qa.errors import QAError
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.types import Answer, Hit
 
 SYSTEM_PROMPT = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.text import defined_abbreviations, index_terms, numbers
 from qa.units import UnitLinks, link_units, read_with_context
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from qa.app.cli_common import MODES, answerer_options, open_for_commands, positive, settings_from_env
+from qa.app.cli_common import library_options, open_index, MODES, answerer_options, open_for_commands, positive, settings_from_env
 from qa.errors import QAError
 
 
@@ -17,6 +17,7 @@ from qa.errors import QAError
 @click.option("-k", type=int, default=None, callback=positive, help="Number of passages (default: 8).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_options
 def search(question, mode, k, index, as_json):
     """Ranked passages for a question, with their scores.
 
@@ -42,6 +43,7 @@ def search(question, mode, k, index, as_json):
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON object described in the README (one per line with --file).")
 @answerer_options
+@library_options
 def ask(question, questions_file, mode, k, index, as_json, answerer, unsupported):
     """A short answer whose statements cite the passages they come from.
 
@@ -128,6 +130,7 @@ def _read_questions(path: str):
 @click.option("--span", default=None, help="Character span START-END of the quote to mark (printed by `qa ask`).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_options
 def cite(chunk_id, span, index, as_json):
     """A cited passage in context, with the document's own references it points to.
 
@@ -137,10 +140,9 @@ def cite(chunk_id, span, index, as_json):
     """
     from qa.render.citations import parse_span, passage_in_context
     from qa.render.output import context_to_json, context_to_text
-    from qa.stores.index_folder import load_index
 
     settings = settings_from_env(index=index)
-    loaded = load_index(settings.index, expected_model=settings.model)
+    loaded = open_index(settings)
     context = passage_in_context(loaded, chunk_id, parse_span(span))
     if as_json:
         click.echo(json.dumps(context_to_json(context, loaded), ensure_ascii=False))
@@ -152,6 +154,7 @@ def cite(chunk_id, span, index, as_json):
 @click.command()
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @answerer_options
+@library_options
 def chat(index, answerer, unsupported):
     """Ask questions one after another at a prompt (Ctrl-D to leave).
 
@@ -185,6 +188,7 @@ def chat(index, answerer, unsupported):
 @click.option("--read-only", is_flag=True, help="No uploads or removals from the page (for a shared deployment).")
 @click.option("--upload-limit-mb", type=float, default=50, show_default=True, help="Largest file the page accepts.")
 @answerer_options
+@library_options
 def serve(host, port, auth, index, read_only, upload_limit_mb, answerer, unsupported):
     """Serve the chat UI in the browser; its Sources tab adds and removes documents unless --read-only.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from qa.errors import QAError
+
 MODES = click.Choice(["dense", "bm25", "hybrid"])
 ANSWERER_HELP = "Who writes the answer: extractive (default; quotes the passages) or llm (the OpenAI-compatible server at QA_LLM_URL, every statement checked)."
 UNSUPPORTED_HELP = "With --answerer llm: drop statements no cited passage supports (default), or keep them marked [unsupported]."
@@ -14,10 +16,46 @@ def answerer_options(command):
     return click.option("--answerer", type=click.Choice(["extractive", "llm"]), default=None, help=ANSWERER_HELP)(command)
 
 
+LIBRARY_KEY = "qa.library"  # where library_options leave --milvus-uri and --milvus-collection
+
+
+def library_options(command):
+    """--milvus-uri and --milvus-collection: work on a library kept whole in Milvus instead of an index folder."""
+
+    def remember(ctx, param, value):
+        if value is not None:
+            ctx.meta.setdefault(LIBRARY_KEY, {})[param.name] = value
+        return value
+
+    command = click.option(
+        "--milvus-collection", default=None, expose_value=False, callback=remember, help="With --milvus-uri: the library's collections are NAME_* (default: qa; QA_MILVUS_COLLECTION)."
+    )(command)
+    return click.option(
+        "--milvus-uri", default=None, expose_value=False, callback=remember,
+        help="A library kept whole in Milvus, instead of the index folder: http://host:19530 (token from QA_MILVUS_TOKEN) or a Milvus Lite folder; QA_MILVUS_URI.",
+    )(command)
+
+
 def settings_from_env(**overrides):
     from qa.settings import Settings
 
-    return Settings.from_env().with_overrides(**overrides)
+    context = click.get_current_context(silent=True)
+    library = dict(context.meta.get(LIBRARY_KEY, {})) if context is not None else {}
+    if library.get("milvus_collection") and not (library.get("milvus_uri") or Settings.from_env().milvus_uri):
+        raise QAError("--milvus-collection goes with --milvus-uri (or QA_MILVUS_URI).")
+    return Settings.from_env().with_overrides(**overrides, **library)
+
+
+def open_index(settings):
+    """The index the settings name: a library kept whole in Milvus, or the index folder."""
+    if settings.milvus_uri:
+        from qa.stores.library_index import load_library_index
+        from qa.stores.milvus_library import MilvusLibrary
+
+        return load_library_index(MilvusLibrary(settings.milvus_uri, settings.milvus_collection), settings.model)
+    from qa.stores.index_folder import load_index
+
+    return load_index(settings.index, expected_model=settings.model)
 
 
 def open_for_commands(index: str | None, check_corpus: bool = True, **overrides):
@@ -46,7 +84,7 @@ def print_report(report, verbose: bool = False) -> None:
         click.echo(f"Note: {note}", err=True)
     click.echo(
         f"Indexed {report.documents} documents into {report.chunks} passages ({report.units} sentences and list items) "
-        f"in {report.seconds:.1f} s -> {report.index_folder}/"
+        f"in {report.seconds:.1f} s -> {report.index_folder}{'' if report.index_folder.startswith('the Milvus') else '/'}"
     )
     changes = {"added": report.added, "updated": report.updated, "removed": report.removed}
     click.echo(", ".join(f"{name} {len(ids)}" for name, ids in changes.items()) + f", unchanged {len(report.unchanged)}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qa.app.cli_common import answerer_options, open_for_commands, positive, settings_from_env
+from qa.app.cli_common import library_options, answerer_options, open_for_commands, positive, settings_from_env
 from qa.errors import QAError
 
 
@@ -23,6 +23,7 @@ from qa.errors import QAError
 @click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @answerer_options
+@library_options
 def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, quiet, answerer, unsupported):
     """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
@@ -62,8 +63,9 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
 @click.option("--suite", "suite_file", type=click.Path(), default="evals/suite.json", show_default=True, help="The development suite whose dev splits the model is fitted on.")
 @click.option("--out", type=click.Path(), default=None, help="Where to write the model (default: qa/answer/model.json, the one the answerer uses).")
 @click.option("--without", default="", help="Comma-separated signals to leave out (for an ablation).")
+@click.option("--ablation", "ablation_out", type=click.Path(), default=None, help="Instead of writing the model: fit each variant and write the ablation table (Markdown) here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def fit(suite_file, out, without, quiet):
+def fit(suite_file, out, without, ablation_out, quiet):
     """Fit the answer model (which sentences answer, and when to decline) on the suite's dev splits.
 
     \b
@@ -82,6 +84,15 @@ def fit(suite_file, out, without, quiet):
     if unknown:
         raise QAError(f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}.")
     log = lambda line: click.echo(line, err=True)  # noqa: E731
+    if ablation_out:
+        from qa.eval.fit_report import ablation, ablation_markdown
+
+        suite, settings = load_suite(suite_file), settings_from_env()
+        examples = collect_examples(suite, settings, ("dev", "test"), progress=not quiet, log=log)
+        uncorrected = collect_examples(suite, settings, ("dev", "test"), progress=not quiet, log=log, correct_spelling=False)
+        Path(ablation_out).write_text(ablation_markdown(ablation(examples, uncorrected, log)))
+        click.echo(f"Wrote the ablation table to {ablation_out}")
+        return
     examples = collect_examples(load_suite(suite_file), settings_from_env(), ("dev",), progress=not quiet, log=log)
     fitted = fit_model(examples, left_out, log)
     path = Path(out) if out else MODEL_FILE

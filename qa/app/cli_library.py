@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qa.app.cli_common import print_report, settings_from_env
+from qa.app.cli_common import library_options, open_index, print_report, settings_from_env
 from qa.errors import QAError
 
 
@@ -26,35 +26,74 @@ from qa.errors import QAError
     "--store",
     type=click.Choice(["faiss", "milvus"]),
     default=None,
-    help="Where the passage vectors and BM25 live: FAISS files in the index folder (default), or a Milvus collection. An existing index keeps its store.",
+    help="faiss: an index folder (the default, one machine); milvus: the whole library in Milvus at --milvus-uri, for several app servers.",
 )
-@click.option("--milvus-uri", default=None, help="With --store milvus: a Milvus Lite folder (default: INDEX.milvus.db beside the index) or http://host:19530 (token from QA_MILVUS_TOKEN).")
-@click.option("--milvus-collection", default=None, help="With --store milvus: the collection name (default: qa_passages).")
+@click.option("--ray", "ray_address", default=None, help="Embed on a Ray cluster: 'auto' starts a local Ray on this machine, an address (ray://host:10001 or host:6379) joins one.")
+@click.option("--ray-workers", type=int, default=None, help="With --ray: embedding actors (default: the cluster's CPUs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--verbose", "-v", is_flag=True, help="List every skipped file and why (default: counts per reason and the first few names).")
-def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_collection, quiet, verbose):
+@library_options
+def index(corpus, index, if_stale, unit_vectors, store, ray_address, ray_workers, quiet, verbose):
     """Clean, chunk, embed and index a folder of documents.
 
     \b
     Examples:
       qa index --corpus corpus --index index
-      qa index --store milvus                                   # Milvus Lite, index.milvus.db
-      QA_MILVUS_TOKEN=... qa index --store milvus --milvus-uri http://milvus:19530
+      QA_MILVUS_TOKEN=... qa index --store milvus --milvus-uri http://milvus:19530 --milvus-collection cardiology
+      qa index --store milvus --milvus-uri http://milvus:19530 --ray ray://head:10001
     """
-    from qa.indexing.build import build_index, existing_store, index_is_current
-    from qa.stores.index_folder import StoreChoice
+    from qa.indexing.build import build_index, index_is_current
 
     settings = settings_from_env(corpus=corpus, index=index)
-    if (milvus_uri or milvus_collection) and store != "milvus":
-        raise QAError("--milvus-uri and --milvus-collection go with --store milvus.")
-    chosen = StoreChoice("milvus", milvus_uri, milvus_collection) if store == "milvus" else (StoreChoice() if store == "faiss" else existing_store(settings.index))
-    if if_stale and index_is_current(settings.corpus, settings.index, settings.model, unit_vectors, chosen):
-        click.echo(f"Index {settings.index}/ is up to date with {settings.corpus}/.")
-        return
-    report = build_index(
-        settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet, unit_vectors=unit_vectors, store=chosen
-    )
+    if store == "milvus" and not settings.milvus_uri:
+        raise QAError("--store milvus needs --milvus-uri (or QA_MILVUS_URI): http://host:19530, or a folder for Milvus Lite.")
+    if store == "faiss" and settings.milvus_uri:
+        raise QAError("--milvus-uri goes with --store milvus; drop one of them.")
+    encoder = _ray_encoder(settings, ray_address, ray_workers, unit_vectors) if ray_address else None
+    try:
+        if settings.milvus_uri:
+            report = _index_library(settings, not quiet, encoder)
+        elif if_stale and index_is_current(settings.corpus, settings.index, settings.model, unit_vectors):
+            click.echo(f"Index {settings.index}/ is up to date with {settings.corpus}/.")
+            return
+        else:
+            report = build_index(
+                settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=not quiet, unit_vectors=unit_vectors, encoder=encoder
+            )
+    finally:
+        if encoder is not None:
+            encoder.close()
     print_report(report, verbose)
+
+
+def _ray_encoder(settings, address: str, workers: int | None, unit_vectors: str):
+    from qa.embed.ray_pool import RayEncoder
+
+    if unit_vectors != "pooled":
+        raise QAError("--ray embeds passages with their pooled sentence vectors; drop --unit-vectors separate.")
+    return RayEncoder(settings.model, address, workers)
+
+
+def _index_library(settings, progress: bool, encoder):
+    """Every file of the corpus folder added to (or updated in) the library in Milvus; nothing else removed."""
+    from qa.indexing.library_build import build_library
+    from qa.ingest.documents import corpus_metadata, list_document_files
+    from qa.stores.milvus_library import MilvusLibrary
+
+    folder = settings.corpus
+    if not folder.is_dir():
+        raise QAError(f"corpus folder {str(folder)!r} does not exist; pass --corpus with a folder of documents.")
+    files = [(path.relative_to(folder).as_posix(), path) for path in list_document_files(folder)]
+    library = MilvusLibrary(settings.milvus_uri, settings.milvus_collection)
+    try:
+        report = build_library(library, files, settings.model, settings.max_tokens, settings.index_backend, progress, encoder=encoder, metadata=corpus_metadata(folder))
+    finally:
+        library.close()
+    if files and not (report.added or report.updated or report.unchanged):
+        from qa.ingest.documents import skip_summary
+
+        raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({skip_summary(report.skipped, report.files, limit=3)}); nothing was changed.")
+    return report
 
 
 @click.command()
@@ -63,6 +102,7 @@ def index(corpus, index, if_stale, unit_vectors, store, milvus_uri, milvus_colle
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--verbose", "-v", is_flag=True, help="List every skipped file and why.")
+@library_options
 def add(paths, corpus, index, quiet, verbose):
     """Copy documents into the corpus and index them (only they are embedded).
 
@@ -83,6 +123,7 @@ def add(paths, corpus, index, quiet, verbose):
 @click.argument("doc_id")
 @click.option("--corpus", type=click.Path(), default=None, help="Corpus folder (default: corpus/).")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
+@library_options
 def remove(doc_id, corpus, index):
     """Take a document out of the corpus (its file moves to .removed/) and out of the index.
 
@@ -99,6 +140,7 @@ def remove(doc_id, corpus, index):
 @click.command()
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@library_options
 def docs(index, as_json):
     """List the indexed documents.
 
@@ -106,10 +148,8 @@ def docs(index, as_json):
     Example:
       qa docs
     """
-    from qa.stores.index_folder import load_index
-
     settings = settings_from_env(index=index)
-    loaded = load_index(settings.index, expected_model=settings.model)
+    loaded = open_index(settings)
     counts: dict[str, int] = {}
     for chunk in loaded.chunks:
         counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1

@@ -32,16 +32,24 @@ def error_panel(exc: Exception) -> str:
 
 class LiveLibrary:
     """The pipeline every session answers from. An upload or a removal builds the new index beside it and
-    then replaces it in one assignment: every session moves to the new index at once."""
+    then replaces it in one assignment: every session moves to the new index at once. On a library kept
+    in Milvus, a watcher also checks the committed version every POLL_S seconds and moves to what another
+    server committed, loading only the documents that changed."""
 
-    def __init__(self, settings: Settings, upload_limit_mb: float = DEFAULT_LIMIT_MB, pipeline=None):
+    POLL_S = 1.0
+
+    def __init__(self, settings: Settings, upload_limit_mb: float = DEFAULT_LIMIT_MB, pipeline=None, watch: bool = True):
         from qa.pipeline import shared_pipeline
 
         self.settings = settings
         self.pipeline = pipeline or shared_pipeline(settings)
-        self.library = settings.with_overrides(corpus=self.pipeline.index.manifest["corpus"]["folder"])
+        in_store = self.pipeline.library is not None
+        self.library = settings if in_store else settings.with_overrides(corpus=self.pipeline.index.manifest["corpus"]["folder"])
         self.upload_limit_mb = upload_limit_mb
         self._swap = threading.Lock()
+        self._stop = threading.Event()
+        if in_store and watch:
+            threading.Thread(target=self._watch, name="qa-library-watch", daemon=True).start()
 
     @property
     def index(self):
@@ -50,9 +58,21 @@ class LiveLibrary:
     def reopen(self) -> None:
         from qa.pipeline import open_pipeline
 
-        fresh = open_pipeline(self.library)
         with self._swap:
+            current = self.pipeline
+            fresh = open_pipeline(self.library, previous=current) if current.library is not None else open_pipeline(self.library)
             self.pipeline = fresh
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.POLL_S):
+            try:
+                if self.pipeline.changed():
+                    self.reopen()
+            except Exception:  # a store that is briefly away: keep answering from what is loaded
+                log.warning("checking the library for updates failed; answering from version %s", self.pipeline.index.manifest["store"]["version"], exc_info=True)
+
+    def close(self) -> None:
+        self._stop.set()
 
     def choices(self) -> list[tuple[str, str]]:
         return [(d.title, d.doc_id) for d in self.index.documents.values()]

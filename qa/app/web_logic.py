@@ -18,7 +18,7 @@ from qa.render.output import searched_for
 from qa.retrieve.spelling import apply_corrections
 from qa.errors import QAError
 from qa.pipeline import Pipeline
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.text import content_terms
 from qa.types import Answer, Citation, Hit
 
@@ -200,11 +200,11 @@ def _page_image(index: Index, document, context) -> str:
     if not page or not document.source_path.lower().endswith(".pdf"):
         return ""
     import base64
-    from pathlib import Path
 
     from qa.render.pdf_pages import highlighted_page
 
-    png = highlighted_page(Path(index.manifest["corpus"]["folder"]) / document.source_path, page, context.quote)
+    source = index.source_file(document.source_path)
+    png = highlighted_page(source, page, context.quote) if source is not None else None
     if png is None:
         return ""
     alt = f"Page {page} of {document.title}, the quoted passage highlighted"

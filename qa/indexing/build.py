@@ -16,7 +16,8 @@ from qa.indexing.chunking import embedding_prefix, split_document, split_units
 from qa.ingest.documents import Skipped, corpus_files, hash_file, load_corpus
 from qa.embed.encoders import Encoder, load_encoder, onnx_available
 from qa.errors import QAError
-from qa.stores.index_folder import Index, StoreChoice, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
+from qa.stores import Index
+from qa.stores.index_folder import corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
 from qa.text import index_terms
 from qa.types import Chunk, Document, Unit
 from qa.units import link_units, read_with_context
@@ -81,25 +82,13 @@ def unit_embedding_texts(units: tuple[Unit, ...], sections: list[str]) -> list[s
     return [f"{section}: {body}" if section else body for body, section in zip(bodies, sections)]
 
 
-def existing_store(index_folder: Path) -> StoreChoice:
-    """The store the index at ``index_folder`` was built with (the FAISS files when there is none)."""
-    try:
-        facts = read_manifest(index_folder).get("store", {})
-    except QAError:
-        return StoreChoice()
-    return StoreChoice(facts.get("kind", "faiss"), facts.get("uri"), facts.get("collection"))
-
-
-def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_vectors: str = "pooled", store: StoreChoice = StoreChoice()) -> bool:
+def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_vectors: str = "pooled") -> bool:
     try:
         manifest = read_manifest(index_folder)
     except QAError:
         return False
     embedding = manifest.get("embedding", {})
     if embedding.get("model") != model or embedding.get("unit_vectors") != unit_vectors or manifest.get("pipeline_version") != PIPELINE_VERSION:
-        return False
-    built = existing_store(index_folder)
-    if built.kind != store.kind or (store.uri and built.uri != store.uri) or (store.collection and built.collection != store.collection):
         return False
     return not corpus_changes(manifest, corpus_folder, corpus_files(corpus_folder), hash_file).any
 
@@ -120,7 +109,7 @@ def _previous_index(index_folder: Path, model: str, max_tokens: int, unit_vector
 
 
 @dataclass(frozen=True)
-class _Part:
+class Part:
     """One document's share of the new index: reused from the previous index (vectors set) or still to be
     chunked and embedded (vectors None)."""
 
@@ -139,17 +128,14 @@ def build_index(
     backend: str = "auto",
     progress: bool = True,
     unit_vectors: str | None = None,
-    store: StoreChoice | None = None,
     encoder: Encoder | None = None,
 ) -> BuildReport:
     """Index a folder. Documents whose content (and metadata) did not change since the previous
     build of the same index keep their chunks and vectors; only new and changed ones are embedded.
     `unit_vectors`: see UNIT_VECTORS; None keeps the existing index's choice (for `qa add`), else "pooled".
-    `store`: where the passage vectors go; None keeps the existing index's store, else the FAISS files.
     `encoder`: what embeds (qa index --ray passes a Ray pool); None chooses a local one by `backend`."""
     started = time.perf_counter()
     corpus_folder, index_folder = Path(corpus_folder), Path(index_folder)
-    store = store or existing_store(index_folder)
     unit_vectors = _unit_vectors_choice(index_folder, unit_vectors)
     with index_lock(index_folder):
         corpus = load_corpus(corpus_folder)
@@ -164,12 +150,11 @@ def build_index(
             dimension, chosen = previous.dimension, previous.manifest["embedding"]["backend"]
         chunks = tuple(c for part in parts for c in part.chunks)
         units = tuple(u for part in parts for u in part.units)
-        documents_by_id = {d.doc_id: d for d in corpus.documents}
-        bm25_tokens = [index_terms(f"{documents_by_id[c.doc_id].search_title} {c.section} {c.text}") for c in chunks]
+        bm25_tokens = [terms for part in parts for terms in bm25_terms(part.document, part.chunks)]
         manifest = _manifest(model, dimension, chosen, unit_vectors, max_tokens, corpus_folder, fingerprint, corpus.documents, len(chunks), len(units))
         if previous is not None:
             previous.search.close()
-        write_index(index_folder, corpus.documents, chunks, units, _stacked(parts, "chunk_vectors", dimension), _stacked(parts, "unit_vectors", dimension), bm25_tokens, manifest, store)
+        write_index(index_folder, corpus.documents, chunks, units, _stacked(parts, "chunk_vectors", dimension), _stacked(parts, "unit_vectors", dimension), bm25_tokens, manifest)
     return BuildReport(
         documents=len(corpus.documents), chunks=len(chunks), units=len(units), seconds=round(time.perf_counter() - started, 2), skipped=corpus.skipped,
         notes=corpus.notes, files=corpus.files, index_folder=str(index_folder), backend=chosen, load_seconds=round(load_seconds, 3),
@@ -189,8 +174,8 @@ def _unit_vectors_choice(index_folder: Path, unit_vectors: str | None) -> str:
 
 
 def _embed_pending(
-    parts: list[_Part], model: str, max_tokens: int, backend: str, progress: bool, unit_vectors: str, encoder: Encoder | None
-) -> tuple[list[_Part], str, int | None]:
+    parts: list[Part], model: str, max_tokens: int, backend: str, progress: bool, unit_vectors: str, encoder: Encoder | None
+) -> tuple[list[Part], str, int | None]:
     """The parts with every new or changed document chunked and embedded; the backend that embedded them and
     the dimension (None when nothing needed embedding)."""
     pending = [i for i, part in enumerate(parts) if part.chunk_vectors is None]
@@ -214,7 +199,19 @@ def _embed_pending(
     return [embedded.get(i, part) for i, part in enumerate(parts)], chosen, encoder.dimension
 
 
-def _stacked(parts: list[_Part], field: str, dimension: int) -> np.ndarray:
+def embed_documents(
+    documents: list[Document], model: str, max_tokens: int = 256, backend: str = "auto", progress: bool = True, unit_vectors: str = "pooled", encoder: Encoder | None = None
+) -> tuple[list[Part], str, int | None]:
+    """Chunk and embed these documents: their parts, the backend that embedded them, the dimension."""
+    return _embed_pending([Part(d) for d in documents], model, max_tokens, backend, progress, unit_vectors, encoder)
+
+
+def bm25_terms(document: Document, chunks) -> list[list[str]]:
+    """What BM25 indexes of each passage: the title it is read under, its heading, its text."""
+    return [index_terms(f"{document.search_title} {c.section} {c.text}") for c in chunks]
+
+
+def _stacked(parts: list[Part], field: str, dimension: int) -> np.ndarray:
     arrays = [getattr(part, field) for part in parts]
     return np.concatenate(arrays) if arrays else np.zeros((0, dimension), np.float32)
 
@@ -232,8 +229,8 @@ def _manifest(model: str, dimension: int, backend: str, unit_vectors: str, max_t
     }
 
 
-def _reuse_or_split(documents: tuple[Document, ...], previous: Index | None) -> tuple[list[_Part], dict]:
-    parts: list[_Part] = []
+def _reuse_or_split(documents: tuple[Document, ...], previous: Index | None) -> tuple[list[Part], dict]:
+    parts: list[Part] = []
     added, updated, unchanged = [], [], []
     if previous is not None:
         old_vectors = previous.search.vectors()
@@ -248,18 +245,18 @@ def _reuse_or_split(documents: tuple[Document, ...], previous: Index | None) -> 
         if old is not None and old.content_hash == document.content_hash:
             rows, urows = chunk_rows.get(document.doc_id, []), unit_rows.get(document.doc_id, [])
             parts.append(
-                _Part(document, tuple(previous.chunks[r] for r in rows), tuple(previous.units[r] for r in urows), old_vectors[rows], previous.unit_vectors[urows])
+                Part(document, tuple(previous.chunks[r] for r in rows), tuple(previous.units[r] for r in urows), old_vectors[rows], previous.unit_vectors[urows])
             )
             unchanged.append(document.doc_id)
         else:
-            parts.append(_Part(document))
+            parts.append(Part(document))
             (updated if old is not None else added).append(document.doc_id)
     current = {d.doc_id for d in documents}
     removed = sorted(set(previous.documents) - current) if previous else []
     return parts, {"added": tuple(added), "updated": tuple(updated), "removed": tuple(removed), "unchanged": tuple(unchanged)}
 
 
-def _embed_parts(encoder: Encoder, parts: list[_Part], progress: bool, unit_vectors: str) -> list[_Part]:
+def _embed_parts(encoder: Encoder, parts: list[Part], progress: bool, unit_vectors: str) -> list[Part]:
     """The parts with their passage and sentence vectors, all embedded in one pass (sorted by length)."""
     chunk_texts = [chunk_embedding_text(part.document, c) for part in parts for c in part.chunks]
     if unit_vectors == "pooled" and hasattr(encoder, "encode_spans"):

@@ -160,19 +160,32 @@ def load_corpus(folder: str | Path) -> Corpus:
     folder = Path(folder)
     if not folder.is_dir():
         raise QAError(f"corpus folder {str(folder)!r} does not exist; pass --corpus with a folder of documents ({', '.join(SUPPORTED_SUFFIXES)}).")
-    metadata_cache: dict[Path, dict] = {}
+    files = [(path.relative_to(folder).as_posix(), path) for path in list_document_files(folder)]
+    corpus = load_files(files, corpus_metadata(folder), str(folder))
+    if not corpus.documents:
+        detail = re.sub(r":?\n\s*", "; ", skip_summary(corpus.skipped, len(files), limit=3)) if corpus.skipped else f"no {', '.join(SUPPORTED_SUFFIXES)} files"
+        raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({detail}); add documents.")
+    return corpus
+
+
+def corpus_metadata(folder: Path):
+    """A lookup of each file's sidecar metadata (metadata.json files) in this folder."""
+    cache: dict[Path, dict] = {}
+    return lambda relative: _metadata_for(Path(folder), relative, cache)
+
+
+def load_files(files: list[tuple[str, Path]], metadata=lambda relative: {}, label: str = "") -> Corpus:
+    """(name in the library, file) pairs as documents; files that cannot be used are skipped with the reason."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     notes: list[str] = []
     seen: dict[str, str] = {}
-    files = list_document_files(folder)
     taken: set[str] = set()
-    for path in files:
-        relative = path.relative_to(folder).as_posix()
+    for relative, path in files:
         try:
             if path.stat().st_size == 0:
                 raise UnusableFile(f"{relative} is empty", "empty files")
-            loaded, file_notes = load_documents(path, relative, _metadata_for(folder, relative, metadata_cache))
+            loaded, file_notes = load_documents(path, relative, metadata(relative))
         except UnusableFile as exc:
             skipped.append(Skipped(relative, str(exc), exc.group))
             continue
@@ -195,10 +208,7 @@ def load_corpus(folder: str | Path) -> Corpus:
             seen[text_hash] = relative
             taken.add(document.doc_id)
             documents.append(document)
-    if not documents:
-        detail = re.sub(r":?\n\s*", "; ", skip_summary(skipped, len(files), limit=3)) if skipped else f"no {', '.join(SUPPORTED_SUFFIXES)} files"
-        raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({detail}); add documents.")
-    return Corpus(str(folder), tuple(documents), tuple(skipped), tuple(notes), len(files))
+    return Corpus(label, tuple(documents), tuple(skipped), tuple(notes), len(files))
 
 
 def skip_summary(skipped: tuple[Skipped, ...] | list[Skipped], files: int, limit: int | None = 3) -> str:

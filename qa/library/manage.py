@@ -1,11 +1,14 @@
-"""Adding documents to and removing them from a corpus, with the index kept in step.
+"""Adding documents to and removing them from a library, with its index kept in step: a corpus folder
+with its index folder, or a library kept whole in Milvus (``settings.milvus_uri``).
 
-Both change files first and then rebuild incrementally; if the rebuild fails, the files are put back,
-so the corpus and its index never disagree.
+In a folder, both change files first and then rebuild incrementally; if the rebuild fails, the files are
+put back, so the corpus and its index never disagree. In Milvus, the files and their rows are written and
+committed as one new version of the library (qa/indexing/library_build.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +34,9 @@ def add_to_library(files: list[tuple[str, Path]], settings: Settings, progress: 
     path for `qa add` and the page's uploads. If indexing fails, the copies are taken out again, so the
     corpus and its index never disagree; a file the indexer skips (a PDF with no text layer) is taken out
     too, with the reason, and the index records the corpus as it is then."""
+    if settings.milvus_uri:
+        report = _store_build(settings, files=files, progress=progress)
+        return Added(report, {Path(skip.path).name: skip.reason for skip in report.skipped})
     settings.corpus.mkdir(parents=True, exist_ok=True)
     copied: list[Path] = []
     try:
@@ -61,18 +67,48 @@ def add_documents(paths: list[Path], settings: Settings, progress: bool = True) 
             raise QAError(f"{str(path)!r} is not a file; pass documents ({', '.join(SUFFIXES)}).")
         if path.suffix.lower() not in SUFFIXES:
             raise QAError(f"{path.name} is a {path.suffix or 'suffix-less'} file; supported are {', '.join(SUFFIXES)}.")
-        target = settings.corpus / path.name
-        if target.exists() and target.read_bytes() != path.read_bytes():
-            raise QAError(f"{target} already exists with other content; rename {path.name} or remove the old one first.")
+        held = library_file_sha(path.name, settings)
+        if held is not None and held != hashlib.sha256(path.read_bytes()).hexdigest():
+            raise QAError(f"{path.name} is already in the library with other content; rename {path.name} or remove the old one first.")
     added = add_to_library([(path.name, path) for path in paths], settings, progress)
     return added if added.report else Added(_rebuild(settings, progress), {})
 
 
+def library_file_sha(name: str, settings: Settings) -> str | None:
+    """The SHA-256 of the library's file of this name, or None when it holds none."""
+    if settings.milvus_uri:
+        from qa.stores.milvus_library import MilvusLibrary
+
+        library = MilvusLibrary(settings.milvus_uri, settings.milvus_collection)
+        try:
+            manifest = library.current() or {"files": {}}
+        finally:
+            library.close()
+        return manifest["files"].get(name, {}).get("sha256")
+    target = settings.corpus / name
+    return hashlib.sha256(target.read_bytes()).hexdigest() if target.is_file() else None
+
+
 def _rebuild(settings: Settings, progress: bool) -> BuildReport:
+    if settings.milvus_uri:
+        return _store_build(settings, progress=progress)
     return build_index(settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=progress)
 
 
+def _store_build(settings: Settings, files: list[tuple[str, Path]] = (), remove: tuple[str, ...] = (), progress: bool = True) -> BuildReport:
+    from qa.indexing.library_build import build_library
+    from qa.stores.milvus_library import MilvusLibrary
+
+    library = MilvusLibrary(settings.milvus_uri, settings.milvus_collection)
+    try:
+        return build_library(library, list(files), settings.model, settings.max_tokens, settings.index_backend, progress, remove=remove)
+    finally:
+        library.close()
+
+
 def remove_document(doc_id: str, settings: Settings) -> BuildReport:
+    if settings.milvus_uri:  # the library keeps no folder: its rows go with the next version
+        return _store_build(settings, remove=(doc_id,), progress=False)
     index = load_index(settings.index, expected_model=settings.model)
     document = index.documents.get(doc_id)
     if document is None:

@@ -11,12 +11,13 @@ Uploads run one after another in a process: a second session's upload waits for 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from qa.ingest.formats import SUFFIXES
-from qa.library.manage import add_to_library
+from qa.library.manage import add_to_library, library_file_sha
 from qa.settings import Settings
 
 DEFAULT_LIMIT_MB = 50
@@ -39,7 +40,7 @@ def safe_name(uploaded: str) -> str:
     return PureWindowsPath(PurePosixPath(uploaded).name).name.strip()
 
 
-def check(uploaded_name: str, data: Path, corpus: Path, limit_mb: float = DEFAULT_LIMIT_MB) -> UploadResult | None:
+def check(uploaded_name: str, data: Path, settings: Settings, limit_mb: float = DEFAULT_LIMIT_MB) -> UploadResult | None:
     """Why the file cannot be added (a "skipped" result), or None when it can."""
     name = safe_name(uploaded_name)
     if not name or name.startswith(".") or "\x00" in name:
@@ -54,8 +55,8 @@ def check(uploaded_name: str, data: Path, corpus: Path, limit_mb: float = DEFAUL
         return UploadResult(name, "skipped", "the file is empty")
     if suffix in TEXT_SUFFIXES and b"\x00" in data.open("rb").read(8192):
         return UploadResult(name, "skipped", f"binary data, not text, although it is named {suffix}")
-    target = corpus / name
-    if target.exists() and target.read_bytes() != data.read_bytes():
+    held = library_file_sha(name, settings)
+    if held is not None and held != hashlib.sha256(data.read_bytes()).hexdigest():
         return UploadResult(name, "skipped", "a different document with this name is already in the library; rename the file, or remove the old one first")
     return None
 
@@ -63,25 +64,23 @@ def check(uploaded_name: str, data: Path, corpus: Path, limit_mb: float = DEFAUL
 def add_uploads(files: list[tuple[str, Path]], settings: Settings, limit_mb: float = DEFAULT_LIMIT_MB, progress: bool = True) -> list[UploadResult]:
     """(uploaded name, temporary path) pairs -> one result per file, in order."""
     with _UPLOADS:
-        corpus = settings.corpus
-        corpus.mkdir(parents=True, exist_ok=True)
         results: dict[int, UploadResult] = {}
-        accepted: list[tuple[int, Path]] = []
+        accepted: list[tuple[int, str]] = []
         for number, (uploaded, data) in enumerate(files):
-            problem = check(uploaded, data, corpus, limit_mb)
+            problem = check(uploaded, data, settings, limit_mb)
             if problem:
                 results[number] = problem
                 continue
-            target = corpus / safe_name(uploaded)
-            if target.exists():
-                results[number] = UploadResult(target.name, "skipped", "already in the library")
+            name = safe_name(uploaded)
+            if library_file_sha(name, settings) is not None:
+                results[number] = UploadResult(name, "skipped", "already in the library")
                 continue
-            if any(target == other for _, other in accepted):
-                results[number] = UploadResult(target.name, "skipped", "uploaded twice in one go")
+            if any(name == other for _, other in accepted):
+                results[number] = UploadResult(name, "skipped", "uploaded twice in one go")
                 continue
-            accepted.append((number, target))
-        added = add_to_library([(target.name, files[number][1]) for number, target in accepted], settings, progress)
-        for number, target in accepted:
-            reason = added.refused.get(target.name)
-            results[number] = UploadResult(target.name, "skipped", reason) if reason else UploadResult(target.name, "added", "")
+            accepted.append((number, name))
+        added = add_to_library([(name, files[number][1]) for number, name in accepted], settings, progress)
+        for number, name in accepted:
+            reason = added.refused.get(name)
+            results[number] = UploadResult(name, "skipped", reason) if reason else UploadResult(name, "added", "")
         return [results[number] for number in range(len(files))]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from qa.errors import QAError
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.types import Chunk, Document, Reference
 from qa.units import TRAILING_REFERENCES
 

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import PurePosixPath
 
 from qa.render.citations import PassageContext
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.retrieve.spelling import apply_corrections
 from qa.types import Answer, Correction, Hit
 

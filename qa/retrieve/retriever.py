@@ -10,7 +10,7 @@ import numpy as np
 from qa.embed.encoders import Encoder
 from qa.errors import QAError
 from qa.settings import RETRIEVAL_MODES
-from qa.stores.index_folder import Index
+from qa.stores import Index
 from qa.text import index_terms
 from qa.types import Hit
 

@@ -7,9 +7,10 @@ Layout::
     index/chunks.jsonl        chunk records; line i is position i of the search backend
     index/units.jsonl         answer units (sentences, list items, lead-ins)
     index/unit_vectors.npy    unit embeddings, row i = units.jsonl line i
-    index/vectors.faiss       chunk embeddings (inner product on normalised vectors)  } FAISS store only
-    index/bm25/               bm25s index (JSON + .npy, no pickle)                    }
-  or a Milvus collection (qa/stores/milvus.py) named in the manifest's "store" entry.
+    index/vectors.faiss       chunk embeddings (inner product on normalised vectors)
+    index/bm25/               bm25s index (JSON + .npy, no pickle)
+
+A library kept whole in Milvus (qa/stores/milvus_library.py) needs no folder at all.
 
 Writes go to a sibling temporary folder renamed into place under an exclusive lock, so a
 crash never leaves a half-written index. Nothing here is ever unpickled.
@@ -30,7 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from qa.errors import IndexMissingError, QAError, StaleIndexError
-from qa.stores import ChunkSearch
+from qa.stores import Index
 from qa.stores.faiss_bm25 import FILES as FAISS_FILES
 from qa.stores.faiss_bm25 import FaissSearch
 from qa.types import Chunk, Document, Reference, Section, Unit
@@ -38,15 +39,6 @@ from qa.types import Chunk, Document, Reference, Section, Unit
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DATA_FILES = ("documents.jsonl", "chunks.jsonl", "units.jsonl", "unit_vectors.npy")
-
-
-@dataclass(frozen=True)
-class StoreChoice:
-    """Where `qa index` puts the passage vectors: the FAISS files (default) or a Milvus collection."""
-
-    kind: str = "faiss"
-    uri: str | None = None  # Milvus: a local Milvus Lite folder or http://host:19530; None = beside the index
-    collection: str | None = None  # the token for a server comes from QA_MILVUS_TOKEN, never from here
 
 
 @dataclass(frozen=True)
@@ -62,39 +54,6 @@ class CorpusChanges:
     def describe(self) -> str:
         parts = [f"{label}: {', '.join(paths)}" for label, paths in (("added", self.added), ("changed", self.changed), ("removed", self.removed)) if paths]
         return "; ".join(parts)
-
-
-@dataclass
-class Index:
-    """A loaded index; heavy members are shared read-only by every query."""
-
-    folder: Path
-    manifest: dict
-    documents: dict[str, Document]
-    chunks: tuple[Chunk, ...]
-    units: tuple[Unit, ...]
-    unit_vectors: np.ndarray
-    search: "ChunkSearch"  # qa.stores: the FAISS files or a Milvus collection
-    chunk_positions: dict[str, int]
-    units_by_chunk: dict[str, tuple[int, ...]]
-
-    @property
-    def model_name(self) -> str:
-        return self.manifest["embedding"]["model"]
-
-    @property
-    def dimension(self) -> int:
-        return int(self.manifest["embedding"]["dimension"])
-
-    @property
-    def store_kind(self) -> str:
-        return self.manifest.get("store", {}).get("kind", "faiss")
-
-    def chunk(self, chunk_id: str) -> Chunk:
-        position = self.chunk_positions.get(chunk_id)
-        if position is None:
-            raise QAError(f"unknown chunk id {chunk_id!r}; ids look like 'doc-id#3' (see `qa search` output).")
-        return self.chunks[position]
 
 
 def _sha256(path: Path) -> str:
@@ -146,12 +105,8 @@ def write_index(
     unit_vectors: np.ndarray,
     bm25_tokens: list[list[str]],
     manifest: dict,
-    store: StoreChoice = StoreChoice(),
 ) -> dict:
-    """Write every file into a temporary sibling folder, then swap it into place. Returns the manifest.
-
-    With a Milvus store the new rows go into the collection before the swap and the rows no longer
-    listed are deleted after it, so readers see the old index or the new one (qa/stores/milvus.py)."""
+    """Write every file into a temporary sibling folder, then swap it into place. Returns the manifest."""
     if len(chunks) != len(chunk_vectors) or len(units) != len(unit_vectors):
         raise QAError("internal error: vectors and records differ in count; the index was not written.")
     folder = Path(folder)
@@ -165,17 +120,10 @@ def write_index(
         _write_jsonl(staging / "chunks.jsonl", (asdict(c) for c in chunks))
         _write_jsonl(staging / "units.jsonl", (asdict(u) for u in units))
         np.save(staging / "unit_vectors.npy", np.ascontiguousarray(unit_vectors, dtype=np.float32), allow_pickle=False)
-        pending = None
-        if store.kind == "milvus":
-            from qa.stores.milvus import KEYS_FILE, write_rows
+        from qa.stores.faiss_bm25 import write_files
 
-            pending = write_rows(staging, folder, store.uri, store.collection, documents, chunks, chunk_vectors, bm25_tokens, manifest["embedding"]["model"])
-            backend, extra_files = {"store": pending.facts}, [KEYS_FILE]
-        else:
-            from qa.stores.faiss_bm25 import write_files
-
-            backend = {"store": {"kind": "faiss"}, "faiss": write_files(staging, chunk_vectors, bm25_tokens)}
-            extra_files = [*FAISS_FILES, *sorted(p.relative_to(staging).as_posix() for p in (staging / "bm25").iterdir())]
+        backend = {"store": {"kind": "faiss"}, "faiss": write_files(staging, chunk_vectors, bm25_tokens)}
+        extra_files = [*FAISS_FILES, *sorted(p.relative_to(staging).as_posix() for p in (staging / "bm25").iterdir())]
         manifest = {
             **manifest,
             "format_version": FORMAT_VERSION,
@@ -184,8 +132,6 @@ def write_index(
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _swap_into_place(staging, folder)
-        if pending is not None:
-            pending.finish()
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise QAError(f"could not write the index at {str(folder)!r} ({exc.strerror or exc}); the previous index is unchanged.") from exc
@@ -239,6 +185,12 @@ def read_manifest(folder: Path) -> dict:
 def load_index(folder: str | Path, expected_model: str | None = None, verify_checksums: bool = True) -> Index:
     folder = Path(folder)
     manifest = read_manifest(folder)
+    if manifest.get("store", {}).get("kind") == "milvus":
+        store = manifest["store"]
+        raise QAError(
+            f"the index at {str(folder)!r} keeps its passages in Milvus and the rest in this folder, a layout this version replaced: rebuild the "
+            f"library in Milvus with `qa index --store milvus --milvus-uri {store.get('uri', 'URI')} --milvus-collection NAME`, then run with --milvus-uri."
+        )
     embedding = manifest.get("embedding", {})
     if expected_model and embedding.get("model") != expected_model:
         raise StaleIndexError(
@@ -261,12 +213,7 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         chunks = tuple(Chunk(**record) for record in _read_jsonl(folder / "chunks.jsonl"))
         units = tuple(Unit(**record) for record in _read_jsonl(folder / "units.jsonl"))
         unit_vectors = np.load(folder / "unit_vectors.npy", allow_pickle=False)
-        if manifest.get("store", {}).get("kind", "faiss") == "milvus":
-            from qa.stores.milvus import MilvusSearch
-
-            search = MilvusSearch.load(folder, manifest)
-        else:
-            search = FaissSearch.load(folder, manifest)
+        search = FaissSearch.load(folder, manifest)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise QAError(f"the index at {str(folder)!r} could not be read ({exc}); rebuild it with `qa index`.") from exc
     if search.count != len(chunks) or search.dimension != embedding.get("dimension") or len(unit_vectors) != len(units):

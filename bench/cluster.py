@@ -1,0 +1,198 @@
+"""Section 4c: many servers, one library. Everything through the product's own code, in one run:
+
+* indexing throughput: the same abstracts embedded by the single process (the local ONNX encoder) and by
+  Ray with one and with two local workers (qa.embed.ray_pool), passages/s, Ray's start-up apart;
+* an update reaching another server: two `qa serve` processes on one `milvus-lite server`; a document
+  written by another process (the path an upload or `qa add` takes), then the seconds until the other
+  server's page (its Gradio API, as the browser calls it) answers from it;
+* 20 concurrent sessions spread over the two servers: errors and latency p50/p95;
+* the per-question cost of a stateless server (a library in Milvus) against the FAISS folder, in-process;
+* memory: what a server holds per passage, measured, and extrapolated to a million passages (said so).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = 20
+
+
+def run(quick: bool, log=print) -> dict:
+    started = time.perf_counter()
+    result = {"ray": ray_throughput(40 if quick else 300, log)}
+    result.update(servers(quick, log))
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def ray_throughput(abstracts: int, log=print) -> dict:
+    from qa.embed.encoders import DEFAULT_MODEL
+    from qa.embed.ray_pool import RayEncoder
+    from qa.indexing.build import embed_documents
+    from qa.ingest.documents import load_files
+
+    folder = ROOT.parent / "shared" / "bench" / "pubmedqa" / "corpus"
+    files = [(p.name, p) for p in sorted(folder.glob("*.txt"))[:abstracts]]
+    documents = list(load_files(files).documents)
+    rows = []
+    for workers in (None, 1, 2):
+        started = time.perf_counter()
+        encoder = RayEncoder(DEFAULT_MODEL, "auto", workers) if workers else None
+        startup = time.perf_counter() - started
+        started = time.perf_counter()
+        parts, backend, _ = embed_documents(documents, DEFAULT_MODEL, progress=False, encoder=encoder)
+        seconds = time.perf_counter() - started
+        if encoder is not None:
+            encoder.close()
+        passages = sum(len(p.chunks) for p in parts)
+        row = {"workers": workers or "single process", "backend": backend, "passages": passages, "seconds": round(seconds, 1), "startup_s": round(startup, 1),
+               "passages_per_s": round(passages / seconds, 1), "per_worker_per_s": round(passages / seconds / (workers or 1), 1)}
+        rows.append(row)
+        log(f"cluster: ray {row}")
+    single = rows[0]["passages_per_s"]
+    for row in rows:
+        row["vs_single_process"] = round(row["passages_per_s"] / single, 2)
+    return {"abstracts": abstracts, "runs": rows}
+
+
+def servers(quick: bool, log=print) -> dict:
+    from tests.conftest import start_lite_server, start_qa_serve, stop
+
+    with tempfile.TemporaryDirectory() as scratch:
+        milvus, uri = start_lite_server(Path(scratch) / "milvus")
+        processes = []
+        try:
+            subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--store", "milvus", "--milvus-uri", uri, "--milvus-collection", "bench",
+                            "--corpus", str(ROOT / "corpus")], cwd=ROOT, check=True, capture_output=True)
+            for _ in range(2):
+                processes.append(start_qa_serve(None, "--milvus-uri", uri, "--milvus-collection", "bench"))
+            urls = [url for _, url in processes]
+            result = {"update_reaches_other_server_s": update_latency(uri, urls[1], Path(scratch), log)}
+            result["sessions"] = sessions(urls, 1 if quick else 5, log)
+        finally:
+            for process, _ in processes:
+                stop(process)
+            stop(milvus)
+    result["stateless_overhead"] = stateless_overhead(log)
+    return result
+
+
+def _client(url: str):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def _ask(client, question: str) -> str:
+    """The page's own /ask endpoint, as the browser calls it: the assistant's last message (HTML)."""
+    chat, *_ = client.predict(question, [], "hybrid", 8, "extractive", api_name="/ask")
+    return chat[-1]["content"][0]["text"] if chat else ""
+
+
+def update_latency(uri: str, other: str, scratch: Path, log=print) -> float:
+    """A new document committed by another process, then polled for on the other server until it answers."""
+    from qa.embed.encoders import DEFAULT_MODEL
+    from qa.indexing.library_build import build_library
+    from qa.stores.milvus_library import MilvusLibrary
+
+    note = scratch / "scurvy.md"
+    note.write_text("# Scurvy\n\nScurvy is treated with ascorbic acid, 300 mg a day by mouth for a month, and a diet rich in fruit.\n")
+    library = MilvusLibrary(uri, "bench")
+    build_library(library, [(note.name, note)], DEFAULT_MODEL, progress=False)
+    committed = time.perf_counter()
+    library.close()
+    client = _client(other)
+    while "ascorbic acid" not in _ask(client, "How is scurvy treated?"):
+        if time.perf_counter() - committed > 120:
+            raise RuntimeError("the other server did not answer from the update within 120 s")
+        time.sleep(0.2)
+    seconds = round(time.perf_counter() - committed, 2)
+    log(f"cluster: committed on one side, answered by the other server after {seconds} s")
+    return seconds
+
+
+def sessions(urls: list[str], questions_each: int, log=print) -> dict:
+    import json
+
+    questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def session(number: int) -> None:
+        client = _client(urls[number % len(urls)])
+        for i in range(questions_each):
+            question = questions[(number * questions_each + i) % len(questions)]
+            started = time.perf_counter()
+            try:
+                answer = _ask(client, question)
+                ok = "qa-answer" in answer
+            except Exception as exc:  # counted, not raised: the figure is how many failed
+                ok, answer = False, repr(exc)
+            with lock:
+                (latencies.append((time.perf_counter() - started) * 1000) if ok else errors.append(answer[:200]))
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(SESSIONS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    result = {"sessions": SESSIONS, "servers": len(urls), "questions": SESSIONS * questions_each, "errors": len(errors),
+              "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+              "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1) if latencies else None,
+              "answers_per_s": round(len(latencies) / wall, 2)}
+    log(f"cluster: {result}")
+    return result
+
+
+def stateless_overhead(log=print) -> dict:
+    """Ask latency on the seed corpus, FAISS folder against a library in Milvus Lite, same process."""
+    from stores import seed_corpus
+
+    from qa.pipeline import open_pipeline
+
+    measured = seed_corpus(log)
+    result = {"faiss_ask_p50_ms": measured["faiss"]["ask_p50_ms"], "milvus_ask_p50_ms": measured["milvus"]["ask_p50_ms"],
+              "ratio": round(measured["milvus"]["ask_p50_ms"] / measured["faiss"]["ask_p50_ms"], 2), "same_top_citation": measured["same_top_citation"]}
+    result["memory"] = server_memory(open_pipeline)
+    log(f"cluster: stateless overhead {result}")
+    return result
+
+
+def server_memory(open_pipeline) -> dict:
+    """What a loaded pipeline holds per passage (PubMedQA's 1,000 abstracts in a folder index), extrapolated
+    linearly to a million passages; measured at this size, not at a million."""
+    import gc
+
+    from qa.indexing.build import build_index
+    from qa.settings import Settings
+
+    folder = ROOT / "evals" / "cache" / "pubmedqa" / "index-pooled"
+    if not folder.exists():
+        with tempfile.TemporaryDirectory() as scratch:
+            build_index(ROOT.parent / "shared" / "bench" / "pubmedqa" / "corpus", Path(scratch) / "index", Settings().model, progress=False)
+            return _measure_memory(open_pipeline, Path(scratch) / "index", gc)
+    return _measure_memory(open_pipeline, folder, gc)
+
+
+def _measure_memory(open_pipeline, folder: Path, gc) -> dict:
+    from stores import _rss_mb
+
+    from qa.settings import Settings
+
+    gc.collect()
+    before = _rss_mb()
+    pipeline = open_pipeline(Settings(index=folder), check_corpus=False)
+    held = _rss_mb() - before
+    passages, units = len(pipeline.index.chunks), len(pipeline.index.units)
+    return {"passages": passages, "units": units, "server_rss_mb": round(held, 1), "per_million_passages_gb_extrapolated": round(held / passages * 1e6 / 1024, 1)}
