@@ -178,8 +178,14 @@ def test_upload_a_ten_page_pdf_and_see_the_cited_page_highlighted(tmp_path):
         stop(process)
 
 
-def _serve_library(uri: str, prefix: str, *extra):
-    return start_qa_serve(None, "--milvus-uri", uri, "--milvus-collection", prefix, *extra)
+def _two_servers_on_a_library(uri: str, prefix: str, tmp_path):
+    """The seed corpus as a library in Milvus, a 10-page PDF to upload, and two `qa serve` processes on it."""
+    subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--store", "milvus", "--milvus-uri", uri, "--milvus-collection", prefix,
+                    "--corpus", str(CORPUS)], cwd=ROOT, check=True, capture_output=True)
+    leaflet = tmp_path / "nutrition-leaflet.pdf"
+    ten_page_pdf(leaflet)
+    servers = [start_qa_serve(None, "--milvus-uri", uri, "--milvus-collection", prefix) for _ in range(2)]
+    return leaflet, servers
 
 
 def test_two_servers_on_one_library_an_upload_on_one_is_answered_on_the_other(tmp_path, lite_server):
@@ -187,12 +193,7 @@ def test_two_servers_on_one_library_an_upload_on_one_is_answered_on_the_other(tm
     answered, cited and shown as its page in the other, which loads only the new document."""
     from playwright.sync_api import sync_playwright
 
-    subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "shared",
-                    "--corpus", str(CORPUS)], cwd=ROOT, check=True, capture_output=True)
-    leaflet = tmp_path / "nutrition-leaflet.pdf"
-    ten_page_pdf(leaflet)
-    first, first_url = _serve_library(lite_server, "shared")
-    second, second_url = _serve_library(lite_server, "shared")
+    leaflet, ((first, first_url), (second, second_url)) = _two_servers_on_a_library(lite_server, "shared", tmp_path)
     try:
         with sync_playwright() as playwright:
             browser = _browser(playwright)
@@ -226,12 +227,7 @@ def test_a_server_killed_mid_upload_leaves_the_other_answering_from_a_whole_libr
     from qa.pipeline import open_pipeline
     from qa.settings import Settings
 
-    subprocess.run([sys.executable, "-m", "qa.app.cli", "index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "killed",
-                    "--corpus", str(CORPUS)], cwd=ROOT, check=True, capture_output=True)
-    leaflet = tmp_path / "nutrition-leaflet.pdf"
-    ten_page_pdf(leaflet)
-    doomed, doomed_url = _serve_library(lite_server, "killed")
-    survivor, survivor_url = _serve_library(lite_server, "killed")
+    leaflet, ((doomed, doomed_url), (survivor, survivor_url)) = _two_servers_on_a_library(lite_server, "killed", tmp_path)
     seed = {p.name for p in CORPUS.iterdir() if p.suffix == ".txt"}
     try:
         with sync_playwright() as playwright:

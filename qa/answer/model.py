@@ -27,6 +27,15 @@ MODEL_FILE = Path(__file__).with_name("model.json")
 REFIT = "refit it with `make fit` (qa fit)"
 
 
+def _signals_as_expected(data: dict, expected: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The signal names a model file was fitted on, which must be the ones the code computes, in order."""
+    names = tuple(data["signals"])
+    if names != expected:
+        missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
+        raise QAError(f"{where} was fitted on other signals (missing {missing or 'none'}, unknown {extra or 'none'}); {REFIT}.")
+    return names
+
+
 @dataclass(frozen=True)
 class LinearModel:
     """A linear score of standardised signals: a logistic regression's probability, or, for ranking the
@@ -59,10 +68,7 @@ class LinearModel:
 
     @classmethod
     def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "LinearModel":
-        names = tuple(data["signals"])
-        if names != expected:
-            missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
-            raise QAError(f"{where} was fitted on other signals (missing {missing or 'none'}, unknown {extra or 'none'}); {REFIT}.")
+        names = _signals_as_expected(data, expected, where)
         rows = [data["signals"][n] for n in names]
         return cls(names, np.array([r["mean"] for r in rows]), np.array([r["scale"] for r in rows]), np.array([r["coefficient"] for r in rows]), float(data["intercept"]))
 
@@ -112,11 +118,7 @@ class TreeEnsemble:
 
     @classmethod
     def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "TreeEnsemble":
-        names = tuple(data["signals"])
-        if names != expected:
-            missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
-            raise QAError(f"{where} was fitted on other signals (missing {missing or 'none'}, unknown {extra or 'none'}); {REFIT}.")
-        return pack_trees(names, data["trees"])
+        return pack_trees(_signals_as_expected(data, expected, where), data["trees"])
 
 
 def pack_trees(names: tuple[str, ...], trees: list[list]) -> TreeEnsemble:

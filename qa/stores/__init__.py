@@ -75,6 +75,17 @@ class Index:
         return self.chunks[position]
 
 
+    @classmethod
+    def assemble(cls, folder: Path | None, manifest: dict, documents: dict[str, Document], chunks, units, unit_vectors: np.ndarray, search, files=None) -> "Index":
+        """An index from its records, with the lookups every query uses (positions of chunks, units per chunk)."""
+        units_by_chunk: dict[str, list[int]] = {}
+        for position, unit in enumerate(units):
+            units_by_chunk.setdefault(unit.chunk_id, []).append(position)
+        return cls(
+            folder=folder, manifest=manifest, documents=documents, chunks=tuple(chunks), units=tuple(units), unit_vectors=unit_vectors, search=search,
+            chunk_positions={c.chunk_id: i for i, c in enumerate(chunks)}, units_by_chunk={k: tuple(v) for k, v in units_by_chunk.items()}, files=files,
+        )
+
     def source_file(self, relative: str) -> Path | None:
         """A local path to a document's source file (a PDF's page view), or None when it is not at hand."""
         if self.files is not None:

@@ -218,20 +218,7 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         raise QAError(f"the index at {str(folder)!r} could not be read ({exc}); rebuild it with `qa index`.") from exc
     if search.count != len(chunks) or search.dimension != embedding.get("dimension") or len(unit_vectors) != len(units):
         raise QAError(f"the index at {str(folder)!r} is inconsistent (row counts or dimension differ); rebuild it with `qa index`.")
-    units_by_chunk: dict[str, list[int]] = {}
-    for position, unit in enumerate(units):
-        units_by_chunk.setdefault(unit.chunk_id, []).append(position)
-    return Index(
-        folder=folder,
-        manifest=manifest,
-        documents=documents,
-        chunks=chunks,
-        units=units,
-        unit_vectors=unit_vectors,
-        search=search,
-        chunk_positions={c.chunk_id: i for i, c in enumerate(chunks)},
-        units_by_chunk={k: tuple(v) for k, v in units_by_chunk.items()},
-    )
+    return Index.assemble(folder, manifest, documents, chunks, units, unit_vectors, search)
 
 
 def file_stat(path: Path) -> list[int]:

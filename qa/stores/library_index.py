@@ -79,19 +79,12 @@ def load_library_index(library: MilvusLibrary, expected_model: str | None = None
 
 
 def _index(library: MilvusLibrary, manifest: dict, documents, chunks, units, unit_vectors: np.ndarray, search: MilvusSearch) -> Index:
-    units_by_chunk: dict[str, list[int]] = {}
-    for position, unit in enumerate(units):
-        units_by_chunk.setdefault(unit.chunk_id, []).append(position)
     facts = {
         **manifest,
         "corpus": {"folder": f"milvus:{library.prefix}", "files": manifest["files"]},
         "store": {"kind": "milvus-library", "uri": library.uri, "collection": library.prefix, "version": manifest["version"]},
     }
-    return Index(
-        folder=None, manifest=facts, documents=documents, chunks=tuple(chunks), units=tuple(units), unit_vectors=unit_vectors, search=search,
-        chunk_positions={c.chunk_id: i for i, c in enumerate(chunks)}, units_by_chunk={k: tuple(v) for k, v in units_by_chunk.items()},
-        files=LibraryFiles(library, manifest["files"]),
-    )
+    return Index.assemble(None, facts, documents, chunks, units, unit_vectors, search, LibraryFiles(library, manifest["files"]))
 
 
 def _by_document(index: Index) -> dict[str, tuple]:
