@@ -19,6 +19,7 @@ from qa.indexing.build import PIPELINE_VERSION, BuildReport, bm25_terms, embed_d
 from qa.ingest.documents import Corpus, load_files
 from qa.stores.milvus_library import MilvusLibrary
 from qa.stores.milvus_lock import writer_lock
+from qa.stores.milvus_prune import prune
 
 
 def build_library(
@@ -59,7 +60,7 @@ def build_library(
             library.write_document(part.document, part.chunks, part.units, part.chunk_vectors, part.unit_vectors, bm25_terms(part.document, part.chunks))
         manifest = _next_manifest(current, parts, changes["removed"], files, dimension, chosen)
         library.commit(manifest)
-        library.prune()
+        prune(library)
     return _report(corpus, manifest, started, library, chosen, changes)
 
 

@@ -16,7 +16,7 @@ Every row of a document is keyed by ``doc_id@content-hash``, so a changed docume
 ones. A writer adds its rows, then the manifest pieces of the next version, then that version's commit row,
 one insert: the commit. Readers read the latest commit and load only rows the manifest lists, so they see a
 library before an update or after it, never half of one, even if the writer is killed midway. Rows no
-manifest of the last two versions lists are pruned after a commit.
+manifest of the last two versions lists are pruned after a commit (qa/stores/milvus_prune.py).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class MilvusLibrary:
         except Exception:
             pass
 
-    def _call(self, what: str, call, *args, **kwargs):
+    def call(self, what: str, call, *args, **kwargs):
+        """A Milvus call whose failure is one line naming the server and what failed."""
         try:
             return call(*args, **kwargs)
         except QAError:
@@ -91,11 +92,11 @@ class MilvusLibrary:
         """Whether a library lives under this prefix; its collections are loaded for reading the first time."""
         if self._loaded:
             return True
-        if not self._call("list its collections", self.client.has_collection, self.name("manifest")):
+        if not self.call("list its collections", self.client.has_collection, self.name("manifest")):
             return False
         for kind in KINDS:  # a Milvus Lite folder opened afresh, or a server restarted, has them released
-            if self._call("list its collections", self.client.has_collection, self.name(kind)):
-                self._call(f"load collection {self.name(kind)}", self.client.load_collection, self.name(kind))
+            if self.call("list its collections", self.client.has_collection, self.name(kind)):
+                self.call(f"load collection {self.name(kind)}", self.client.load_collection, self.name(kind))
         self._loaded = True
         return True
 
@@ -107,13 +108,13 @@ class MilvusLibrary:
         kinds = KINDS if dimension else ("locks", "manifest", "documents", "files")
         for kind in kinds:
             name = self.name(kind)
-            if not self._call("list its collections", self.client.has_collection, name):
+            if not self.call("list its collections", self.client.has_collection, name):
                 try:
                     create(self.client, name, kind, dimension or 2, expected_rows)
                 except Exception as exc:
-                    if not self._call("list its collections", self.client.has_collection, name):  # not another writer's, at the same moment
+                    if not self.call("list its collections", self.client.has_collection, name):  # not another writer's, at the same moment
                         raise QAError(f"{where(self.uri)} failed to create collection {name} ({reason(exc)}); check the server and its permissions.") from None
-            self._call(f"load collection {name}", self.client.load_collection, name)
+            self.call(f"load collection {name}", self.client.load_collection, name)
         self._loaded = bool(dimension)
 
     # ---- the manifest -----------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ class MilvusLibrary:
         None committed yet (or no library at all under this prefix): []."""
         if not self.exists():
             return []
-        rows = self._call("read the manifest", self.client.query, self.name("manifest"), filter='kind == "commit"', output_fields=["version", "data"])
+        rows = self.call("read the manifest", self.client.query, self.name("manifest"), filter='kind == "commit"', output_fields=["version", "data"])
         found = [{"version": int(r["version"]), **json.loads(r["data"])} for r in rows]
         return sorted(found, key=lambda c: (-c["version"], c["writer"]))
 
@@ -131,15 +132,20 @@ class MilvusLibrary:
         commits = self.commits()
         if not commits:
             return None
-        head = commits[0]
-        rows = self._call(
+        manifest = self.manifest_of(commits[0])
+        if manifest is None:
+            raise QAError(f"the manifest of version {commits[0]['version']} in {self.label} is incomplete; rebuild the library with `qa index --store milvus`.")
+        return manifest
+
+    def manifest_of(self, commit: dict) -> dict | None:
+        """The manifest a commit row made current, or None when its pieces are not all there."""
+        rows = self.call(
             "read the manifest", self.client.query, self.name("manifest"),
-            filter=f'kind == "piece" and version == {head["version"]} and writer == "{head["writer"]}"', output_fields=["piece", "data"],
+            filter=f'kind == "piece" and version == {commit["version"]} and writer == "{commit["writer"]}"', output_fields=["piece", "data"],
         )
-        parts = sorted(rows, key=lambda r: int(r["piece"]))
-        if len(parts) != head["pieces"]:
-            raise QAError(f"the manifest of version {head['version']} in {self.label} is incomplete; rebuild the library with `qa index --store milvus`.")
-        return json.loads("".join(r["data"] for r in parts))
+        if len(rows) != commit["pieces"]:
+            return None
+        return json.loads("".join(r["data"] for r in sorted(rows, key=lambda r: int(r["piece"]))))
 
     def commit(self, manifest: dict) -> int:
         """Write ``manifest`` as the next version: its pieces first, then the commit row that makes it current.
@@ -155,14 +161,14 @@ class MilvusLibrary:
                                     "data": json.dumps(commit), "vector": [0.0, 0.0]}])
         winner = self.commits()[0]
         if winner["version"] == version and winner["writer"] != self.writer:
-            self._call("withdraw a commit", self.client.delete, self.name("manifest"), filter=f'version == {version} and writer == "{self.writer}"')
+            self.call("withdraw a commit", self.client.delete, self.name("manifest"), filter=f'version == {version} and writer == "{self.writer}"')
             raise QAError(f"another writer committed version {version} of {self.label} first; build again on top of it.")
         return version
 
     # ---- rows -------------------------------------------------------------------------------------------
     def _insert(self, kind: str, rows: list[dict]) -> None:
         for start in range(0, len(rows), BATCH):
-            self._call(f"write collection {self.name(kind)}", self.client.insert, self.name(kind), rows[start : start + BATCH])
+            self.call(f"write collection {self.name(kind)}", self.client.insert, self.name(kind), rows[start : start + BATCH])
 
     def present_keys(self, kind: str, field: str = "doc_key") -> set[str]:
         found: set[str] = set()
@@ -186,14 +192,14 @@ class MilvusLibrary:
         ])
 
     def write_file(self, data: bytes, sha256: str) -> None:
-        if self._call("read collection files", self.client.query, self.name("files"), filter=f'sha == "{sha256}" and piece == 0', output_fields=["sha"]):
+        if self.call("read collection files", self.client.query, self.name("files"), filter=f'sha == "{sha256}" and piece == 0', output_fields=["sha"]):
             return
         raw = [data[i : i + FILE_PIECE_BYTES] for i in range(0, len(data), FILE_PIECE_BYTES)] or [b""]
         self._insert("files", [{"key": f"{sha256}:{n}", "sha": sha256, "piece": n, "pieces": len(raw), "data": base64.b64encode(part).decode(), "vector": [0.0, 0.0]}
                                for n, part in enumerate(raw)])
 
     def read_file(self, sha256: str) -> bytes:
-        rows = self._call("read collection files", self.client.query, self.name("files"), filter=f'sha == "{sha256}"', output_fields=["piece", "pieces", "data"])
+        rows = self.call("read collection files", self.client.query, self.name("files"), filter=f'sha == "{sha256}"', output_fields=["piece", "pieces", "data"])
         rows = sorted(rows, key=lambda r: int(r["piece"]))
         if not rows or len(rows) != int(rows[0]["pieces"]):
             raise QAError(f"the source file {sha256[:12]}… is missing from {self.label}; add the document again with `qa add`.")
@@ -222,54 +228,18 @@ class MilvusLibrary:
         keys = sorted(set(keys))
         for start in range(0, len(keys), 100):
             listed = ", ".join(json.dumps(k) for k in keys[start : start + 100])
-            yield from self._call(f"read collection {self.name(kind)}", self.client.query, self.name(kind), filter=f"doc_key in [{listed}]", output_fields=fields)
+            yield from self.call(f"read collection {self.name(kind)}", self.client.query, self.name(kind), filter=f"doc_key in [{listed}]", output_fields=fields)
 
     def _iterate(self, kind: str, fields: list[str]) -> Iterator[list[dict]]:
-        iterator = self._call(f"read collection {self.name(kind)}", self.client.query_iterator, self.name(kind), batch_size=BATCH * 10, filter="", output_fields=fields)
+        iterator = self.call(f"read collection {self.name(kind)}", self.client.query_iterator, self.name(kind), batch_size=BATCH * 10, filter="", output_fields=fields)
         try:
             while True:
-                batch = self._call(f"read collection {self.name(kind)}", iterator.next)
+                batch = self.call(f"read collection {self.name(kind)}", iterator.next)
                 if not batch:
                     break
                 yield batch
         finally:
             iterator.close()
-
-    # ---- pruning ----------------------------------------------------------------------------------------
-    def prune(self) -> int:
-        """Delete rows no manifest of the last KEEP_VERSIONS versions lists, and those versions' elders."""
-        commits = self.commits()
-        if not commits:
-            return 0
-        keep_versions = sorted({c["version"] for c in commits}, reverse=True)[:KEEP_VERSIONS]
-        listed: set[str] = set()
-        files: set[str] = set()
-        for version in keep_versions:
-            manifest = self._manifest_of(version)
-            if manifest:
-                listed |= {doc_key(d, facts["hash"]) for d, facts in manifest["documents"].items()}
-                files |= {facts["sha256"] for facts in manifest["files"].values()}
-        removed = 0
-        for kind in ("passages", "units", "documents"):
-            stale = sorted(self.present_keys(kind) - listed)
-            for start in range(0, len(stale), 100):
-                listed_keys = ", ".join(json.dumps(k) for k in stale[start : start + 100])
-                self._call(f"prune collection {self.name(kind)}", self.client.delete, self.name(kind), filter=f"doc_key in [{listed_keys}]")
-            removed += len(stale)
-        for sha in sorted(self.present_keys("files", "sha") - files):
-            self._call("prune collection files", self.client.delete, self.name("files"), filter=f'sha == "{sha}"')
-        oldest = min(keep_versions)
-        self._call("prune the manifest", self.client.delete, self.name("manifest"), filter=f"version < {oldest}")
-        return removed
-
-    def _manifest_of(self, version: int) -> dict | None:
-        head = next((c for c in self.commits() if c["version"] == version), None)
-        if head is None:
-            return None
-        rows = self._call("read the manifest", self.client.query, self.name("manifest"),
-                          filter=f'kind == "piece" and version == {version} and writer == "{head["writer"]}"', output_fields=["piece", "data"])
-        return json.loads("".join(r["data"] for r in sorted(rows, key=lambda r: int(r["piece"])))) if len(rows) == head["pieces"] else None
-
 
 def _document(record: dict) -> Document:
     record["sections"] = tuple(Section(**s) for s in record["sections"])

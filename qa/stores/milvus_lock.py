@@ -35,13 +35,13 @@ def writer_lock(library, wait_s: float = WAIT_S) -> Iterator[None]:
     claim = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s
     while True:
-        library._call("claim the write lock", library.client.insert, name, [{"key": claim, "owner": library.writer, "since_ms": _now_ms(), "seen_ms": _now_ms(), "vector": [0.0, 0.0]}])
+        library.call("claim the write lock", library.client.insert, name, [{"key": claim, "owner": library.writer, "since_ms": _now_ms(), "seen_ms": _now_ms(), "vector": [0.0, 0.0]}])
         time.sleep(SETTLE_S)
-        live = [r for r in library._call("read the write lock", library.client.query, name, filter="", output_fields=["key", "since_ms", "seen_ms"])
+        live = [r for r in library.call("read the write lock", library.client.query, name, filter="", output_fields=["key", "since_ms", "seen_ms"])
                 if _now_ms() - int(r["seen_ms"]) < STALE_S * 1000]
         if min(live, key=lambda r: (int(r["since_ms"]), r["key"]))["key"] == claim:
             break
-        library._call("withdraw a claim", library.client.delete, name, ids=[claim])
+        library.call("withdraw a claim", library.client.delete, name, ids=[claim])
         if time.monotonic() > deadline:
             raise QAError(f"another writer has held the write lock of {library.label} for over {wait_s:.0f} s; wait for it to finish, then try again.")
         time.sleep(1.0)
