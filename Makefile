@@ -83,7 +83,8 @@ bench: $(BENCH_STAMP) $(BENCH_MODELS_STAMP) $(RAY_STAMP)
 bench-quick: $(BENCH_STAMP) $(RAY_STAMP)
 	$(BIN)/python bench/run.py --quick
 
-# The development suite (evals/suite.json): seed gold set, MedQuAD, PubMedQA, SciFact; each indexed through `qa index`
+# The development suite (evals/suite.json): seed gold set, MedQuAD, PubMedQA, PubMedQA as plain text, SQuAD 2.0
+# articles (half their questions unanswerable), SciFact; typo'd copies of every answerable question; each indexed through `qa index`
 # (cached in evals/cache/ while unchanged) and asked through the `qa ask` path. Report in evals/suite-runs/<time>/.
 eval-suite: install
 	$(BIN)/qa eval --suite evals/suite.json
