@@ -161,8 +161,7 @@ def _cluster(cluster: dict | None) -> list[str]:
         f"{sessions['errors']} errors, p50 {sessions['p50_ms']} ms, p95 {sessions['p95_ms']} ms, {sessions['answers_per_s']} answers/s.",
         f"- A stateless server (library in Milvus Lite, in process) against the FAISS folder, seed corpus: `ask` p50 {overhead['milvus_ask_p50_ms']} ms against "
         f"{overhead['faiss_ask_p50_ms']} ms ({overhead['ratio']}×); same top citation {overhead['same_top_citation']:.3f}.",
-        f"- A server's memory for a loaded library: {memory['server_rss_mb']} MB for {memory['passages']:,} passages ({memory['units']:,} sentence units), "
-        f"about {memory['per_million_passages_gb_extrapolated']} GB per million passages, extrapolated linearly (not measured at a million).",
+        _memory_line(memory),
         "",
     ]
     return lines
@@ -243,3 +242,11 @@ def _product(product: dict | None, quick: bool) -> list[str]:
     if quick:
         lines += ["", "(Quick subset: the first 40 files of each folder; 40 SciFact claims over a few hundred documents.)"]
     return lines + [""]
+
+
+def _memory_line(memory: dict) -> str:
+    if "skipped" in memory:
+        return f"- A server's memory for a loaded library: not measured ({memory['skipped']})."
+    return (f"- A server's memory for a loaded library, measured at {memory['passages']:,} passages ({memory['units']:,} sentence units; "
+            f"{memory['built_from']}): {memory['server_rss_mb']:,} MB, about {memory['per_million_passages_gb_extrapolated']} GB per million passages, "
+            "extrapolated linearly (not measured at a million).")
