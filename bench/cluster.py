@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = 20
+TILED_PASSAGES = 100_000  # the size a server's memory is measured at
 
 
 def run(quick: bool, log=print) -> dict:
@@ -81,7 +82,7 @@ def servers(quick: bool, log=print) -> dict:
             for process, _ in processes:
                 stop(process)
             stop(milvus)
-    result["stateless_overhead"] = stateless_overhead(log)
+    result["stateless_overhead"] = stateless_overhead(10_000 if quick else TILED_PASSAGES, log)
     return result
 
 
@@ -156,38 +157,36 @@ def sessions(urls: list[str], questions_each: int, log=print) -> dict:
     return result
 
 
-def stateless_overhead(log=print) -> dict:
+def stateless_overhead(memory_at: int, log=print) -> dict:
     """Ask latency on the seed corpus, FAISS folder against a library in Milvus Lite, same process."""
     from stores import seed_corpus
 
     measured = seed_corpus(log)
     result = {"faiss_ask_p50_ms": measured["faiss"]["ask_p50_ms"], "milvus_ask_p50_ms": measured["milvus"]["ask_p50_ms"],
               "ratio": round(measured["milvus"]["ask_p50_ms"] / measured["faiss"]["ask_p50_ms"], 2), "same_top_citation": measured["same_top_citation"]}
-    result["memory"] = server_memory()
+    result["memory"] = server_memory(memory_at)
     log(f"cluster: stateless overhead {result}")
     return result
 
 
-def server_memory() -> dict:
+def server_memory(passages_wanted: int = TILED_PASSAGES) -> dict:
     """What a loaded server holds, measured at about 100,000 passages and extrapolated linearly to a million
-    (said so: not measured at a million). The 100,000 are the suite's cached indexes (every corpus, 25,040
+    (said so: not measured at a million). The 100,000 are the suite's cached indexes (every corpus, 20,546
     passages), copied under new ids until they reach the size: real passages, sentence units and vectors, but
-    a vocabulary of about 25,000 passages', so the term tables are, if anything, underestimated. Measured in a
+    a vocabulary of about 20,000 passages', so the term tables are, if anything, underestimated. Measured in a
     fresh process, so that building the copies does not count."""
     caches = sorted(p for p in (ROOT / "evals" / "cache").glob("*/index-pooled") if (p / "manifest.json").exists())
     if not caches:
         return {"skipped": "no suite indexes cached in evals/cache; run make eval-suite first"}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "index"
-        passages = tiled_index(caches, TILED_PASSAGES, folder)
+        passages = tiled_index(caches, passages_wanted, folder)
         code = "import json, sys; sys.path.insert(0, 'bench'); from cluster import _measure_memory; print(json.dumps(_measure_memory(sys.argv[1])))"
         measured = subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT, check=True, capture_output=True, text=True)
     result = json.loads(measured.stdout.strip().splitlines()[-1])
     result["built_from"] = f"{len(caches)} suite indexes, copied to {passages:,} passages"
     return result
 
-
-TILED_PASSAGES = 100_000
 
 
 def tiled_index(sources: list[Path], target: int, folder: Path) -> int:
