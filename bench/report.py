@@ -17,9 +17,17 @@ def markdown(results: dict) -> str:
         "",
     ]
     lines += _product(results.get("product"), results["quick"])
+    lines += _scifact_section(results) + _seed_reference(results) + _latency(results) + _scale(results)
+    lines += _stores(results.get("stores"))
+    lines += _cluster(results.get("cluster"))
+    lines += _throughput(results)
+    return "\n".join(lines) + "\n"
+
+
+def _scifact_section(results: dict) -> list[str]:
     sci = results["scifact"]
     reference = results["reference"].get("scifact", {})
-    lines += [
+    lines = [
         "## 1. Retrieval quality on SciFact (test split)",
         "",
         f"{sci['documents']} documents, {sci['queries']['test']} test claims; every parameter tuned on the {sci['queries']['train']} train claims "
@@ -40,9 +48,14 @@ def markdown(results: dict) -> str:
     if results["quick"]:
         lines += ["", "(Quick subset: 40 claims per split over a few hundred documents; not comparable with published figures.)"]
     lines += _second_stages(sci) + _backend_quality(sci)
+    return lines
+
+
+def _seed_reference(results: dict) -> list[str]:
+    reference = results["reference"].get("scifact", {})
     seed = results["reference"]["seed_corpus"]
     ours, ref = seed["ours"], seed["reference"]
-    lines += [
+    lines = [
         "",
         "## 2. Against the LangChain reference on the seed corpus",
         "",
@@ -57,9 +70,13 @@ def markdown(results: dict) -> str:
     ]
     if reference:
         lines.append(f"| SciFact build / query p50 | {reference['build_s']} s / {reference['query_p50_ms']} ms | | |")
+    return lines
+
+
+def _latency(results: dict) -> list[str]:
     latency = results["latency"]
     warm = latency["warm_ms"]
-    lines += [
+    lines = [
         "",
         "## 3. Latency and cost on the seed corpus",
         "",
@@ -75,7 +92,11 @@ def markdown(results: dict) -> str:
     ]
     for stage, row in warm["stages"].items():
         lines.append(f"| {stage} | {row['p50']} | {row['p95']} |")
-    lines += [
+    return lines
+
+
+def _scale(results: dict) -> list[str]:
+    lines = [
         "",
         "## 4. FAISS at scale (synthetic clustered 384-d vectors, 200 single queries)",
         "",
@@ -84,11 +105,13 @@ def markdown(results: dict) -> str:
     ]
     for row in results["scale"]["rows"]:
         lines.append(f"| {row['n']:,} | {row['index']} | {row['setting']} | {row['build_s']} | {row['size_mb']} | {row['p50_ms']} | {row['p95_ms']} | {row['recall@10']} |")
-    first = next(iter(results["throughput"].values()))
     lines += ["", f"Rule used by the store: {results['scale']['rule']}.", ""]
-    lines += _stores(results.get("stores"))
-    lines += _cluster(results.get("cluster"))
-    lines += [
+    return lines
+
+
+def _throughput(results: dict) -> list[str]:
+    first = next(iter(results["throughput"].values()))
+    lines = [
         "## 5. Embedding throughput of all-MiniLM-L6-v2 (2 cores)",
         "",
         f"{first['passages']} SciFact abstracts, {first['sentences']} sentences, {first['queries']} single short queries; medians of the timed passes after a warm-up, "
@@ -104,7 +127,8 @@ def markdown(results: dict) -> str:
         lines += ["", f"all-mpnet-base-v2 through sentence-transformers (torch), {mpnet['passages']} abstracts: {mpnet['passages_per_s']} passages/s, "
                   f"{_ratio(mpnet['passages_per_s'], minilm['passages_per_s'])} all-MiniLM-L6-v2's rate; embedding the 5,183 SciFact abstracts takes about "
                   f"{5183 / mpnet['passages_per_s'] / 60:.0f} minutes on these 2 cores."]
-    return "\n".join(lines) + "\n"
+    return lines
+
 
 
 def _stores(stores: dict | None) -> list[str]:

@@ -248,6 +248,73 @@ class MpnetStage:
 
 # ---- the experiment --------------------------------------------------------------------------------
 
+def _backend_quality(data: SciFact, doc_texts, doc_vectors, runs_for, bm25_for, best_alpha: float, quick: bool, log) -> dict:
+    """The same model through other runtimes (ONNX Runtime, OpenVINO; fp32 and int8): does quality hold?"""
+    import onnx_backends
+
+    backend_quality = {}
+    runtimes = onnx_backends.backends()
+    if quick:  # the product's backend only; every runtime still runs in the throughput section
+        runtimes = {name: make for name, make in runtimes.items() if name.startswith("onnxruntime fp32")}
+    for backend, make in runtimes.items():
+        started = time.perf_counter()
+        other = make()
+        cache_name = f"scifact-{re.sub(r'[^a-z0-9]+', '-', backend.lower()).strip('-')}-{other.fingerprint}-docs"
+        vectors, backend_seconds, backend_embedded = EmbeddingCache(other, cache_name).encode(doc_texts)
+        agreement = float((vectors * doc_vectors).sum(1).mean())
+        if "fp32" in backend and agreement < 0.9999:
+            raise RuntimeError(f"{backend} vectors differ from sentence-transformers' (mean cosine {agreement:.5f}); the export is broken")
+        other_queries = {qid: v for qid, v in zip(data.queries["test"], other.encode(list(data.queries["test"].values())))}
+        dense_run = runs_for("test", lambda qid, text: vectors @ other_queries[qid])
+        fused_run = runs_for("test", lambda qid, text: best_alpha * normalise(vectors @ other_queries[qid]) + (1 - best_alpha) * normalise(bm25_for("test", qid, text)))
+        backend_quality[backend] = {"dense": evaluate(dense_run, data.qrels["test"]), f"score fusion (alpha={best_alpha})": evaluate(fused_run, data.qrels["test"]),
+                                    "mean_cosine_to_reference": round(agreement, 5), **_prepared(backend_seconds, backend_embedded)}
+        log(f"{backend}: {backend_quality[backend]} ({time.perf_counter() - started:.0f} s)")
+    return backend_quality
+
+
+def _second_stages(data: SciFact, first_stage, first_stage_name: str, stages: list, results: dict, quick: bool, log) -> dict:
+    """Second stages: rescore the first stage's top candidates and blend, beta * first + (1 - beta) * second (both
+    min-max normalised over the candidates); depth and beta tuned on train. Adds each blend's test figures to ``results``."""
+    first_scores = {split: {qid: first_stage(split)(qid, text) for qid, text in data.queries[split].items()} for split in ("train", "test")}
+    candidates = {split: {qid: np.argsort(-scores)[:100] for qid, scores in by_query.items()} for split, by_query in first_scores.items()}
+    if quick:
+        log("quick run: the all-mpnet-base-v2 stage is left out (it embeds about 1.9 abstracts/s on 2 cores)")
+    else:
+        stages.append(MpnetStage(data))
+    second_stage = {}
+    for stage in stages:
+        started = time.perf_counter()
+        wanted = {int(c) for split in candidates for ranked in candidates[split].values() for c in ranked[: max(stage.depths)]}
+        prepare = stage.prepare(sorted(wanted))
+        stage_scores = {split: {qid: stage.score(split, qid, text, candidates[split][qid][: max(stage.depths)])
+                                for qid, text in data.queries[split].items()} for split in candidates}
+        scoring_ms = 1000 * (time.perf_counter() - started - prepare["seconds"]) / sum(len(q) for q in candidates.values())
+
+        def blended(split, depth, beta):
+            out = {}
+            for qid, first in first_scores[split].items():
+                ranked = candidates[split][qid]
+                top_k = ranked[:depth]
+                second = stage_scores[split][qid][:depth]
+                final = {data.doc_ids[c]: 10.0 + beta * f + (1 - beta) * g for c, f, g in zip(top_k, normalise(first[top_k]), normalise(second))}
+                for rank, c in enumerate(ranked[depth:]):
+                    final[data.doc_ids[c]] = float(first[c]) / (1 + rank)  # below every rescored candidate
+                out[qid] = final
+            return out
+
+        grid = [(d, b) for d in stage.depths for b in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)]
+        train = {(d, b): evaluate(blended("train", d, b), data.qrels["train"])["ndcg@10"] for d, b in grid}
+        depth, beta = max(train, key=train.get)
+        name = f"{first_stage_name} + {stage.name} rescoring of top {depth} (beta={beta})"
+        results[name] = {"test": evaluate(blended("test", depth, beta), data.qrels["test"]), "stage": stage.name}
+        alone = {qid: {data.doc_ids[c]: float(v) for c, v in zip(candidates["test"][qid], stage_scores["test"][qid])} for qid in data.queries["test"]}
+        second_stage[stage.name] = {"depth": depth, "beta": beta, "train_ndcg10": {f"depth={d},beta={b}": v for (d, b), v in train.items()},
+                                    "test_alone_on_candidates": evaluate(alone, data.qrels["test"]), "scoring_ms_per_query": round(scoring_ms, 2), **prepare}
+        log(f"{stage.name}: depth {depth}, beta {beta}, test {results[name]['test']} ({time.perf_counter() - started:.0f} s)")
+    return second_stage
+
+
 def run(quick: bool = False, log=print) -> dict:
     import sys
 
@@ -300,67 +367,8 @@ def run(quick: bool = False, log=print) -> dict:
     results = {name: {"test": evaluate(runs_for("test", make("test")), data.qrels["test"])} for name, make in systems.items()}
     first_stage_name = max((n for n in results if n.startswith("hybrid")), key=lambda n: evaluate(runs_for("train", systems[n]("train")), data.qrels["train"])["ndcg@10"])
 
-    # The same model through other runtimes (ONNX Runtime, OpenVINO; fp32 and int8): does quality hold?
-    backend_quality = {}
-    import onnx_backends
-
-    runtimes = onnx_backends.backends()
-    if quick:  # the product's backend only; every runtime still runs in the throughput section
-        runtimes = {name: make for name, make in runtimes.items() if name.startswith("onnxruntime fp32")}
-    for backend, make in runtimes.items():
-        started = time.perf_counter()
-        other = make()
-        cache_name = f"scifact-{re.sub(r'[^a-z0-9]+', '-', backend.lower()).strip('-')}-{other.fingerprint}-docs"
-        vectors, backend_seconds, backend_embedded = EmbeddingCache(other, cache_name).encode(doc_texts)
-        agreement = float((vectors * doc_vectors).sum(1).mean())
-        if "fp32" in backend and agreement < 0.9999:
-            raise RuntimeError(f"{backend} vectors differ from sentence-transformers' (mean cosine {agreement:.5f}); the export is broken")
-        other_queries = {qid: v for qid, v in zip(data.queries["test"], other.encode(list(data.queries["test"].values())))}
-        dense_run = runs_for("test", lambda qid, text: vectors @ other_queries[qid])
-        fused_run = runs_for("test", lambda qid, text: best_alpha * normalise(vectors @ other_queries[qid]) + (1 - best_alpha) * normalise(bm25_for("test", qid, text)))
-        backend_quality[backend] = {"dense": evaluate(dense_run, data.qrels["test"]), f"score fusion (alpha={best_alpha})": evaluate(fused_run, data.qrels["test"]),
-                                    "mean_cosine_to_reference": round(agreement, 5), **_prepared(backend_seconds, backend_embedded)}
-        log(f"{backend}: {backend_quality[backend]} ({time.perf_counter() - started:.0f} s)")
-
-    # Second stages: rescore the first stage's top candidates and blend, beta * first + (1 - beta) * second
-    # (both min-max normalised over the candidates); depth and beta tuned on train.
-    first_scores = {split: {qid: systems[first_stage_name](split)(qid, text) for qid, text in data.queries[split].items()} for split in ("train", "test")}
-    candidates = {split: {qid: np.argsort(-scores)[:100] for qid, scores in by_query.items()} for split, by_query in first_scores.items()}
-    stages = [SentenceStage(data, sentence_encoder, query_vectors), MaxSimStage(data)]
-    if quick:
-        log("quick run: the all-mpnet-base-v2 stage is left out (it embeds about 1.9 abstracts/s on 2 cores)")
-    else:
-        stages.append(MpnetStage(data))
-    second_stage = {}
-    for stage in stages:
-        started = time.perf_counter()
-        wanted = {int(c) for split in candidates for ranked in candidates[split].values() for c in ranked[: max(stage.depths)]}
-        prepare = stage.prepare(sorted(wanted))
-        stage_scores = {split: {qid: stage.score(split, qid, text, candidates[split][qid][: max(stage.depths)])
-                                for qid, text in data.queries[split].items()} for split in candidates}
-        scoring_ms = 1000 * (time.perf_counter() - started - prepare["seconds"]) / sum(len(q) for q in candidates.values())
-
-        def blended(split, depth, beta):
-            out = {}
-            for qid, first in first_scores[split].items():
-                ranked = candidates[split][qid]
-                top_k = ranked[:depth]
-                second = stage_scores[split][qid][:depth]
-                final = {data.doc_ids[c]: 10.0 + beta * f + (1 - beta) * g for c, f, g in zip(top_k, normalise(first[top_k]), normalise(second))}
-                for rank, c in enumerate(ranked[depth:]):
-                    final[data.doc_ids[c]] = float(first[c]) / (1 + rank)  # below every rescored candidate
-                out[qid] = final
-            return out
-
-        grid = [(d, b) for d in stage.depths for b in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)]
-        train = {(d, b): evaluate(blended("train", d, b), data.qrels["train"])["ndcg@10"] for d, b in grid}
-        depth, beta = max(train, key=train.get)
-        name = f"{first_stage_name} + {stage.name} rescoring of top {depth} (beta={beta})"
-        results[name] = {"test": evaluate(blended("test", depth, beta), data.qrels["test"]), "stage": stage.name}
-        alone = {qid: {data.doc_ids[c]: float(v) for c, v in zip(candidates["test"][qid], stage_scores["test"][qid])} for qid in data.queries["test"]}
-        second_stage[stage.name] = {"depth": depth, "beta": beta, "train_ndcg10": {f"depth={d},beta={b}": v for (d, b), v in train.items()},
-                                    "test_alone_on_candidates": evaluate(alone, data.qrels["test"]), "scoring_ms_per_query": round(scoring_ms, 2), **prepare}
-        log(f"{stage.name}: depth {depth}, beta {beta}, test {results[name]['test']} ({time.perf_counter() - started:.0f} s)")
+    backend_quality = _backend_quality(data, doc_texts, doc_vectors, runs_for, bm25_for, best_alpha, quick, log)
+    second_stage = _second_stages(data, systems[first_stage_name], first_stage_name, [SentenceStage(data, sentence_encoder, query_vectors), MaxSimStage(data)], results, quick, log)
 
     return {
         "documents": len(data.doc_ids),
