@@ -97,3 +97,23 @@ def test_the_chain_is_a_langchain_runnable(pipeline):
     chain = pipeline._chain("hybrid", 5, pipeline.answerer)
     assert isinstance(chain, Runnable)
     assert chain.invoke("When is a nerve biopsy done for neuropathy?").citations
+
+
+def test_the_term_sets_read_on_demand_are_those_of_each_unit_and_passage(pipeline):
+    """The answerer computes a unit's and a passage's terms when a question reads them (a bounded memo, not a
+    table held for every unit): read in any order and more than once, each row is that row's own terms."""
+    from qa.text import index_terms
+
+    table = pipeline.answerer.table
+    index = pipeline.index
+    rows = list(range(len(index.units)))
+    for position in rows[::-1] + rows[::3]:
+        assert table.own_terms[position] == frozenset(index_terms(index.units[position].text))
+        assert table.own_terms[position] <= table.context_terms[position]
+    for row, chunk in enumerate(index.chunks):
+        held = frozenset().union(*(table.own_terms[p] for p in index.units_by_chunk.get(chunk.chunk_id, ())))
+        assert table.chunk_terms[row] == (held or frozenset(index_terms(chunk.text)))
+        assert table.heading_terms[row] == frozenset(index_terms(chunk.section))
+    assert table.own_terms[-1] == table.own_terms[len(index.units) - 1]
+    with pytest.raises(IndexError):
+        table.own_terms[len(index.units)]
