@@ -75,6 +75,15 @@ def test_missing_index_is_one_clear_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "qa index" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["ask", "anything?"], ["search", "anything?"], ["cite", "doc#1"]])
+def test_with_json_a_failure_is_still_a_json_object(tmp_path, command):
+    result = run(*command, "--json", "--index", str(tmp_path / "missing"))
+    assert result.returncode == 1
+    reply = json.loads(result.stdout)
+    assert list(reply) == ["error"] and "qa index" in reply["error"]
+    assert result.stderr.strip() == f"Error: {reply['error']}"
+
+
 def test_cite_shows_the_passage_with_its_references(index_dir):
     result = run("cite", "limb-weakness-negative-head-mri#6", "--index", str(index_dir))
     assert result.returncode == 0

@@ -8,6 +8,7 @@ commands, so ``qa --help`` is instant and a cold ``qa ask`` stays within its bud
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -21,10 +22,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 class QAGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["json_output"] = "--json" in args
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except QAError as exc:
+            if ctx.meta.get("json_output"):
+                # A script reading --json output gets a JSON object on stdout even when the command fails.
+                click.echo(json.dumps({"error": str(exc)}, ensure_ascii=False))
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
