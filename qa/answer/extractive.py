@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from qa.answer.decline import decline_text
-from qa.answer.model import AnswerModel, load_answer_model
+from qa.answer.model import AnswerModel, load_answer_model, softmax
 from qa.answer.query import QuestionTerms, question_terms
 from qa.answer.questions import LIST_ASK, YES_NO_START
 from qa.answer.signals import Candidates, question_signals, unit_signals
@@ -67,7 +67,7 @@ class ExtractiveAnswerer:
     def weigh(self, terms: QuestionTerms, candidates: Candidates, hits: tuple[Hit, ...], model: AnswerModel | None = None) -> Weighed:
         model = model or self.model
         scores = model.rank.score(candidates.values)
-        probabilities = model.rank.softmax(candidates.values)
+        probabilities = softmax(scores)
         question = question_signals(self.table, terms, candidates, scores, probabilities, hits)
         return Weighed(terms, candidates, probabilities, float(model.decline.probability(question)[0]))
 

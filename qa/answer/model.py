@@ -36,6 +36,12 @@ def _signals_as_expected(data: dict, expected: tuple[str, ...], where: str) -> t
     return names
 
 
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """A question's candidate scores as probabilities that sum to 1."""
+    exponentials = np.exp(scores - scores.max())
+    return exponentials / exponentials.sum()
+
+
 @dataclass(frozen=True)
 class LinearModel:
     """A linear score of standardised signals: a logistic regression's probability, or, for ranking the
@@ -52,11 +58,6 @@ class LinearModel:
 
     def probability(self, values: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.score(values)))
-
-    def softmax(self, values: np.ndarray) -> np.ndarray:
-        scores = self.score(values)
-        exponentials = np.exp(scores - scores.max())
-        return exponentials / exponentials.sum()
 
     def to_json(self) -> dict:
         return {
@@ -100,11 +101,6 @@ class TreeEnsemble:
             goes_left = values[np.arange(rows)[None, :], np.maximum(feature, 0)] <= self.threshold[tree_index, node]
             node = np.where(inner, np.where(goes_left, self.left[tree_index, node], self.right[tree_index, node]), node)
         return self.value[tree_index, node].sum(0)
-
-    def softmax(self, values: np.ndarray) -> np.ndarray:
-        scores = self.score(values)
-        exponentials = np.exp(scores - scores.max())
-        return exponentials / exponentials.sum()
 
     def to_json(self) -> dict:
         trees = []

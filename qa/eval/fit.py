@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from qa.answer.model import AnswerModel, LinearModel, TreeEnsemble, pack_trees
+from qa.answer.model import AnswerModel, LinearModel, TreeEnsemble, pack_trees, softmax
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
 from qa.eval.fit_data import CorpusExamples, Example
 from qa.eval.scoring import score
@@ -177,7 +177,8 @@ def question_data(corpora: list[CorpusExamples], rank: LinearModel, split: str =
         negatives = sum(not e.gold.answerable for e in examples) or 1
         for example in examples:
             values = example.candidates.values
-            rows.append(question_signals(table, example.terms, example.candidates, rank.score(values), rank.softmax(values), example.hits))
+            scores = rank.score(values)
+            rows.append(question_signals(table, example.terms, example.candidates, scores, softmax(scores), example.hits))
             labels.append(example.gold.answerable)
             weights.append(0.5 / (positives if example.gold.answerable else negatives))
             keys.append((corpus.name, example))
