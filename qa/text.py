@@ -103,3 +103,12 @@ def defined_abbreviations(texts) -> dict[str, set[str]]:
             if "".join(w[0].lower() for w in candidate) == letters:
                 found.setdefault(letters, set()).update(index_terms(" ".join(candidate)))
     return found
+
+
+@lru_cache(maxsize=50000)
+def english_zipf(word: str) -> float:
+    """How common a word is in general English (wordfreq's Zipf scale: 0 unknown, 3 rare, 6 and more very
+    common); what tells a misspelling or a paraphrase from a drug, gene or syndrome name."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from qa.answer.base import NO_ANSWER
 from qa.answer.query import QuestionTerms
+from qa.text import english_zipf
 
 MAX_NAMED = 2
 
@@ -14,9 +15,7 @@ def decline_text(terms: QuestionTerms) -> str:
     """The decline sentence, and the question's words that no document uses (rarest in English first)."""
     if not terms.unknown:
         return NO_ANSWER
-    from wordfreq import zipf_frequency
-
-    named = sorted(terms.unknown, key=lambda w: (zipf_frequency(w, "en"), w))[:MAX_NAMED]
+    named = sorted(terms.unknown, key=lambda w: (english_zipf(w), w))[:MAX_NAMED]
     return f"{NO_ANSWER} No document mentions {join_words(named)}."
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from qa.answer.questions import EXCLUSION, FOCUS, content_words, question_shape
 from qa.answer.unit_table import UnitTable
 from qa.retrieve.lexicon import Lexicon
-from qa.text import content_terms, index_terms
+from qa.text import content_terms, english_zipf, index_terms
 
 # A follow-up searched with the question before it: "what about in children? (limb weakness with ...)".
 FOLLOW_UP_CONTEXT = re.compile(r"^(.*\S)\s*\(([^()]+)\)\s*$", re.S)
@@ -44,11 +43,8 @@ class QuestionTerms:
         return self.unknown_weight / total if total else 0.0
 
 
-@lru_cache(maxsize=50000)
 def is_rare_word(word: str) -> bool:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en") < RARE_WORD_ZIPF
+    return english_zipf(word) < RARE_WORD_ZIPF
 
 
 def question_terms(question: str, table: UnitTable, lexicon: Lexicon) -> QuestionTerms:

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from qa.retrieve.lexicon import Lexicon
-from qa.text import QUESTION_FRAMING, STOPWORDS, words
+from qa.text import QUESTION_FRAMING, STOPWORDS, english_zipf, words
 from qa.types import Correction
 
 MIN_LENGTH = 5  # shorter words are left alone: too many library words lie one edit from them
@@ -39,11 +38,8 @@ class Query:
     corrections: tuple[Correction, ...] = ()
 
 
-@lru_cache(maxsize=20000)
 def _common(word: str) -> bool:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en") >= COMMON_WORD_ZIPF
+    return english_zipf(word) >= COMMON_WORD_ZIPF
 
 
 def max_distance(word: str) -> int:
