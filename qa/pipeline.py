@@ -117,8 +117,9 @@ def _as_asked(answer: Answer, query: Query, started: float) -> Answer:
 
 def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerModel | None = None, previous: "Pipeline | None" = None, **retriever_options) -> Pipeline:
     """The index, the encoder, the retriever and the answerers, loaded once. ``model``: the fitted answer
-    model (default: qa/answer/model.json). ``previous``: a pipeline on an older version of the same Milvus
-    library, whose rows are reused where the documents did not change."""
+    model (default: qa/answer/model.json). ``previous``: the pipeline this one replaces (after an upload, a
+    removal or another server's commit): its encoder and answer model are reused, and on a Milvus library its
+    rows where the documents did not change."""
     library = None
     if settings.milvus_uri:
         from qa.stores.library_index import load_library_index

@@ -60,8 +60,7 @@ class LiveLibrary:
 
         with self._swap:
             current = self.pipeline
-            fresh = open_pipeline(self.library, previous=current) if current.library is not None else open_pipeline(self.library)
-            self.pipeline = fresh
+            self.pipeline = open_pipeline(self.library, previous=current)
 
     def _watch(self) -> None:
         while not self._stop.wait(self.POLL_S):
