@@ -1,9 +1,10 @@
 """An ``Index`` read from a library kept whole in Milvus, and brought up to date when another server commits.
 
-Loading reads the latest committed manifest and the rows of the documents it lists. ``refresh`` checks the
-manifest's version (one small query) and, when it moved, fetches only the rows of documents that are new
-or changed, keeps those of unchanged documents, and drops the removed ones; the passage search then goes
-through the new manifest's row keys. A server answers from the old index until the new one is complete.
+Loading reads the latest committed manifest and the rows of the documents it lists. ``committed_version``
+checks the version (one small query); when it moved, loading again with the previous index fetches only the
+rows of documents that are new or changed, keeps those of unchanged documents, and drops the removed ones;
+the passage search then goes through the new manifest's row keys. A server answers from the old index until
+the new one is complete.
 """
 
 from __future__ import annotations
