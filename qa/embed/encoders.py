@@ -85,6 +85,11 @@ def _read_model_files(model_name: str) -> _ModelFiles:
     return _ModelFiles(path, int(st_config.get("max_seq_length", 256)), int(config["hidden_size"]))
 
 
+def model_dimension(model_name: str) -> int:
+    """The size of the model's vectors, read from its config (no weights loaded)."""
+    return _read_model_files(model_name).dimension
+
+
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)

@@ -45,10 +45,10 @@ class RayEncoder:
             import ray
         except ImportError:
             raise QAError("--ray needs the ray package: pip install 'ray[data]' (make test installs it), or index without --ray.") from None
-        from qa.embed.encoders import load_encoder
+        from qa.embed.encoders import model_dimension
 
         self.model = model
-        self.dimension = load_encoder(model, "numpy").dimension
+        self.dimension = model_dimension(model)
         if address != "auto":
             _require_reachable(address)
         try:
