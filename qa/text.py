@@ -112,3 +112,8 @@ def english_zipf(word: str) -> float:
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en")
+
+
+def capitalised(text: str) -> str:
+    """The first letter upper case, the rest as written (str.capitalize would lowercase 'QA_LLM_URL')."""
+    return text[:1].upper() + text[1:]

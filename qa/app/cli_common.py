@@ -74,10 +74,10 @@ def positive(ctx, param, value):
 
 def print_report(report, verbose: bool = False) -> None:
     from qa.ingest.documents import skip_summary
+    from qa.text import capitalised
 
     if report.skipped:
-        summary = skip_summary(report.skipped, report.files, limit=None if verbose else 3)
-        click.echo(summary[:1].upper() + summary[1:], err=True)
+        click.echo(capitalised(skip_summary(report.skipped, report.files, limit=None if verbose else 3)), err=True)
         if not verbose:
             click.echo("  (-v lists every skipped file and why)", err=True)
     for note in report.notes:

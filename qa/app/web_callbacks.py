@@ -16,6 +16,7 @@ from qa.app import web_logic
 from qa.errors import QAError
 from qa.library.uploads import DEFAULT_LIMIT_MB
 from qa.settings import Settings
+from qa.text import capitalised
 
 log = logging.getLogger("qa.app.web")
 EMPTY_PANEL = "<div class='qa-panel qa-empty'><p>Click a citation such as <b>[1]</b> in an answer to see the passage in its document.</p></div>"
@@ -23,7 +24,7 @@ EMPTY_PANEL = "<div class='qa-panel qa-empty'><p>Click a citation such as <b>[1]
 
 def error_line(exc: Exception) -> str:
     """A user-fixable error as the page shows it: the message, first letter capitalised, nothing lowercased."""
-    return html.escape(web_logic.capitalised(str(exc)))
+    return html.escape(capitalised(str(exc)))
 
 
 def error_panel(exc: Exception) -> str:

@@ -19,7 +19,7 @@ from qa.retrieve.spelling import apply_corrections
 from qa.errors import QAError
 from qa.pipeline import Pipeline
 from qa.stores import Index
-from qa.text import content_terms
+from qa.text import capitalised, content_terms
 from qa.types import Answer, Citation, Hit
 
 EXAMPLES = [
@@ -88,11 +88,6 @@ def searched_line(turn: Turn) -> str:
     if searched == turn.question:
         return ""
     return f"Searched for: “{html.escape(searched_for(searched, turn.answer.corrections))}”"
-
-
-def capitalised(text: str) -> str:
-    """The first letter upper case, the rest as written (str.capitalize would lowercase 'QA_LLM_URL')."""
-    return text[:1].upper() + text[1:]
 
 
 def draft_html(text: str) -> str:
