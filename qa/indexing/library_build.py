@@ -8,7 +8,6 @@ and changed documents are embedded; the rows of the others stay where they are.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +18,7 @@ from qa.indexing.build import PIPELINE_VERSION, BuildReport, bm25_terms, embed_d
 from qa.ingest.documents import Corpus, load_files
 from qa.stores.milvus_library import MilvusLibrary
 from qa.stores.milvus_lock import writer_lock
+from qa.stores.index_folder import file_sha256
 from qa.stores.milvus_prune import prune
 
 
@@ -53,12 +53,14 @@ def build_library(
         parts, chosen, dimension = embed_documents(new, model, max_tokens, backend, progress, current["embedding"]["unit_vectors"], encoder)
         dimension = dimension or current["embedding"]["dimension"]
         library.ensure(dimension, expected_rows=sum(f.get("chunks", 0) for f in listed.values()) + sum(len(p.chunks) for p in parts))
+        written = {d.source_path for d in new}
+        file_facts = {relative: {"sha256": file_sha256(path), "bytes": path.stat().st_size} for relative, path in files if relative in written}
         for relative, path in files:
-            if any(d.source_path == relative for d in new):
-                library.write_file(path.read_bytes(), _sha256(path))
+            if relative in written:
+                library.write_file(path.read_bytes(), file_facts[relative]["sha256"])
         for part in parts:
             library.write_document(part.document, part.chunks, part.units, part.chunk_vectors, part.unit_vectors, bm25_terms(part.document, part.chunks))
-        manifest = _next_manifest(current, parts, changes["removed"], files, dimension, chosen)
+        manifest = _next_manifest(current, parts, changes["removed"], file_facts, dimension, chosen)
         library.commit(manifest)
         prune(library)
     return _report(corpus, manifest, started, library, chosen, changes)
@@ -89,15 +91,14 @@ def _changes(listed: dict, corpus: Corpus, remove: tuple[str, ...]) -> dict[str,
     return {"added": tuple(added), "updated": tuple(updated), "unchanged": tuple(unchanged), "removed": tuple(sorted(set(remove) | set(dropped)))}
 
 
-def _next_manifest(current: dict, parts, removed: tuple[str, ...], files: list[tuple[str, Path]], dimension: int, backend: str) -> dict:
+def _next_manifest(current: dict, parts, removed: tuple[str, ...], written: dict[str, dict], dimension: int, backend: str) -> dict:
+    """The next version's manifest; ``written``: the facts (sha256, bytes) of the source files written now."""
     documents = {d: facts for d, facts in current["documents"].items() if d not in removed}
     for part in parts:
         documents[part.document.doc_id] = {"hash": part.document.content_hash, "source": part.document.source_path, "chunks": len(part.chunks), "units": len(part.units)}
     sources = {facts["source"] for facts in documents.values()}
     file_facts = {name: facts for name, facts in current["files"].items() if name in sources}
-    for relative, path in files:
-        if relative in sources and any(p.document.source_path == relative for p in parts):
-            file_facts[relative] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+    file_facts.update({relative: facts for relative, facts in written.items() if relative in sources})
     return {
         **current,
         "version": int(current["version"]) + 1,
@@ -116,7 +117,3 @@ def _report(corpus: Corpus, manifest: dict, started: float, library: MilvusLibra
         notes=corpus.notes, files=corpus.files, index_folder=library.label, backend=backend, added=changes["added"], updated=changes["updated"],
         removed=changes["removed"], unchanged=changes["unchanged"],
     )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

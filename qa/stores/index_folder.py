@@ -56,7 +56,8 @@ class CorpusChanges:
         return "; ".join(parts)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """A file's SHA-256, read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -128,7 +129,7 @@ def write_index(
             **manifest,
             "format_version": FORMAT_VERSION,
             **backend,
-            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)} for name in [*DATA_FILES, *extra_files]},
+            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": file_sha256(staging / name)} for name in [*DATA_FILES, *extra_files]},
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _swap_into_place(staging, folder)
@@ -201,7 +202,7 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
         path = folder / name
         if not path.exists():
             raise QAError(f"index file {str(path)!r} is missing; rebuild the index with `qa index`.")
-        if path.stat().st_size != facts["bytes"] or (verify_checksums and _sha256(path) != facts["sha256"]):
+        if path.stat().st_size != facts["bytes"] or (verify_checksums and file_sha256(path) != facts["sha256"]):
             raise QAError(f"index file {str(path)!r} is corrupted (size or checksum differs); rebuild it with `qa index`.")
     try:
         documents = {}
