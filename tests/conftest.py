@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.servers import ServerProcess
+
+pytest_plugins = ["pytester"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -62,40 +64,20 @@ def http_ready(url: str, headers: dict | None = None):
     return probe
 
 
-def wait_until_ready(process: subprocess.Popen, ready, what: str, seconds: float = 90) -> None:
-    """Poll ``ready()`` until it holds; fail the test with the server's last output if it exits or times out."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{what} exited: {process.stdout.read()[-2000:]}")
-        if ready():
-            return
-        time.sleep(0.5)
-    process.kill()
-    pytest.fail(f"{what} did not start within {seconds:g} s: {process.stdout.read()[-2000:]}")
+def stop(server: ServerProcess) -> None:
+    server.stop()
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def start_qa_serve(index: Path | None, *options: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def start_qa_serve(index: Path | None, *options: str, env: dict | None = None) -> tuple[ServerProcess, str]:
     """`qa serve` on a free loopback port (on an index folder, or with --milvus-uri among the options and no
     folder); returns the process and its URL once the page answers."""
     port = free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
     folder = ["--index", str(index)] if index is not None else []
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa.app.cli", "serve", "--port", str(port), *folder, *options],
-        env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    server = ServerProcess("qa serve", [sys.executable, "-m", "qa.app.cli", "serve", "--port", str(port), *folder, *options], env=environment, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
-    wait_until_ready(process, http_ready(url), "qa serve")
-    return process, url
+    server.wait_until_ready(http_ready(url))
+    return server, url
 
 
 @pytest.fixture(scope="session")
@@ -111,10 +93,9 @@ LLM_ALIAS = "gemma-3-270m"
 LLM_TEST_KEY = "test-key-3f9c"  # the fixture server's API key; tests check it never shows in any output
 
 
-@pytest.fixture(scope="session")
-def llm_server():
+def start_llm_server(log_dir: Path | None = None) -> tuple[ServerProcess, str]:
     """llama-cpp-python's OpenAI-compatible server on a free loopback port, serving Gemma 3 270M (built and
-    assembled by `make llm-server`), with an API key so that a wrong key gets a real 401. Yields its /v1 URL."""
+    assembled by `make llm-server`), with an API key so that a wrong key gets a real 401; returns it and its /v1 URL."""
     if not LLM_MODEL_FILE.is_file():
         pytest.fail(f"{LLM_MODEL_FILE} is missing; run `make llm-server` (make test does) to build the server and assemble the model.")
     port = free_port()
@@ -123,23 +104,36 @@ def llm_server():
         "--chat_format", "gemma", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
         "--seed", "0", "--api_key", LLM_TEST_KEY, "--verbose", "False",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = ServerProcess("the LLM server", command, cwd=ROOT, log_dir=log_dir)
     url = f"http://127.0.0.1:{port}/v1"
-    wait_until_ready(process, http_ready(f"{url}/models", {"Authorization": f"Bearer {LLM_TEST_KEY}"}), "the LLM server", 120)
+    server.wait_until_ready(http_ready(f"{url}/models", {"Authorization": f"Bearer {LLM_TEST_KEY}"}), 120)
+    return server, url
+
+
+@pytest.fixture(scope="session")
+def llm_server_process(tmp_path_factory):
+    server, url = start_llm_server(tmp_path_factory.mktemp("llm-server"))
+    yield server, url
+    server.stop()
+
+
+@pytest.fixture
+def llm_server(llm_server_process):
+    """The session's LLM server URL, checked before and after each test: a test that finds the server dead
+    fails naming its exit status or signal and its last lines of output, not with "cannot be reached"."""
+    server, url = llm_server_process
+    server.ensure_alive()
     yield url
-    stop(process)
+    server.ensure_alive()
 
 
 MILVUS_LITE = Path(sys.executable).parent / "milvus-lite"
 
 
-def start_lite_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_lite_server(data_dir: Path) -> tuple[ServerProcess, str]:
     """`milvus-lite server` (the gRPC protocol a Milvus cluster speaks) on a free loopback port."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(MILVUS_LITE), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    server = ServerProcess("milvus-lite server", [str(MILVUS_LITE), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)])
     uri = f"http://127.0.0.1:{port}"
     from pymilvus import MilvusClient
 
@@ -150,8 +144,8 @@ def start_lite_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
         except Exception:
             return False
 
-    wait_until_ready(process, ready, "milvus-lite server", 60)
-    return process, uri
+    server.wait_until_ready(ready, 60)
+    return server, uri
 
 
 @pytest.fixture(scope="session")

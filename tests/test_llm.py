@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,10 +43,10 @@ def _settings(index_dir, url, **overrides):
 
 
 @pytest.fixture(scope="module")
-def llm_pipeline(index_dir, llm_server):
+def llm_pipeline(index_dir, llm_server_process):
     from qa.pipeline import open_pipeline
 
-    return open_pipeline(_settings(index_dir, llm_server))
+    return open_pipeline(_settings(index_dir, llm_server_process[1]))
 
 
 def _run_cli(args, url, **env):
@@ -72,7 +73,7 @@ def assert_checked(answer: Answer, unsupported: str = "drop") -> None:
         assert answer.abstained or (answer.note and answer.note.startswith(f"The LLM ({LLM_ALIAS})"))
 
 
-def test_the_reply_streams_then_becomes_a_checked_answer(llm_pipeline):
+def test_the_reply_streams_then_becomes_a_checked_answer(llm_server, llm_pipeline):
     steps = list(llm_pipeline.stream(ON_TOPIC[0]))
     drafts, final = steps[:-1], steps[-1]
     assert drafts and all(isinstance(d, str) for d in drafts)
@@ -260,4 +261,20 @@ def test_the_page_streams_the_draft_then_shows_the_checked_answer(llm_server, in
             browser.close()
     finally:
         stop(server)
-    assert LLM_TEST_KEY not in server.stdout.read()
+    assert LLM_TEST_KEY not in server.output()
+
+
+def test_a_server_killed_mid_session_fails_the_next_check_naming_the_signal(tmp_path, index_dir):
+    """The fixture's check, on a real server of its own: alive, then SIGKILLed between two tests; the product
+    itself still says one line when it meets the dead server."""
+    from tests.conftest import start_llm_server
+
+    server, url = start_llm_server(tmp_path)
+    server.ensure_alive()
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=20)
+    with pytest.raises(pytest.fail.Exception, match=r"^the LLM server \(pid \d+\) was killed by SIGKILL \(killed\); its last output"):
+        server.ensure_alive()
+    result = _run_cli(["ask", "--answerer", "llm", "--index", str(index_dir), ON_TOPIC[0]], url, QA_LLM_MODEL=LLM_ALIAS)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"Error: the LLM server at {url} cannot be reached")

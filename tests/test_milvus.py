@@ -209,3 +209,20 @@ def test_a_lite_folder_works_for_one_process(tmp_path):
     server_manager_instance.release_server(folder)  # let the command below open the folder
     result = _cli("ask", "--milvus-uri", folder, "What causes pellagra?")
     assert result.returncode == 0 and "niacin" in result.stdout, result.stderr
+
+
+def test_a_lite_uri_without_db_names_the_rule_and_touches_nothing(tmp_path):
+    """A folder of the user's as --milvus-uri: the rule is named, nothing is created, nothing suggests deleting it."""
+    folder = tmp_path / "my-documents"
+    folder.mkdir()
+    (folder / "notes.md").write_text(NOTE)
+    result = _cli("index", "--store", "milvus", "--milvus-uri", str(folder), "--corpus", str(CORPUS))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: --milvus-uri {str(folder)!r} is neither http://host:port nor a Milvus Lite path: a Milvus Lite URI is a path ending in .db, "
+        f"e.g. {str(folder / 'library.db')!r} (Milvus Lite keeps its data in a folder of that name)."
+    )
+    assert "delete" not in result.stderr and "corrupt" not in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.md"]
+    hint = _cli("index", "--store", "milvus", "--corpus", str(CORPUS))
+    assert hint.returncode == 1 and "a Milvus Lite path ending in .db" in hint.stderr

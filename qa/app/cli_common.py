@@ -32,7 +32,7 @@ def library_options(command):
     )(command)
     return click.option(
         "--milvus-uri", default=None, expose_value=False, callback=remember,
-        help="A library kept whole in Milvus, instead of the index folder: http://host:19530 (token from QA_MILVUS_TOKEN) or a Milvus Lite folder; QA_MILVUS_URI.",
+        help="A library kept whole in Milvus, instead of the index folder: http://host:19530 (token from QA_MILVUS_TOKEN) or a Milvus Lite path ending in .db (e.g. library.db); QA_MILVUS_URI.",
     )(command)
 
 

@@ -46,7 +46,7 @@ def index(corpus, index, if_stale, unit_vectors, store, ray_address, ray_workers
 
     settings = settings_from_env(corpus=corpus, index=index)
     if store == "milvus" and not settings.milvus_uri:
-        raise QAError("--store milvus needs --milvus-uri (or QA_MILVUS_URI): http://host:19530, or a folder for Milvus Lite.")
+        raise QAError("--store milvus needs --milvus-uri (or QA_MILVUS_URI): http://host:19530, or a Milvus Lite path ending in .db (e.g. library.db).")
     if store == "faiss" and settings.milvus_uri:
         raise QAError("--milvus-uri goes with --store milvus; drop one of them.")
     encoder = _ray_encoder(settings, ray_address, ray_workers, unit_vectors) if ray_address else None

@@ -2,7 +2,7 @@
 
 * ``faiss_bm25``: a FAISS index and a bm25s index, files in the index folder (the default).
 * ``milvus``: a library's passages collection with dense vectors and Milvus's own BM25, in Milvus Lite (a
-  local data folder) or on a Milvus server or cluster by URI.
+  path ending in .db, whose data folder it names) or on a Milvus server or cluster by URI.
 
 An ``Index`` is what every query reads: from an index folder (qa/stores/index_folder.py, with the FAISS
 files) or from a library kept whole in Milvus (qa/stores/milvus_library.py, loaded by qa/stores/library_index.py).

@@ -1,7 +1,8 @@
 """The Milvus search backend: dense search (inner product) and Milvus's own BM25 over a library's passages
 collection (qa/stores/milvus_library.py), and the connection every Milvus call goes through.
 
-The URI is a local path (Milvus Lite: an embedded engine in a data folder) or ``http://host:19530`` (a
+The URI is a local path ending in ``.db`` (Milvus Lite: an embedded engine keeping its data in a folder of
+that name, e.g. ``library.db``) or ``http://host:19530`` (a
 Milvus server or cluster; ``QA_MILVUS_TOKEN`` from the environment if it needs one, never printed).
 
 Milvus Lite's analysers tokenise but do not stem (``standard`` and ``jieba`` only), so the text given to
@@ -26,6 +27,7 @@ from qa.errors import QAError
 from qa.stores.faiss_bm25 import BM25_B, BM25_K1, IVF_NPROBE
 
 CONNECT_TIMEOUT = 10.0
+LITE_SUFFIX = ".db"
 BATCH = 1000
 _REMOTE = re.compile(r"^(https?|tcp|grpc)://", re.IGNORECASE)
 
@@ -49,8 +51,13 @@ def connect(uri: str, timeout: float = CONNECT_TIMEOUT):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     if not is_remote(uri):
         path = Path(uri)
+        if path.suffix != LITE_SUFFIX:
+            raise QAError(
+                f"--milvus-uri {uri!r} is neither http://host:port nor a Milvus Lite path: a Milvus Lite URI is a path ending in .db, "
+                f"e.g. {str(path / 'library.db')!r} (Milvus Lite keeps its data in a folder of that name)."
+            )
         if path.exists() and not path.is_dir():
-            raise QAError(f"{where(uri)} is not a Milvus Lite data folder; remove it, or pass another --milvus-uri, and run `qa index --store milvus`.")
+            raise QAError(f"{where(uri)} is a file, and Milvus Lite keeps its data in a folder of that name; pass another path ending in .db as --milvus-uri.")
         path.parent.mkdir(parents=True, exist_ok=True)
         _require_unlocked(path)
     try:
@@ -58,7 +65,10 @@ def connect(uri: str, timeout: float = CONNECT_TIMEOUT):
     except Exception as exc:
         if is_remote(uri):
             raise QAError(f"{where(uri)} does not answer ({reason(exc)}); start it, check the URI and QA_MILVUS_TOKEN, or use --store faiss.") from None
-        raise QAError(f"{where(uri)} cannot be opened ({reason(exc)}); it may be corrupted: delete it and rebuild with `qa index --store milvus`.") from None
+        raise QAError(
+            f"{where(uri)} cannot be opened by Milvus Lite ({reason(exc)}); if it was written by another Milvus Lite version or is damaged, "
+            "move it aside (it is not deleted) and rebuild the library with `qa index --store milvus`."
+        ) from None
 
 
 def _require_unlocked(path: Path) -> None:

@@ -54,7 +54,7 @@ def pieces(text: str, size: int = PIECE_BYTES) -> list[str]:
 
 
 class MilvusLibrary:
-    """The collections of one library. ``uri``: a Milvus Lite folder or http://host:19530 (token from
+    """The collections of one library. ``uri``: a Milvus Lite path ending in .db or http://host:19530 (token from
     QA_MILVUS_TOKEN); ``prefix``: the collections' common name."""
 
     def __init__(self, uri: str, prefix: str = DEFAULT_PREFIX):
