@@ -34,6 +34,7 @@ class GoldQuestion:
     given_split: str = ""  # the record's own "split" ("train"/"dev" -> dev, "test" -> test)
     spans: tuple[EvidenceSpan, ...] = ()
     answers: tuple[str, ...] = ()  # every accepted short answer (SQuAD lists several); ``answer`` is the first
+    decision: str = ""  # a yes/no question's labelled verdict: "yes", "no" or "maybe" (PubMedQA)
 
     @property
     def split(self) -> str:
@@ -149,6 +150,7 @@ def load_gold(path: str | Path, documents: dict[str, Document], strict: bool = T
                 evidence=tuple(record.get("evidence", [])),
                 documents=resolve_documents(names, documents),
                 given_split=str(record.get("split") or ""),
+                decision=str(record.get("decision") or ""),
             )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise QAError(f"{path}:{number} is not a valid gold record ({exc}); see evals/README.md for the fields.") from exc

@@ -28,6 +28,8 @@ METRICS = {
     "answer_contained": "share of answerable questions whose answer (markers removed) contains a reference answer string (case and whitespace aside)",
     "evidence_top_k_cited": "among answerable questions with an evidence passage in the k passages retrieved for the answer, the share that cite one",
     "median_citations": "median number of citations of non-abstaining answers",
+    "verdict_accuracy": "share of questions with a labelled yes/no/maybe decision whose answer opens with that verdict (maybe: 'The documents do not settle this'; a decline counts as wrong)",
+    "span_holds_answer": "share of answerable questions with short reference answers whose marked answer span contains one (case and whitespace aside)",
     "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/answer/support.py)",
     "citation_recall": "share of answer statements that carry at least one supporting citation",
     "abstention_precision": "share of abstentions that were on questions the documents do not answer",
@@ -41,6 +43,7 @@ METRICS = {
 }
 __doc__ += "\n".join(f"* {name}: {text};" for name, text in METRICS.items())
 RETRIEVAL_DEPTH = 10
+VERDICT_OF_DECISION = {"yes": "yes", "no": "no", "maybe": "unclear"}
 RETRIEVAL_KS = (1, 3, 5, 10)
 
 
@@ -76,6 +79,8 @@ class EvalRecord:
     generated_tokens: int = 0
     statements_written: int = 0  # by the LLM, kept or not (0 for the extractive answerer)
     statements_rejected: int = 0
+    verdict_correct: bool | None = None  # None: the question has no labelled decision
+    span_holds_answer: bool | None = None  # None: the question has no short reference answer
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -144,7 +149,10 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
                 supported_pairs += 1
                 backed = True
         supported_statements += backed
+    span = answer.statements[answer.answer_span[0]].text[answer.answer_span[1] : answer.answer_span[2]] if answer.answer_span else ""
     return EvalRecord(
+        verdict_correct=(not answer.abstained and answer.verdict == VERDICT_OF_DECISION.get(gold.decision)) if gold.decision else None,
+        span_holds_answer=(bool(span) and any(normalise_text(a) in normalise_text(span) for a in gold.answers)) if gold.answerable and gold.answers else None,
         id=gold.id,
         question=gold.question,
         split=gold.split,
@@ -236,6 +244,8 @@ def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
         "false_abstention": _share(answerable, lambda r: r.abstained),
         "median_answer_chars": statistics.median(r.length for r in answered) if answered else None,
         "median_citations": statistics.median(r.citations for r in answered) if answered else None,
+        "verdict_accuracy": _share([r for r in records if r.verdict_correct is not None], lambda r: r.verdict_correct),
+        "span_holds_answer": _share([r for r in records if r.span_holds_answer is not None], lambda r: r.span_holds_answer),
     }
     generating = [r for r in records if r.generated_tokens]
     if generating:
