@@ -53,9 +53,13 @@ def test_sigkill_during_embedding_keeps_the_previous_index(two_corpora):
     index, corpus_b = two_corpora
     before = _answer(index)
     build = _start_build(corpus_b, index)
-    time.sleep(1.5)  # imports done, cleaning/embedding under way
+    lock = index.parent / f".{index.name}.lock"
+    deadline = time.time() + 120
+    while not lock.exists() and build.poll() is None and time.time() < deadline:
+        time.sleep(0.001)  # a fixed sleep raced the build on a fast machine: kill once it holds the lock (cleaning, embedding)
     build.send_signal(signal.SIGKILL)
     build.wait()
+    assert build.returncode == -signal.SIGKILL, "the build ended before it could be killed"
     assert _document_count(index) == 4 and _answer(index) == before
 
 
