@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite fit clean
+.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite fit train-reader clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -102,6 +102,12 @@ eval-suite: install
 # splits, from the same cached indexes as eval-suite; then run `make eval-suite` to see the test splits.
 fit: install
 	$(BIN)/qa fit --suite evals/suite.json
+
+# Retrain the reader (qa/answer/reader/: int8 ONNX + manifest) from the shipped MiniLM weights on the suite's dev
+# splits and the SQuAD 2.0 training subset in evals/reader-data/ (PyTorch on the CPU; seeded; about 40 minutes on
+# 2 cores); then `make fit` joins it to the answer model and `make eval-suite` measures it on the test splits.
+train-reader: install
+	$(BIN)/qa train-reader --suite evals/suite.json
 
 clean:
 	rm -rf index .pytest_cache

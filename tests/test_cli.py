@@ -21,7 +21,14 @@ def test_ask_json_follows_the_contract(index_dir):
     result = run("ask", "--json", "--index", str(index_dir), "What imaging for low back pain with leg weakness?")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "answer", "abstained", "answerer", "note", "statements", "rejected_statements", "citations", "timings_ms", "corrections", "confidence"}
+    assert set(answer) == {"question", "answer", "abstained", "answerer", "note", "statements", "rejected_statements", "citations", "timings_ms", "corrections",
+                           "confidence", "verdict", "answer_span"}
+    assert answer["verdict"] is None  # not a yes/no question
+    assert any("urgent MRI of the lumbar spine" in s["text"] for s in answer["statements"])
+    span = answer["answer_span"]
+    if span is not None:
+        assert set(span) == {"statement", "start", "end", "text"}
+        assert answer["statements"][span["statement"]]["text"][span["start"] : span["end"]] == span["text"]
     assert isinstance(answer["answer"], str) and answer["abstained"] is False
     assert answer["corrections"] == [] and 0 < answer["confidence"] <= 1
     assert answer["answerer"] == "extractive" and answer["note"] is None and answer["rejected_statements"] == 0
@@ -45,6 +52,25 @@ def test_a_misspelt_word_is_searched_as_corrected_and_says_so(index_dir):
     assert {"typed": "weaknes", "corrected": "weakness"} in answer["corrections"] and not answer["abstained"]
     text = run("ask", "--index", str(index_dir), "Which lab tests are sugested for unexplained limb weaknes?").stdout
     assert text.startswith("Searched for: ") and "weakness (you typed weaknes)" in text
+
+
+def test_the_readme_question_in_text_recommends_the_mri(index_dir):
+    result = run("ask", "--index", str(index_dir), "What imaging for low back pain with leg weakness?")
+    assert result.returncode == 0, result.stderr
+    assert "urgent MRI of the lumbar spine" in result.stdout.split("\nSources")[0].replace("\n", " ").replace("**", "")
+
+
+def test_a_yes_no_verdict_is_in_the_json_and_opens_the_answer(index_dir):
+    answer = json.loads(run("ask", "--json", "--index", str(index_dir), "Does a negative brain MRI rule out a spinal cord lesion?").stdout)
+    assert answer["verdict"] in ("yes", "no", "unclear")
+    assert answer["answer"].startswith({"yes": "Yes.", "no": "No.", "unclear": "The documents do not settle this."}[answer["verdict"]])
+
+
+def test_a_real_english_word_is_not_corrected_but_a_misspelling_is(index_dir):
+    kept = json.loads(run("ask", "--json", "--index", str(index_dir), "Which nerve tests help with neuropathic symptoms?").stdout)
+    assert kept["corrections"] == []
+    fixed = json.loads(run("ask", "--json", "--index", str(index_dir), "Can an MRI show small fiber neuropaty?").stdout)
+    assert fixed["corrections"] == [{"typed": "neuropaty", "corrected": "neuropathy"}]
 
 
 def test_ask_file_answers_every_line_in_order_and_reports_bad_lines(index_dir, tmp_path):

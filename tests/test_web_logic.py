@@ -1,5 +1,7 @@
 """The UI's callbacks as plain functions: what a user would see, without a browser."""
 
+import html
+
 import pytest
 
 from qa.app import web_callbacks, web_logic
@@ -121,3 +123,39 @@ def test_a_marked_unsupported_statement_is_struck_through_and_never_linked(pipel
     assert '<s class="qa-unsupported" title="No cited passage supports this statement">Aspirin cures it &lt;b&gt;fast&lt;/b&gt;</s>' in shown
     assert '<span class="qa-unsupported-tag">unsupported</span>' in shown and UNSUPPORTED_MARK not in shown
     assert "Written by some-model" in shown
+
+
+def test_the_page_recommends_the_mri_and_marks_an_answer_span_in_bold(pipeline):
+    from dataclasses import replace
+
+    turn = web_logic.answer_turn(pipeline, "What imaging for low back pain with leg weakness?", [])
+    body = web_logic.answer_html(0, turn.answer, pipeline.index).split('<div class="qa-sources">')[0]
+    assert "urgent MRI of the lumbar spine" in body.replace('<strong class="qa-span">', "").replace("</strong>", "")
+    statement = turn.answer.statements[0].text
+    start = statement.index(statement.split()[1])
+    marked = replace(turn.answer, answer_span=(0, start, start + len(statement.split()[1])))  # a span as the reader gives it
+    page = web_logic.answer_html(0, marked, pipeline.index)
+    assert f'<strong class="qa-span">{html.escape(statement.split()[1])}</strong>' in page
+
+
+def test_a_yes_no_answer_in_the_page_opens_with_its_verdict(pipeline):
+    turn = web_logic.answer_turn(pipeline, "Does a negative brain MRI rule out a spinal cord lesion?", [])
+    body = web_logic.answer_html(0, turn.answer, pipeline.index).split('<div class="qa-sources">')[0]
+    opening = {"yes": "Yes.", "no": "No.", "unclear": "The documents do not settle this."}[turn.answer.verdict]
+    assert body.startswith(f'<div class="qa-answer">{opening}')
+
+
+def test_an_answer_span_is_in_the_json_and_bold_in_text(pipeline):
+    from dataclasses import replace
+
+    from qa.render.output import answer_to_json, answer_to_text
+
+    answer = pipeline.ask("What imaging for low back pain with leg weakness?")
+    statement = answer.statements[-1].text
+    word = max(statement.split(), key=len).strip(".,;:")
+    start = statement.index(word)
+    marked = replace(answer, answer_span=(len(answer.statements) - 1, start, start + len(word)))
+    record = answer_to_json(marked, pipeline.index)
+    assert record["answer_span"] == {"statement": len(answer.statements) - 1, "start": start, "end": start + len(word), "text": word}
+    assert f"**{word}**" in answer_to_text(marked, pipeline.index, width=10_000)
+    assert answer_to_json(answer, pipeline.index)["answer_span"] is None and "**" not in answer_to_text(answer, pipeline.index)

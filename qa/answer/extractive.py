@@ -1,11 +1,13 @@
 """The default answerer: extractive, grounded, cited, and willing to decline.
 
 For the units (sentences, list items, lead-ins) of the retrieved passages it computes their signals
-(qa/answer/signals.py); the fitted model (qa/answer/model.py) ranks them and gives its confidence that
-the documents answer the question. Below the model's threshold it declines (qa/answer/decline.py).
-Otherwise the best unit becomes the first statement, and up to two more follow when they score close to
-it and add a question term it lacks (qa/answer/statements.py); each statement cites what it quotes. A
-yes/no question gets "Yes."/"No." only when the evidence restates every content word of the question.
+(qa/answer/signals.py); the fitted ranker (qa/answer/model.py) orders them, the reader (qa/answer/reader.py)
+reads the best few against the question, and the fitted combination of the two picks the statements
+(qa/answer/reading.py). The fitted decline model, which sees the reader's best score, gives the confidence
+that the documents answer; below its threshold the answerer declines (qa/answer/decline.py). Otherwise the
+best-read unit becomes the first statement, and up to two more follow when they score close to it and add a
+question term it lacks (qa/answer/statements.py); each statement cites what it quotes, the reader's answer
+span is marked in the first, and a yes/no question opens with the reader's verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 from qa.answer.decline import decline_text
 from qa.answer.model import AnswerModel, load_answer_model, softmax
 from qa.answer.query import QuestionTerms, question_terms
-from qa.answer.questions import LIST_ASK, YES_NO_START
+from qa.answer.questions import LIST_ASK, YES_NO_START, asks_yes_no
+from qa.answer.reader import Reader, shipped_reader
+from qa.answer.reading import NOTHING_READ, Read, bold_span, combined_scores, read_candidates, standing_rows
 from qa.answer.signals import Candidates, question_signals, unit_signals
 from qa.answer.statements import Statement, StatementBuilder
 from qa.answer.unit_table import build_unit_table
@@ -29,8 +33,7 @@ from qa.text import content_terms, has_negation, index_terms
 from qa.types import Answer, Citation, Hit
 from qa.types import Statement as CheckedStatement
 
-
-MIN_WORDS = 3  # a sentence shorter than this is not a statement
+VERDICT_TEXT = {"yes": "Yes.", "no": "No.", "unclear": "The documents do not settle this."}
 
 
 @dataclass(frozen=True)
@@ -41,16 +44,20 @@ class Weighed:
     candidates: Candidates
     probabilities: np.ndarray
     confidence: float
+    read: Read = NOTHING_READ
 
 
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], lexicon: Lexicon, model: AnswerModel | None = None):
+    def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], lexicon: Lexicon, model: AnswerModel | None = None,
+                 reader: Reader | None = None, use_reader: bool = True):
         self.index = index
         self.embed_query = embed_query
         self.lexicon = lexicon
         self._model = model
+        self._reader = reader
+        self.use_reader = use_reader
         self.table = build_unit_table(index)
 
     @property
@@ -64,12 +71,35 @@ class ExtractiveAnswerer:
         terms = question_terms(question, self.table, self.lexicon)
         return terms, unit_signals(self.table, terms, self.embed_query(question), hits)
 
-    def weigh(self, terms: QuestionTerms, candidates: Candidates, hits: tuple[Hit, ...], model: AnswerModel | None = None) -> Weighed:
+    def reader_for(self, model: AnswerModel) -> Reader | None:
+        """The reader, when the model was fitted with one and it is not switched off."""
+        if not self.use_reader or model.rerank is None:
+            return None
+        if self._reader is None:
+            self._reader = shipped_reader()
+        return self._reader
+
+    def read(self, terms: QuestionTerms, candidates: Candidates, rank_scores: np.ndarray, model: AnswerModel) -> Read:
+        reader = self.reader_for(model)
+        if reader is None:
+            return NOTHING_READ
+        return read_candidates(reader, terms.question, self.table, candidates, rank_scores, model.read_count)
+
+    def weigh(self, terms: QuestionTerms, candidates: Candidates, hits: tuple[Hit, ...], model: AnswerModel | None = None, read: Read | None = None) -> Weighed:
+        """The candidates' probabilities and the confidence; ``read``: readings already made (by `qa fit`)."""
         model = model or self.model
-        scores = model.rank.score(candidates.values)
+        rank_scores = model.rank.score(candidates.values)
+        read = self.read(terms, candidates, rank_scores, model) if read is None else read
+        probabilities, question = self.question_values(terms, candidates, hits, model, rank_scores, read)
+        return Weighed(terms, candidates, probabilities, float(model.decline.probability(question)[0]), read)
+
+    def question_values(self, terms: QuestionTerms, candidates: Candidates, hits: tuple[Hit, ...], model: AnswerModel, rank_scores: np.ndarray, read: Read):
+        """The candidates' probabilities (the ranker's scores joined with the reader's) and the question's signals."""
+        scores = combined_scores(read, rank_scores, model.rerank) if model.rerank is not None else rank_scores
         probabilities = softmax(scores)
-        question = question_signals(self.table, terms, candidates, scores, probabilities, hits)
-        return Weighed(terms, candidates, probabilities, float(model.decline.probability(question)[0]))
+        ordered = sorted((r.score for r in read.readings), reverse=True)
+        reader = (ordered[0], ordered[0] - ordered[1] if len(ordered) > 1 else 0.0) if ordered else (0.0, 0.0)
+        return probabilities, question_signals(self.table, terms, candidates, scores, probabilities, hits, reader)
 
     def answer(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         started = time.perf_counter()
@@ -87,26 +117,37 @@ class ExtractiveAnswerer:
         confidence = round(weighed.confidence, 4)
         if weighed.confidence < model.threshold:
             return Answer(question, decline_text(weighed.terms), (), True, {"answer": _ms(started)}, hits, confidence=confidence)
-        statements = self.choose_statements(question, weighed, model)
+        chosen = self.choose_statements(question, weighed, model)
         citations, parts = [], []
-        for n, statement in enumerate(statements, 1):
+        for n, (_, statement) in enumerate(chosen, 1):
             document = self.index.documents[statement.doc_id]
             quote = document.text[statement.start : statement.end]
             citations.append(Citation(n, self.index.chunk(statement.chunk_id), document.title, document.source_path, quote, statement.start, statement.end, round(statement.score, 4)))
             parts.append(f"{statement.text} [{n}]")
         text = " ".join(parts)
-        verdict = self._yes_no(question, statements[0])
+        first_row, first = chosen[0]
+        reading = weighed.read.reading_for(first_row)
+        verdict = None
+        if reading is not None and asks_yes_no(question):
+            verdict = reading.verdict if reading.verdict_probability >= model.verdict_threshold else "unclear"
+        elif reading is None:
+            verdict = self._restated_verdict(question, first)
         if verdict:
-            text = f"{verdict} {text}"
-        checked = tuple(CheckedStatement(s.text, (n,), True) for n, s in enumerate(statements, 1))  # quotes: supported by construction
-        return Answer(question, text, tuple(citations), False, {"answer": _ms(started)}, hits, checked, confidence=confidence)
+            text = f"{VERDICT_TEXT[verdict]} {text}"
+        span = bold_span(first.text, self.index.units[weighed.candidates.positions[first_row]].text, reading) if reading is not None else None
+        checked = tuple(CheckedStatement(s.text, (n,), True) for n, (_, s) in enumerate(chosen, 1))  # quotes: supported by construction
+        return Answer(question, text, tuple(citations), False, {"answer": _ms(started)}, hits, checked, confidence=confidence,
+                      verdict=verdict, answer_span=(0, *span) if span else None)
 
-    def choose_statements(self, question: str, weighed: Weighed, model: AnswerModel) -> list[Statement]:
+    def choose_statements(self, question: str, weighed: Weighed, model: AnswerModel) -> list[tuple[int, Statement]]:
         """The best candidate, then up to ``max_statements`` in all that score within ``keep_ratio`` of it,
-        add a question term not yet covered, repeat nothing already quoted and keep the answer short."""
+        add a question term not yet covered, repeat nothing already quoted and keep the answer short; each
+        with its candidate row."""
         builder = StatementBuilder(self.table, model.max_chars)
         positions = weighed.candidates.positions
-        order = [i for i in np.argsort(-weighed.probabilities, kind="stable") if self._can_stand(positions[i])] or [int(np.argmax(weighed.probabilities))]
+        standing = set(standing_rows(self.table, weighed.candidates))
+        ranked = [int(i) for i in np.argsort(-weighed.probabilities, kind="stable")]
+        order = [i for i in ranked if i in standing and weighed.probabilities[i] > 0] or ranked[:1]
         if weighed.terms.follow_up:  # a follow-up is answered by what speaks to its own words, when anything does
             focused = weighed.candidates.column("focus")
             order = [i for i in order if focused[i]] or order
@@ -114,7 +155,7 @@ class ExtractiveAnswerer:
         list_question = bool(LIST_ASK.search(question))
         asked = set(weighed.terms.weights)
         best = builder.statement_for(positions[order[0]], scores, list_question, asked)
-        chosen, covered, used = [best], set(best.unit_positions), len(best.text)
+        chosen, covered, used = [(order[0], best)], set(best.unit_positions), len(best.text)
         answered = builder.terms_of(best) & asked
         best_probability = weighed.probabilities[order[0]]
         for i in order[1:]:
@@ -126,30 +167,25 @@ class ExtractiveAnswerer:
             new_terms = (builder.terms_of(statement) & asked) - answered
             if not new_terms or used + len(statement.text) > model.max_chars or set(statement.unit_positions) & covered:
                 continue
-            chosen.append(statement)
+            chosen.append((i, statement))
             covered |= set(statement.unit_positions)
             answered |= new_terms
             used += len(statement.text)
         return chosen
 
-    def _can_stand(self, position: int) -> bool:
-        """A sentence of fewer than MIN_WORDS words ("2015 Jul.", "Figure 2.") says nothing on its own; an item
-        or a lead-in is read with its list."""
-        unit = self.index.units[position]
-        return unit.kind != "sentence" or len(unit.text.split()) >= MIN_WORDS
-
-    def _redundant(self, position: int, covered: set[int], cosine: float = 0.88) -> bool:
-        vectors = self.index.unit_vectors
-        return any(float(vectors[position] @ vectors[c]) >= cosine for c in covered)
-
-    def _yes_no(self, question: str, statement: Statement) -> str | None:
-        """'Yes.'/'No.' only when the evidence restates every content word of a plain yes/no question."""
+    def _restated_verdict(self, question: str, statement: Statement) -> str | None:
+        """Without the reader: "yes"/"no" only when the evidence restates every content word of a plain yes/no
+        question ("no" when it negates it)."""
         if not YES_NO_START.match(question.strip()) or has_negation(question) or " or " in question.lower():
             return None
         evidence = self.index.units[statement.unit_positions[0]].text
         if not set(content_terms(question)) <= set(index_terms(evidence)):
             return None
-        return "No." if has_negation(evidence) else "Yes."
+        return "no" if has_negation(evidence) else "yes"
+
+    def _redundant(self, position: int, covered: set[int], cosine: float = 0.88) -> bool:
+        vectors = self.index.unit_vectors
+        return any(float(vectors[position] @ vectors[c]) >= cosine for c in covered)
 
 
 def _ms(started: float) -> float:

@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
+
+RERANK_SIGNALS = ("reader", "rank")  # the reader's score and the ranker's, for the candidates the reader read
+READER_QUESTION_SIGNALS = frozenset({"reader_top", "reader_margin"})  # zero in a model fitted without a reader
 from qa.errors import QAError
 
 MODEL_FILE = Path(__file__).with_name("model.json")
@@ -68,7 +71,11 @@ class LinearModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "LinearModel":
+    def from_json(cls, data: dict, expected: tuple[str, ...], where: str, optional: frozenset[str] = frozenset()) -> "LinearModel":
+        """``optional``: signals a model may have been fitted without (they get no weight), such as the
+        reader's in a model fitted with no reader."""
+        signals = {**{n: {"mean": 0.0, "scale": 1.0, "coefficient": 0.0} for n in expected if n in optional}, **data["signals"]}
+        data = {**data, "signals": {**{n: signals[n] for n in expected if n in signals}, **{n: v for n, v in signals.items() if n not in expected}}}
         names = _signals_as_expected(data, expected, where)
         rows = [data["signals"][n] for n in names]
         return cls(names, np.array([r["mean"] for r in rows]), np.array([r["scale"] for r in rows]), np.array([r["coefficient"] for r in rows]), float(data["intercept"]))
@@ -148,6 +155,9 @@ class AnswerModel:
     max_statements: int
     max_chars: int
     fitted: dict  # what it was fitted on: data hash, counts, date, versions, dev figures
+    rerank: LinearModel | None = None  # the reader's score joined with the ranker's (qa/answer/reading.py); None: no reader
+    read_count: int = 0  # candidates the reader reads per question
+    verdict_threshold: float = 0.0  # below this probability the reader's yes/no verdict is "unclear"
 
     def to_json(self) -> dict:
         return {
@@ -159,6 +169,9 @@ class AnswerModel:
             "max_statements": self.max_statements,
             "max_chars": self.max_chars,
             "rank": self.rank.to_json(),
+            "rerank": self.rerank.to_json() if self.rerank else None,
+            "read_count": self.read_count,
+            "verdict_threshold": self.verdict_threshold,
             "decline": self.decline.to_json(),
             "fitted": self.fitted,
         }
@@ -169,17 +182,29 @@ def load_answer_model(path: Path = MODEL_FILE) -> AnswerModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return AnswerModel(
             rank=load_ranker(data["rank"], f"{path} (rank)"),
-            decline=LinearModel.from_json(data["decline"], QUESTION_SIGNALS, f"{path} (decline)"),
+            decline=LinearModel.from_json(data["decline"], QUESTION_SIGNALS, f"{path} (decline)", optional=READER_QUESTION_SIGNALS if not data.get("rerank") else frozenset()),
             threshold=float(data["threshold"]),
             keep_ratio=float(data["keep_ratio"]),
             max_statements=int(data["max_statements"]),
             max_chars=int(data["max_chars"]),
             fitted=dict(data.get("fitted", {})),
+            rerank=LinearModel.from_json(data["rerank"], RERANK_SIGNALS, f"{path} (rerank)") if data.get("rerank") else None,
+            read_count=int(data.get("read_count", 0)),
+            verdict_threshold=float(data.get("verdict_threshold", 0.0)),
         )
     except OSError as exc:
         raise QAError(f"the answer model {path} cannot be read ({exc.strerror}); {REFIT}.") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise QAError(f"the answer model {path} is not a fitted model ({exc}); {REFIT}.") from None
+
+
+def load_rank_model(path: Path = MODEL_FILE) -> "LinearModel | TreeEnsemble":
+    """The ranker alone, from a model file whose other parts may predate the code's signals (the reader's
+    training pairs are ranked with it before `qa fit` refits the rest)."""
+    try:
+        return load_ranker(json.loads(Path(path).read_text(encoding="utf-8"))["rank"], f"{path} (rank)")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise QAError(f"the answer model {path} has no usable ranker ({exc}); {REFIT}.") from None
 
 
 def write_answer_model(model: AnswerModel, path: Path = MODEL_FILE) -> None:

@@ -24,6 +24,16 @@ CONDITION_ASK = re.compile(r"^\s*(when|in which cases|under what)\b", re.IGNOREC
 REASON_ASK = re.compile(r"^\s*why\b", re.IGNORECASE)
 
 
+WH_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
+
+
+def asks_yes_no(question: str) -> bool:
+    """A polar question: it opens with an auxiliary ("Can X-rays show ...?"), or ends in a question mark
+    with no wh-word in it ("Vaccine storage in clinics: a weak link in the cold chain?")."""
+    stripped = question.strip()
+    return bool(YES_NO_START.match(stripped)) or (stripped.endswith("?") and not WH_WORD.search(stripped))
+
+
 def question_shape(question: str) -> set[str]:
     shape = set()
     if NUMERIC_ASK.search(question):

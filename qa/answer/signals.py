@@ -38,6 +38,7 @@ QUESTION_SIGNALS = (
     "top_score", "top_share", "second_share", "top_dense", "max_dense", "max_passage_dense", "top_terms",
     "coverage_passage", "coverage_top3", "unknown_share", "rare_unknown", "common_unknown", "content_terms", "figure_missing", "yes_no",
     "names_missing", "numbers_missing", "negation_mismatch", "dense_contrast", "passage_contrast", "bm25_contrast",
+    "reader_top", "reader_margin",
 )
 
 # A passage's own summary: its heading or first words say so ("Conclusion:", "Direct Recommendation").
@@ -140,9 +141,12 @@ def unit_signals(table: UnitTable, terms: QuestionTerms, vector: np.ndarray, hit
     return Candidates(tuple(positions), tuple(hit_numbers), values)
 
 
-def question_signals(table: UnitTable, terms: QuestionTerms, candidates: Candidates, scores: np.ndarray, probabilities: np.ndarray, hits: tuple[Hit, ...]) -> np.ndarray:
-    """The question's signals (QUESTION_SIGNALS) once the rank model has scored its candidates (``scores``,
-    and their softmax ``probabilities``)."""
+def question_signals(
+    table: UnitTable, terms: QuestionTerms, candidates: Candidates, scores: np.ndarray, probabilities: np.ndarray, hits: tuple[Hit, ...],
+    reader: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """The question's signals (QUESTION_SIGNALS) once its candidates are scored (``scores``, and their softmax
+    ``probabilities``); ``reader``: the reader's highest score and its margin over the next (qa/answer/reading.py)."""
     index = table.index
     order = np.argsort(-probabilities, kind="stable")
     best = order[0]
@@ -177,6 +181,7 @@ def question_signals(table: UnitTable, terms: QuestionTerms, candidates: Candida
         1.0 if "yes-no" in terms.shape else 0.0,
         *_mismatches(table, terms, candidates.positions[best], hits[best_chunk]),
         *_contrasts(candidates, hits),
+        *reader,
     ], dtype=np.float64)
 
 

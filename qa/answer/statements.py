@@ -11,6 +11,7 @@ Every statement keeps the span it quotes, so its citation opens exactly that tex
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from qa.answer.unit_table import UnitTable
@@ -19,6 +20,28 @@ from qa.types import Unit
 STRONG_SIBLING = 0.8  # an item scoring this share of the chosen one counts as another answer in the same list
 SHORT_ITEM = 40  # characters; shorter items make sense only as part of their list
 HEADING_ASKED = 2  # question terms a list's heading must hold for the list to be answered whole
+MIN_WORDS = 3  # a sentence shorter than this ("2015 Jul.", "Figure 2.") says nothing on its own
+KEYWORDS_LINE = re.compile(r"^(key ?words|mesh terms|abbreviations)\s*:", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def can_stand(unit: Unit, heading: str, title: str) -> bool:
+    """Whether a unit can be quoted as a statement: never a keywords line, never a heading (the passage's
+    section heading or the document's title, or a short line in title case with no closing punctuation),
+    never a line mostly of figures and punctuation, never a sentence of fewer than MIN_WORDS words; an item or
+    a lead-in is read with its list."""
+    text = unit.text.strip()
+    bare = text.rstrip(".").strip().lower()
+    if KEYWORDS_LINE.match(text) or bare in (heading.strip().lower(), title.strip().lower()):
+        return False
+    if unit.kind != "sentence":
+        return True
+    words = text.split()
+    if sum(c.isalpha() for c in text) < 0.5 * sum(not c.isspace() for c in text):
+        return False  # mostly figures and punctuation: a reference line ("2015 Jul;52(1):137-9. doi: ..."), a table row
+    long_words = [w for w in _WORD.findall(text) if len(w) > 3]
+    heading_like = text[-1] not in ".!?:;" and len(words) <= 12 and long_words and sum(w[0].isupper() for w in long_words) >= 0.6 * len(long_words)
+    return len(words) >= MIN_WORDS and not heading_like
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from qa.app.cli_common import library_options, open_index, MODES, answerer_options, open_for_commands, positive, settings_from_env
+from qa.app.cli_common import library_options, open_index, MODES, answerer_options, open_for_commands, positive, settings_from_env, terminal_bold
 from qa.errors import QAError
 
 
@@ -71,7 +71,7 @@ def ask(question, questions_file, mode, k, index, as_json, answerer, unsupported
     pipeline = open_for_commands(index, answerer=answerer, unsupported=unsupported)
     if questions_file is None:
         answer = pipeline.ask(question, mode=mode, k=k)
-        click.echo(json.dumps(answer_to_json(answer, pipeline.index), ensure_ascii=False) if as_json else answer_to_text(answer, pipeline.index))
+        click.echo(json.dumps(answer_to_json(answer, pipeline.index), ensure_ascii=False) if as_json else answer_to_text(answer, pipeline.index, bold=terminal_bold()))
         return
     failures = 0
     for number, question_id, text, problem in _read_questions(questions_file):
@@ -175,7 +175,7 @@ def chat(index, answerer, unsupported):
         if not question.strip():
             continue
         try:
-            click.echo(answer_to_text(pipeline.ask(question), pipeline.index))
+            click.echo(answer_to_text(pipeline.ask(question), pipeline.index, bold=terminal_bold()))
         except QAError as exc:
             click.echo(f"Error: {exc}")
 

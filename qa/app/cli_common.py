@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from qa.errors import QAError
@@ -64,6 +66,11 @@ def open_for_commands(index: str | None, check_corpus: bool = True, **overrides)
     pipeline = open_pipeline(settings_from_env(index=index, **overrides), check_corpus=check_corpus)
     pipeline.answerer_for()  # an LLM server that cannot be used is one error now, not one per question
     return pipeline
+
+
+def terminal_bold() -> tuple[str, str]:
+    """How the answer span is marked in text output: ANSI bold on a terminal, ** ** in a pipe or file."""
+    return ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
 
 
 def positive(ctx, param, value):

@@ -80,9 +80,12 @@ def fit(suite_file, out, without, ablation_out, quiet):
     from qa.eval.suite import load_suite
 
     left_out = frozenset(name.strip() for name in without.split(",") if name.strip())
-    unknown = sorted(left_out - set(UNIT_SIGNALS) - set(QUESTION_SIGNALS))
+    unknown = sorted(left_out - set(UNIT_SIGNALS) - set(QUESTION_SIGNALS) - {"reader", "rank"})
     if unknown:
-        raise QAError(f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}.")
+        raise QAError(
+            f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}, "
+            "and 'reader' (no reader at all) or 'rank' (the reader alone orders what it reads)."
+        )
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     if ablation_out:
         from qa.eval.fit_report import ablation, ablation_markdown
@@ -102,6 +105,35 @@ def fit(suite_file, out, without, ablation_out, quiet):
         click.echo(f"  {name}: evidence cited {summary.get('evidence_cited')}, answerable declined {summary.get('false_abstention')} "
                    f"(typo'd {summary.get('typo.false_abstention')}), unanswerable declined {summary.get('abstention_recall')}, "
                    f"foreign declined {summary.get('cross_corpus_abstained')}")
+
+
+@click.command(name="train-reader")
+@click.option("--suite", "suite_file", type=click.Path(), default="evals/suite.json", show_default=True, help="The development suite whose dev splits give training pairs.")
+@click.option("--out", type=click.Path(), default=None, help="Folder for reader.int8.onnx and reader.json (default: qa/answer/reader/, the one the answerer uses).")
+@click.option("--cache", type=click.Path(), default="evals/cache/reader", show_default=True, help="Where the training pairs are written.")
+@click.option("--epochs", type=float, default=1.0, show_default=True)
+@click.option("--max-steps", type=int, default=0, help="Stop after this many batches (0: the whole of --epochs).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def train_reader(suite_file, out, cache, epochs, max_steps, seed, quiet):
+    """Train the reader (a cross-encoder from the shipped MiniLM) and write it as int8 ONNX with its manifest.
+
+    \b
+    Example:
+      qa train-reader                    # make train-reader: writes qa/answer/reader/
+      qa train-reader --max-steps 20 --out /tmp/reader
+    """
+    from qa.answer.reader import READER_DIR
+    from qa.train.reader_build import train_reader as build
+    from qa.train.reader_net import TrainingSettings
+
+    log = lambda line: click.echo(line, err=True)  # noqa: E731
+    settings = TrainingSettings(epochs=epochs, max_steps=max_steps, seed=seed)
+    manifest = build(Path(out) if out else READER_DIR, Path(suite_file), settings, Path(cache), run_settings=settings_from_env(), progress=not quiet, log=log)
+    held = manifest["held_out"]["int8"]
+    click.echo(f"Wrote {Path(out) if out else READER_DIR}/{manifest['file']} ({manifest['bytes'] / 1e6:.1f} MB, {manifest['training']['steps']} steps, "
+               f"{manifest['built']['seconds'] / 60:.1f} min); held out: AUC {held['auc']}, answer first {held['answer_first']}, "
+               f"span F1 {held['span_f1']}, verdicts {held['verdict_accuracy']}; int8 agreement {manifest['int8_agreement']}")
 
 
 def _run_suite(suite_file: str, corpus_names: tuple[str, ...], mode: str | None, k: int | None, out: str | None, quiet: bool) -> None:

@@ -197,6 +197,9 @@ def serve(
     _require_free_port(host, port)
     settings = settings or Settings.from_env()
     app = build_app(settings, read_only, upload_limit_mb)
+    from qa.answer.reader import batch_in_this_process
+
+    batch_in_this_process()  # if the answer model reads, the sessions' questions read at once share one pass
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(

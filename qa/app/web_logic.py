@@ -14,7 +14,7 @@ from typing import Iterator
 from qa.answer.base import CITATION_MARKER
 from qa.answer.grounding import UNSUPPORTED_MARK
 from qa.render.citations import passage_in_context
-from qa.render.output import searched_for
+from qa.render.output import searched_for, with_span_marked
 from qa.retrieve.spelling import apply_corrections
 from qa.errors import QAError
 from qa.pipeline import Pipeline
@@ -120,7 +120,7 @@ def answer_html(turn_number: int, answer: Answer, index: Index, text: str | None
     """The assistant message: the answer (or the part streamed so far) with clickable [n], then source cards."""
     if answer.abstained:
         return abstention_html(turn_number, answer, index)
-    body = html.escape(answer.text if text is None else text)
+    body = with_span_marked(answer, text, mark=lambda part: f'<strong class="qa-span">{html.escape(part)}</strong>', plain=html.escape)
     for statement in answer.statements:
         if not statement.supported:  # kept and marked (--unsupported mark): shown struck through
             shown = html.escape(statement.text)

@@ -4,12 +4,15 @@
    unit signals, over the answerable dev questions whose evidence was retrieved, every corpus weighing
    the same; its size from a small grid by 3-fold cross-validation on dev. (A conditional logit over the
    same signals, ``fit_listwise``, put an evidence unit first less often; evals/README.md.)
-2. The decline model: a logistic regression of "the documents answer this question" on the question
-   signals (the rank model's probabilities among them), over every dev question, own, typo'd and foreign;
-   in each corpus the answerable and the other questions weigh the same.
-3. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its
+2. The reader's part: the shipped reader (qa/answer/reader.py) reads each question's READ_COUNT best-ranked
+   candidates once; a conditional logit over (reader score, ranker score) of the read candidates, fitted
+   like the listwise ranker, orders them (``rerank``).
+3. The decline model: a logistic regression of "the documents answer this question" on the question
+   signals (the combined probabilities and the reader's best score among them), over every dev question,
+   own, typo'd and foreign; in each corpus the answerable and the other questions weigh the same.
+4. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its
    answerable dev questions, clean or typo'd.
-4. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and
+5. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and
    answer F1, macro over corpora), within the limits on length and citations.
 Everything is scored through the answerer's own code (qa/answer/extractive.py) and the harness's own
 scoring (qa/eval/scoring.py).
@@ -25,20 +28,24 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from qa.answer.model import AnswerModel, LinearModel, TreeEnsemble, pack_trees, softmax
+from qa.answer.model import RERANK_SIGNALS, AnswerModel, LinearModel, TreeEnsemble, pack_trees
+from qa.answer.reading import NOTHING_READ, Read
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
-from qa.eval.fit_data import CorpusExamples, Example
+from qa.eval.fit_data import CorpusExamples, Example, read_half
 from qa.eval.scoring import score
 from qa.eval.suite import split_summary
 from qa.eval.typos import TYPO_PREFIX
 
 TARGET_DECLINED = 0.04  # answerable dev questions a corpus may decline (the target on test is 0.05)
-KEEP_RATIOS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+KEEP_RATIOS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1, 0.05)
 MAX_STATEMENTS = 3
 MAX_CHARS = 420
 MAX_MEDIAN_CHARS = 400
 MAX_MEDIAN_CITATIONS = 3
 REGULARISATION = 1.0  # scikit-learn's C
+READ_COUNT = 8  # candidates the reader reads per question
+VERDICT_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+READER_SIGNALS = frozenset({"reader_top", "reader_margin"})
 
 
 @dataclass(frozen=True)
@@ -166,19 +173,60 @@ def rank_groups(corpora: list[CorpusExamples]) -> tuple[list[tuple[np.ndarray, n
     return groups, weights * len(weights) / weights.sum(), keys
 
 
-def question_data(corpora: list[CorpusExamples], rank: LinearModel, split: str = "dev") -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[str, Example]]]:
-    from qa.answer.signals import question_signals
+def read_examples(corpora: list[CorpusExamples], rank, count: int = READ_COUNT, log=print) -> dict[int, Read]:
+    """The reader over each example's ``count`` best-ranked candidates, once (keyed by id(example))."""
+    from qa.answer.reader import shipped_reader
+    from qa.answer.reading import read_candidates
 
-    rows, labels, weights, keys = [], [], [], []
+    reader, reads = shipped_reader(), {}
+    started = time.perf_counter()
     for corpus in corpora:
         table = corpus.pipeline.answerer.table
+        for example in corpus.examples:
+            if example.candidates.positions:
+                reads[id(example)] = read_candidates(reader, example.terms.question, table, example.candidates, rank.score(example.candidates.values), count)
+    log(f"reader: {len(reads):,} questions read, {(time.perf_counter() - started) * 1000 / max(len(reads), 1):.0f} ms each")
+    return reads
+
+
+def fit_half(corpora: list[CorpusExamples]) -> list[CorpusExamples]:
+    """The examples without the dev questions the reader was trained on (qa/eval/fit_data.read_half)."""
+    return [
+        CorpusExamples(c.name, c.pipeline, [e for e in c.examples if e.split != "dev" or read_half(c.name, e.gold.id) == "fit"])
+        for c in corpora
+    ]
+
+
+def rerank_groups(corpora: list[CorpusExamples], rank, reads: dict[int, Read]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Each answerable dev question whose evidence the reader read (and not only evidence): the read
+    candidates' (reader, ranker) scores and labels; every corpus weighs the same."""
+    groups, weights = [], []
+    for corpus in corpora:
+        usable = []
+        for example in (e for e in corpus.examples if e.split == "dev" and e.gold.answerable and id(e) in reads):
+            read = reads[id(example)]
+            labels = example.labels[list(read.rows)]
+            if labels.any() and not labels.all():
+                scores = rank.score(example.candidates.values)
+                usable.append((np.array([[r.score, scores[row]] for row, r in zip(read.rows, read.readings)]), labels))
+        groups += usable
+        weights += [1.0 / len(usable)] * len(usable) if usable else []
+    weights = np.array(weights)
+    return groups, weights * len(weights) / weights.sum()
+
+
+def question_data(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], split: str = "dev"):
+    """Each example's question signals as the answerer computes them, its label (answerable) and weight."""
+    rows, labels, weights, keys = [], [], [], []
+    for corpus in corpora:
+        answerer = corpus.pipeline.answerer
         examples = [e for e in corpus.examples if e.split == split and e.candidates.positions]
         positives = sum(e.gold.answerable for e in examples) or 1
         negatives = sum(not e.gold.answerable for e in examples) or 1
         for example in examples:
-            values = example.candidates.values
-            scores = rank.score(values)
-            rows.append(question_signals(table, example.terms, example.candidates, scores, softmax(scores), example.hits))
+            read = reads.get(id(example), NOTHING_READ)
+            rank_scores = model.rank.score(example.candidates.values)
+            rows.append(answerer.question_values(example.terms, example.candidates, example.hits, model, rank_scores, read)[1])
             labels.append(example.gold.answerable)
             weights.append(0.5 / (positives if example.gold.answerable else negatives))
             keys.append((corpus.name, example))
@@ -200,8 +248,9 @@ def choose_threshold(confidences: np.ndarray, keys: list[tuple[str, Example]], t
     return float(threshold)
 
 
-def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str) -> dict[str, dict]:
-    """Every example of the split answered by the answerer with ``model``, scored as the suite scores it."""
+def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, reads: dict[int, Read] | None = None) -> dict[str, dict]:
+    """Every example of the split answered by the answerer with ``model`` (and the reader's ``reads``, when
+    the model has a reader), scored as the suite scores it."""
     summaries = {}
     for corpus in corpora:
         answerer = corpus.pipeline.answerer
@@ -209,7 +258,8 @@ def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str) -> d
         for example in (e for e in corpus.examples if e.split == split):
             started = time.perf_counter()
             if example.candidates.positions:
-                weighed = answerer.weigh(example.terms, example.candidates, example.hits, model)
+                read = (reads or {}).get(id(example), NOTHING_READ) if model.rerank is not None else NOTHING_READ
+                weighed = answerer.weigh(example.terms, example.candidates, example.hits, model, read)
                 answer = answerer.compose(example.searched, example.hits, weighed, started, model)
             else:
                 answer = answerer.answer(example.searched, example.hits)
@@ -218,31 +268,70 @@ def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str) -> d
     return summaries
 
 
+def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], log=print) -> float:
+    """The verdict probability below which a yes/no answer says "The documents do not settle this": the grid
+    value with the most verdicts right less those wrong on the dev questions with a labelled decision (maybe:
+    unclear); a wrong Yes or No costs what a right one gains, "unclear" costs nothing but its missed gain."""
+    from qa.eval.scoring import VERDICT_OF_DECISION
+
+    cases = []
+    for corpus in corpora:
+        answerer = corpus.pipeline.answerer
+        for example in (e for e in corpus.examples if e.split == "dev" and e.gold.decision and e.candidates.positions):
+            weighed = answerer.weigh(example.terms, example.candidates, example.hits, model, reads.get(id(example), NOTHING_READ))
+            reading = weighed.read.reading_for(int(np.argmax(weighed.probabilities)))
+            if reading is not None:
+                cases.append((reading.verdict, reading.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
+    if not cases:
+        return 0.0
+    shown = {t: [(v if p >= t else "unclear", want) for v, p, want in cases] for t in VERDICT_THRESHOLDS}
+    right = {t: sum(v == want for v, want in pairs) for t, pairs in shown.items()}
+    wrong = {t: sum(v != want and v != "unclear" for v, want in pairs) for t, pairs in shown.items()}  # a wrong Yes/No
+    chosen = max(VERDICT_THRESHOLDS, key=lambda t: (right[t] - wrong[t], -t))
+    log(f"verdict threshold {chosen}: {right[chosen] / len(cases):.3f} of {len(cases)} dev verdicts right, {wrong[chosen] / len(cases):.3f} a wrong yes/no "
+        f"(no threshold: {right[0.0] / len(cases):.3f} right, {wrong[0.0] / len(cases):.3f} wrong)")
+    return chosen
+
+
 def macro(summaries: dict[str, dict], metric: str) -> float:
     values = [s[metric] for s in summaries.values() if s.get(metric) is not None]
     return round(statistics.mean(values), 4) if values else 0.0
 
 
-def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print) -> Fitted:
+def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print, reads: dict[int, Read] | None = None) -> Fitted:
+    """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether);
+    ``reads``: the reader's readings already made with this rank model (the ablation reuses them)."""
     groups, group_weights, keys = rank_groups(corpora)
     parameters = choose_ranker(groups, group_weights, keys, UNIT_SIGNALS, without)
     rank = fit_trees(groups, group_weights, UNIT_SIGNALS, parameters, without)
     values, labels = np.concatenate([g for g, _ in groups]), np.concatenate([y for _, y in groups])
     log(f"rank model: {len(groups):,} questions, {len(labels):,} candidate units, {int(labels.sum()):,} hold evidence")
-    q_values, q_labels, q_weights, q_keys = question_data(corpora, rank)
+    rerank, read_count = None, 0
+    if "reader" not in without:
+        corpora = fit_half(corpora)  # what depends on the reader is fitted on questions it was not trained on
+        reads = reads if reads is not None else read_examples(corpora, rank, log=log)
+        rerank_data, rerank_weights = rerank_groups(corpora, rank, reads)
+        rerank, read_count = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without), READ_COUNT
+        log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")
+    else:
+        reads, without = {}, without | READER_SIGNALS
+    partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {}, rerank, read_count)
+    q_values, q_labels, q_weights, q_keys = question_data(corpora, partial, reads)
     decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
     threshold = choose_threshold(decline.probability(q_values), q_keys)
     log(f"decline model: {len(q_labels):,} questions, {int(q_labels.sum()):,} answerable; threshold {threshold:.4f}")
-    base = AnswerModel(rank, decline, threshold, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {})
+    base = replace(partial, decline=decline, threshold=threshold)
     best, best_key, best_dev = base, None, {}
     for keep_ratio in KEEP_RATIOS:
         candidate = replace(base, keep_ratio=keep_ratio)
-        dev = evaluate(corpora, candidate, "dev")
+        dev = evaluate(corpora, candidate, "dev", reads)
         within = all((s.get("median_answer_chars") or 0) <= MAX_MEDIAN_CHARS and (s.get("median_citations") or 0) <= MAX_MEDIAN_CITATIONS for s in dev.values())
         key = (within, round((macro(dev, "evidence_cited") + macro(dev, "answer_f1")) / 2, 4))
         log(f"keep_ratio {keep_ratio}: evidence cited {macro(dev, 'evidence_cited')}, answer F1 {macro(dev, 'answer_f1')}, within limits {within}")
         if best_key is None or key > best_key:
             best, best_key, best_dev = candidate, key, dev
+    if rerank is not None:
+        best = replace(best, verdict_threshold=choose_verdict_threshold(corpora, best, reads, log))
     digest = hashlib.sha256()
     for array in (values, labels, group_weights, q_values, q_labels, q_weights):
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -252,6 +341,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "corpora": {c.name: sum(e.split == "dev" for e in c.examples) for c in corpora},
         "candidate_units": int(len(labels)),
         "without": sorted(without),
+        "reader": {"read_count": read_count, "manifest_sha256": _reader_hash() if rerank is not None else None},
         "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID), "by": "3-fold cross-validation on dev"},
         "target_declined": TARGET_DECLINED,
         "dev": {name: {k: s.get(k) for k in ("evidence_cited", "false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained", "answer_f1")}
@@ -259,6 +349,16 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "versions": _versions(),
     }
     return Fitted(replace(best, fitted=fitted), best_dev)
+
+
+def _blank(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    return np.zeros(size), np.ones(size), np.zeros(size), 0.0
+
+
+def _reader_hash() -> str:
+    from qa.answer.reader import shipped_reader
+
+    return shipped_reader().manifest["sha256"]
 
 
 def _versions() -> dict[str, str]:

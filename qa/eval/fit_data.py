@@ -5,6 +5,7 @@ whether that unit holds the question's gold evidence."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from qa.answer.query import QuestionTerms
 from qa.answer.signals import Candidates
 from qa.eval.gold import GoldQuestion, span_overlap
 from qa.eval.suite import Suite, corpus_questions, kind_of, suite_index
+from qa.eval.typos import TYPO_PREFIX
 from qa.types import Hit
 
 
@@ -38,6 +40,15 @@ class CorpusExamples:
     name: str
     pipeline: object  # the corpus's qa.pipeline.Pipeline, whose answerer composes the answers
     examples: list[Example]
+
+
+def read_half(corpus: str, question_id: str) -> str:
+    """Which half of the suite's dev questions a question belongs to: "reader" (the reader trains on it) or
+    "fit" (the answer model's reader-dependent parts are fitted on it). Fitting on questions the reader never
+    saw keeps the reader's in-sample confidence out of the combination and the decline. A typo'd copy goes
+    with its original; fixed per question by the SHA-256 of corpus and id."""
+    key = f"{corpus}:{question_id.removeprefix(TYPO_PREFIX)}"
+    return "reader" if hashlib.sha256(key.encode()).digest()[0] % 2 == 0 else "fit"
 
 
 def holds_gold_evidence(start: int, end: int, doc_id: str, gold: GoldQuestion) -> bool:

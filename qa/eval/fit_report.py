@@ -1,12 +1,14 @@
 """`qa fit --ablation`: what each part of the answer model is worth. Every variant is fitted on the dev
 splits exactly as `qa fit` fits the model (only what the variant changes differs) and scored on dev and
-test; test is reported, never used to choose."""
+test; test is reported, never used to choose. The reader reads each question once, with the full model's
+ranker, and every variant reuses those readings."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from qa.eval.fit import evaluate, fit_listwise, fit_model, macro, rank_groups
+from qa.answer.signals import QUESTION_SIGNALS
+from qa.eval.fit import READER_SIGNALS, evaluate, fit_listwise, fit_model, macro, rank_groups, read_examples
 from qa.eval.fit_data import CorpusExamples
 
 # Signals that come from hand-written word lists or patterns, grouped as they would be removed together.
@@ -19,20 +21,26 @@ REPORTED = ("evidence_cited", "evidence_top_k_cited", "answer_contained", "false
 
 def ablation(corpora: list[CorpusExamples], uncorrected: list[CorpusExamples] | None = None, log=print) -> list[dict]:
     """One row per variant: macro figures over the answer corpora, dev and test."""
-    full = fit_model(corpora, log=lambda line: None)
-    variants = [("the fitted model", corpora, full.model)]
+    quiet = lambda line: None  # noqa: E731
+    features = fit_model(corpora, frozenset({"reader"}), log=quiet).model
+    reads = read_examples(corpora, features.rank, log=log)  # the ranker does not depend on the reader: the full model's
+    full = fit_model(corpora, log=quiet, reads=reads)
+    variants = [("the fitted model (features and reader)", corpora, full.model, reads), ("features alone (no reader)", corpora, features, {})]
+    reader_alone = frozenset({"rank"}) | (frozenset(QUESTION_SIGNALS) - READER_SIGNALS)
+    variants.append(("reader alone (it orders the 8 best-ranked and declines)", corpora, fit_model(corpora, reader_alone, log=quiet, reads=reads).model, reads))
     for name, without in (("without word-list signals", WORD_LIST_SIGNALS), ("without mismatch signals", MISMATCH_SIGNALS),
                           ("without contrast signals", CONTRAST_SIGNALS), ("without unknown-word signals", UNKNOWN_WORD_SIGNALS)):
-        variants.append((name, corpora, fit_model(corpora, without, log=lambda line: None).model))
+        variants.append((name, corpora, fit_model(corpora, without, log=quiet, reads=reads).model, reads))
     groups, weights, _ = rank_groups(corpora)
-    variants.append(("rank model: conditional logit instead of trees", corpora, replace(full.model, rank=fit_listwise(groups, weights, full.model.rank.signals))))
+    listwise = replace(full.model, rank=fit_listwise(groups, weights, full.model.rank.signals))
+    variants.append(("rank model: conditional logit instead of trees", corpora, listwise, read_examples(corpora, listwise.rank, log=log)))
     if uncorrected is not None:
-        variants.append(("no spelling correction", uncorrected, full.model))
+        variants.append(("no spelling correction", uncorrected, full.model, read_examples(uncorrected, full.model.rank, log=log)))
     rows = []
-    for name, examples, model in variants:
+    for name, examples, model, variant_reads in variants:
         row = {"variant": name}
         for split in ("dev", "test"):
-            summaries = evaluate(examples, model, split)
+            summaries = evaluate(examples, model, split, variant_reads)
             row[split] = {metric: macro(summaries, metric) for metric in REPORTED}
         log(f"{name}: test {row['test']}")
         rows.append(row)

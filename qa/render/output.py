@@ -31,6 +31,8 @@ def answer_to_json(answer: Answer, index: Index, question_id: str | None = None)
             "rejected_statements": answer.rejected_statements,
             "corrections": [{"typed": c.typed, "corrected": c.corrected} for c in answer.corrections],
             "confidence": answer.confidence,
+            "verdict": answer.verdict,
+            "answer_span": _span_json(answer),
             "citations": [
                 {
                     "n": c.n,
@@ -52,6 +54,32 @@ def answer_to_json(answer: Answer, index: Index, question_id: str | None = None)
         }
     )
     return record
+
+
+def _span_json(answer: Answer) -> dict | None:
+    if answer.answer_span is None:
+        return None
+    statement, start, end = answer.answer_span
+    return {"statement": statement, "start": start, "end": end, "text": answer.statements[statement].text[start:end]}
+
+
+def span_in_answer(answer: Answer, text: str | None = None) -> tuple[int, int] | None:
+    """Where the reader's answer span stands in the answer's text (or in ``text``, a part of it streamed so
+    far): its statement found there, then the span's offsets inside the statement."""
+    if answer.answer_span is None:
+        return None
+    statement, start, end = answer.answer_span
+    at = (answer.text if text is None else text).find(answer.statements[statement].text)
+    return (at + start, at + end) if at >= 0 else None
+
+
+def with_span_marked(answer: Answer, text: str | None = None, mark=lambda part: f"**{part}**", plain=lambda part: part) -> str:
+    """The answer's text with its answer span passed through ``mark`` and the rest through ``plain``."""
+    text = answer.text if text is None else text
+    span = span_in_answer(answer, text)
+    if span is None:
+        return plain(text)
+    return plain(text[: span[0]]) + mark(text[span[0] : span[1]]) + plain(text[span[1] :])
 
 
 def hit_to_json(hit: Hit, index: Index) -> dict:
@@ -86,12 +114,14 @@ def searched_for(text: str, corrections: tuple[Correction, ...]) -> str:
     return text
 
 
-def answer_to_text(answer: Answer, index: Index, width: int = 100) -> str:
+def answer_to_text(answer: Answer, index: Index, width: int = 100, bold: tuple[str, str] = ("**", "**")) -> str:
+    """The answer as terminal text; the answer span between ``bold`` (ANSI bold on a terminal, ** ** elsewhere)."""
     lines = []
     if answer.corrections:
         searched = apply_corrections(answer.question, answer.corrections)
         lines += textwrap.wrap(f"Searched for: {searched_for(searched, answer.corrections)}", width) + [""]
-    lines += textwrap.wrap(answer.text, width) or [answer.text]
+    text = with_span_marked(answer, mark=lambda part: f"{bold[0]}{part}{bold[1]}")
+    lines += textwrap.wrap(text, width) or [text]
     if answer.note:
         lines += textwrap.wrap(f"Note: {answer.note}", width)
     if answer.abstained:

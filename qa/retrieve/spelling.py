@@ -11,6 +11,10 @@ with, never by chance); otherwise the word is left as typed. So "zanamavir" beco
 
 A question with no other word the library knows has nothing to support a candidate: a unique
 candidate one edit away is then taken for a word of six letters or more.
+
+A word English knows (wordfreq has it at all) is a real word, not a typo, unless a candidate is far more
+common (REAL_WORD_MARGIN on the Zipf scale, ten times): "neuropathic" stays as typed beside "neuropathy",
+while "perscription" or "recieve", misspellings common enough to be counted, are still corrected.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from qa.types import Correction
 
 MIN_LENGTH = 5  # shorter words are left alone: too many library words lie one edit from them
 COMMON_WORD_ZIPF = 3.5  # at or above this frequency in English a word is a real word, not a typo
+REAL_WORD_MARGIN = 1.0  # a word English knows is corrected only to one at least this much more common (Zipf)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 
 
@@ -75,6 +80,9 @@ class Speller:
 
     def _best_candidate(self, word: str, known: list[str]) -> str | None:
         candidates = self.candidates(word)
+        typed_zipf = english_zipf(word)
+        if typed_zipf > 0:  # a real word is not taken for a typo of a word about as common as itself
+            candidates = [(c, d) for c, d in candidates if english_zipf(c) >= typed_zipf + REAL_WORD_MARGIN]
         if not candidates:
             return None
         if not known:

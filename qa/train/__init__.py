@@ -1,0 +1,1 @@
+"""Training the models the product ships: the reader (`qa train-reader`)."""
