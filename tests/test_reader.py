@@ -3,7 +3,6 @@ int8 ONNX file that loads and reads; a file that is not the one its manifest nam
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -138,7 +139,7 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
             "held_out": {"fp32": held_out_figures(checking, full_readings), "int8": held_out_figures(checking, int8_readings)},
             "int8_agreement": agreement(full_readings, int8_readings),
             "built": {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "seconds": round(time.perf_counter() - started, 1),
-                      "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores", **_versions()},
+                      "machine": f"{platform.machine()}, {os.cpu_count()} cores", **_versions()},
         }
         manifest_path = Path(scratch) / "reader.json"
         manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
