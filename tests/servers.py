@@ -4,27 +4,24 @@ and which says how it died when a test finds it gone: its exit status or signal 
 
 from __future__ import annotations
 
-import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from check_llm_build import killing_signal  # noqa: E402  (one reading of a return code for the build check and the tests)
+
 TAIL_LINES = 20
 
 
 def describe_exit(returncode: int) -> str:
     """'was killed by SIGKILL (killed)' for a negative return code, 'exited with status 3' otherwise."""
-    if returncode < 0:
-        number = -returncode
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            return f"was killed by signal {number}"
-        return f"was killed by {name} ({signal.strsignal(number).lower()})"
-    return f"exited with status {returncode}"
+    killed = killing_signal(returncode)
+    return f"was killed by {killed[0]} ({killed[1]})" if killed else f"exited with status {returncode}"
 
 
 class ServerProcess:

@@ -54,16 +54,21 @@ def instructions_beyond_baseline(library: Path) -> dict[str, int]:
     return counts
 
 
+def killing_signal(returncode: int) -> tuple[str, str] | None:
+    """("SIGILL", "illegal instruction") for a process a signal ended (negative return code), else None."""
+    if returncode >= 0:
+        return None
+    number = -returncode
+    try:
+        return signal.Signals(number).name, signal.strsignal(number).lower()
+    except ValueError:
+        return f"signal {number}", "unknown signal"
+
+
 def describe_exit(returncode: int) -> str:
     """'SIGILL, illegal instruction' for a child killed by a signal, 'exit status 3' otherwise."""
-    if returncode < 0:
-        number = -returncode
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            return f"signal {number}"
-        return f"{name}, {signal.strsignal(number).lower()}"
-    return f"exit status {returncode}"
+    killed = killing_signal(returncode)
+    return f"{killed[0]}, {killed[1]}" if killed else f"exit status {returncode}"
 
 
 def generation_failure(command: list[str], timeout: float = 300) -> str | None:

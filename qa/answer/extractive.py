@@ -51,13 +51,12 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], lexicon: Lexicon, model: AnswerModel | None = None,
-                 reader: Reader | None = None, use_reader: bool = True):
+                 reader: Reader | None = None):
         self.index = index
         self.embed_query = embed_query
         self.lexicon = lexicon
         self._model = model
         self._reader = reader
-        self.use_reader = use_reader
         self.table = build_unit_table(index)
 
     @property
@@ -72,8 +71,8 @@ class ExtractiveAnswerer:
         return terms, unit_signals(self.table, terms, self.embed_query(question), hits)
 
     def reader_for(self, model: AnswerModel) -> Reader | None:
-        """The reader, when the model was fitted with one and it is not switched off."""
-        if not self.use_reader or model.rerank is None:
+        """The reader, when the model was fitted with one."""
+        if model.rerank is None:
             return None
         if self._reader is None:
             self._reader = shipped_reader()
