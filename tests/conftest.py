@@ -138,18 +138,35 @@ def start_lite_server(data_dir: Path) -> tuple[ServerProcess, str]:
     from pymilvus import MilvusClient
 
     def ready() -> bool:
+        # A connection of its own, closed after: a shared one would stay pooled in the test process with this
+        # short timeout, and pymilvus would reuse it (and its 2 s) when a later client reconnects.
         try:
-            MilvusClient(uri=uri, timeout=2).list_collections()
+            probe = MilvusClient(uri=uri, timeout=2, dedicated=True)
+        except Exception:
+            return False
+        try:
+            probe.list_collections()
             return True
         except Exception:
             return False
+        finally:
+            probe.close()
 
     server.wait_until_ready(ready, 60)
     return server, uri
 
 
 @pytest.fixture(scope="session")
-def lite_server(tmp_path_factory):
+def lite_server_process(tmp_path_factory):
     process, uri = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
-    yield uri
+    yield process, uri
     stop(process)
+
+
+@pytest.fixture
+def lite_server(lite_server_process):
+    """The session's Milvus server URI, checked before and after each test like the LLM server's."""
+    process, uri = lite_server_process
+    process.ensure_alive()
+    yield uri
+    process.ensure_alive()

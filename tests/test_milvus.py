@@ -55,7 +55,8 @@ def _note(tmp_path: Path, name: str = "pellagra.md", text: str = NOTE) -> tuple[
 
 
 @pytest.fixture(scope="module")
-def seed_library(lite_server):
+def seed_library(lite_server_process):
+    _, lite_server = lite_server_process
     result = _cli("index", "-q", "--store", "milvus", "--milvus-uri", lite_server, "--milvus-collection", "seed", "--corpus", str(CORPUS))
     assert result.returncode == 0, result.stderr
     assert "-> the Milvus server at" in result.stdout and "added 4" in result.stdout
@@ -226,3 +227,30 @@ def test_a_lite_uri_without_db_names_the_rule_and_touches_nothing(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["notes.md"]
     hint = _cli("index", "--store", "milvus", "--corpus", str(CORPUS))
     assert hint.returncode == 1 and "a Milvus Lite path ending in .db" in hint.stderr
+
+
+def test_a_busy_server_gets_the_librarys_own_connect_timeout(tmp_path, monkeypatch):
+    """A server that answers nothing for 4 s (paused, as under a burst of writes) is waited for by a new library
+    connection for its own 10 s, though another client in the same process connected first with a 2 s timeout
+    (pymilvus pools connections per address and reconnects a pooled one with the first client's timeout)."""
+    import signal
+
+    import pymilvus.client.connection_manager as pool
+    from pymilvus import MilvusClient
+
+    from qa.stores.milvus import connect
+
+    monkeypatch.setattr(pool, "IDLE_THRESHOLD_SECONDS", 0.0)  # pymilvus re-checks a pooled connection idle this long (30 s)
+    server, uri = start_lite_server(tmp_path / "busy")
+    try:
+        MilvusClient(uri=uri, timeout=2).list_collections()
+        os.kill(server.pid, signal.SIGSTOP)
+        resume = threading.Timer(4, os.kill, (server.pid, signal.SIGCONT))
+        resume.start()
+        try:
+            assert connect(uri).list_collections() == []
+        finally:
+            resume.join()
+    finally:
+        server.stop()
+

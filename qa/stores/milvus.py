@@ -61,7 +61,11 @@ def connect(uri: str, timeout: float = CONNECT_TIMEOUT):
         path.parent.mkdir(parents=True, exist_ok=True)
         _require_unlocked(path)
     try:
-        return MilvusClient(uri=uri, token=token, timeout=timeout)
+        # A connection of its own, twice over. pymilvus pools one connection per address in a process and
+        # reconnects it with whichever client's timeout came first; gRPC shares sockets between channels to one
+        # address, and one that the server closed for pinging too often (an idle client's keepalive) fails the
+        # next channel's first call at once instead of reconnecting.
+        return MilvusClient(uri=uri, token=token, timeout=timeout, dedicated=True, grpc_options={"grpc.use_local_subchannel_pool": 1})
     except Exception as exc:
         if is_remote(uri):
             raise QAError(f"{where(uri)} does not answer ({reason(exc)}); start it, check the URI and QA_MILVUS_TOKEN, or use --store faiss.") from None
