@@ -17,6 +17,7 @@ def markdown(results: dict) -> str:
         "",
     ]
     lines += _product(results.get("product"), results["quick"])
+    lines += _index_profile((results.get("product") or {}).get("index_profile"))
     lines += _scifact_section(results) + _seed_reference(results) + _latency(results) + _scale(results)
     lines += _stores(results.get("stores"))
     lines += _cluster(results.get("cluster"))
@@ -266,6 +267,20 @@ def _product(product: dict | None, quick: bool) -> list[str]:
     if quick:
         lines += ["", "(Quick subset: the first 40 files of each folder; 40 SciFact claims over a few hundred documents.)"]
     return lines + [""]
+
+
+def _index_profile(profile: dict | None) -> list[str]:
+    """Where `qa index` spends its time: the top functions by own time, per corpus, and the flame graph's file."""
+    if not profile:
+        return []
+    lines = ["### Where `qa index` spends its time", "", "The whole command under cProfile (its own overhead included); functions by their own time.", ""]
+    for name, run in profile.items():
+        graph = f" Flame graph: `{run['flame_graph']}`." if run.get("flame_graph") else ""
+        lines += [f"**{name}** ({run['files']} files, {run['seconds']} s under the profiler).{graph}", "",
+                  "| function | calls | own s | share | with callees s |", "|---|---|---|---|---|"]
+        lines += [f"| `{row['function']}` | {row['calls']} | {row['own_s']} | {row['share']:.1%} | {row['cumulative_s']} |" for row in run["top"]]
+        lines.append("")
+    return lines
 
 
 def _memory_line(memory: dict) -> str:

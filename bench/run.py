@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["product", "stores", "cluster"], default=None, help="run only that section and merge it into the results file")
     args = parser.parse_args()
     import cluster
+    import index_profile
     import latency
     import product
     import reference
@@ -122,12 +123,13 @@ def main() -> None:
         return
     if args.only == "product":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick),
-                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
+        results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "index_profile": index_profile.run(args.quick),
+                              "scifact": product.scifact_product(args.quick), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
         _write(results, suffix)
         return
     results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick}
-    results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "scifact": product.scifact_product(args.quick)}
+    results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "index_profile": index_profile.run(args.quick),
+                          "scifact": product.scifact_product(args.quick)}
     results["scifact"] = scifact.run(quick=args.quick)
     results["reference"] = {"seed_corpus": reference.seed_corpus()}
     if not args.quick:
