@@ -50,3 +50,29 @@ def test_a_failing_batch_fails_every_caller_in_it_and_the_next_one_runs():
 def test_a_bad_window_is_refused():
     with pytest.raises(ValueError, match="window_s >= 0 and max_items >= 1"):
         MicroBatcher(lambda items: items, window_s=-1)
+
+
+def test_a_servers_concurrent_questions_share_the_encoder_and_get_the_answers_they_get_alone(pipeline, monkeypatch):
+    """With query batching on (as `qa serve` turns it on), questions asked at once from many threads are embedded
+    in shared passes, and each gets the answer, citations and confidence it gets asked alone."""
+    from qa.embed import query_batching
+    from qa.eval.gold import load_gold
+    from tests.conftest import ROOT
+
+    questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl", pipeline.index.documents)][:12]
+
+    def answered(question):
+        answer = pipeline.ask(question)
+        return answer.text, [(c.source, c.start, c.end, c.quote) for c in answer.citations], round(answer.confidence, 6)
+
+    pipeline.retriever.clear_cache()
+    alone = {question: answered(question) for question in questions}
+    pipeline.retriever.clear_cache()
+    monkeypatch.setattr(query_batching, "_enabled", True)
+    monkeypatch.setattr(query_batching, "_batchers", {})
+    monkeypatch.setattr(query_batching, "WINDOW_S", 0.2)  # wide, so that the threads' questions surely meet
+    together, errors = _call_from_threads(answered, questions)
+    pipeline.retriever.clear_cache()
+    assert not errors and together == alone
+    passes, embedded = query_batching.query_batches(pipeline.retriever.encoder)
+    assert embedded == len(questions) and passes < len(questions)

@@ -198,8 +198,10 @@ def serve(
     settings = settings or Settings.from_env()
     app = build_app(settings, read_only, upload_limit_mb)
     from qa.answer.reader import batch_in_this_process
+    from qa.embed.query_batching import batch_queries_in_this_process
 
     batch_in_this_process()  # if the answer model reads, the sessions' questions read at once share one pass
+    batch_queries_in_this_process()  # and the questions embedded at once share one pass of the encoder
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(

@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from qa.embed.encoders import Encoder
+from qa.embed.query_batching import encode_query
 from qa.errors import QAError
 from qa.settings import RETRIEVAL_MODES
 from qa.stores import Index
@@ -54,7 +55,7 @@ class Retriever:
         self._embed_cached = lru_cache(maxsize=1024)(self._embed)
 
     def _embed(self, question: str) -> np.ndarray:
-        return self.encoder.encode([question])[0]
+        return encode_query(self.encoder, question)
 
     def embed_query(self, question: str) -> np.ndarray:
         return self._embed_cached(question)
