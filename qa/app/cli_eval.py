@@ -111,7 +111,7 @@ def fit(suite_file, out, without, ablation_out, quiet):
 @click.option("--suite", "suite_file", type=click.Path(), default="evals/suite.json", show_default=True, help="The development suite whose dev splits give training pairs.")
 @click.option("--out", type=click.Path(), default=None, help="Folder for reader.int8.onnx and reader.json (default: qa/answer/reader/, the one the answerer uses).")
 @click.option("--cache", type=click.Path(), default="evals/cache/reader", show_default=True, help="Where the training pairs are written.")
-@click.option("--epochs", type=float, default=1.0, show_default=True)
+@click.option("--epochs", type=float, default=1.5, show_default=True)
 @click.option("--max-steps", type=int, default=0, help="Stop after this many batches (0: the whole of --epochs).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")

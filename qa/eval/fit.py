@@ -31,7 +31,7 @@ import numpy as np
 from qa.answer.model import RERANK_SIGNALS, AnswerModel, LinearModel, TreeEnsemble, pack_trees
 from qa.answer.reading import NOTHING_READ, Read
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
-from qa.eval.fit_data import CorpusExamples, Example, read_half
+from qa.eval.fit_data import CorpusExamples, Example, half_of, read_half
 from qa.eval.scoring import score
 from qa.eval.suite import split_summary
 from qa.eval.typos import TYPO_PREFIX
@@ -298,24 +298,27 @@ def macro(summaries: dict[str, dict], metric: str) -> float:
     return round(statistics.mean(values), 4) if values else 0.0
 
 
-def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print, reads: dict[int, Read] | None = None) -> Fitted:
-    """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether);
-    ``reads``: the reader's readings already made with this rank model (the ablation reuses them)."""
+def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print) -> Fitted:
+    """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether)."""
     groups, group_weights, keys = rank_groups(corpora)
     parameters = choose_ranker(groups, group_weights, keys, UNIT_SIGNALS, without)
     rank = fit_trees(groups, group_weights, UNIT_SIGNALS, parameters, without)
     values, labels = np.concatenate([g for g, _ in groups]), np.concatenate([y for _, y in groups])
     log(f"rank model: {len(groups):,} questions, {len(labels):,} candidate units, {int(labels.sum()):,} hold evidence")
-    rerank, read_count = None, 0
+    rerank, read_count, fitting_rank = None, 0, rank
     if "reader" not in without:
         corpora = fit_half(corpora)  # what depends on the reader is fitted on questions it was not trained on
-        reads = reads if reads is not None else read_examples(corpora, rank, log=log)
-        rerank_data, rerank_weights = rerank_groups(corpora, rank, reads)
+        # ... and beside a ranker that has not seen them either, as the answerer's ranker meets a new question:
+        # on its own training questions the ranker is right so often that the reader looks worthless beside it.
+        unseen = [i for i, key in enumerate(keys) if half_of(key) == "reader"]
+        fitting_rank = fit_trees([groups[i] for i in unseen], group_weights[unseen], UNIT_SIGNALS, parameters, without)
+        reads = read_examples(corpora, fitting_rank, log=log)
+        rerank_data, rerank_weights = rerank_groups(corpora, fitting_rank, reads)
         rerank, read_count = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without), READ_COUNT
         log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")
     else:
         reads, without = {}, without | READER_SIGNALS
-    partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {}, rerank, read_count)
+    partial = AnswerModel(fitting_rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {}, rerank, read_count)
     q_values, q_labels, q_weights, q_keys = question_data(corpora, partial, reads)
     decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
     threshold = choose_threshold(decline.probability(q_values), q_keys)
@@ -332,6 +335,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
             best, best_key, best_dev = candidate, key, dev
     if rerank is not None:
         best = replace(best, verdict_threshold=choose_verdict_threshold(corpora, best, reads, log))
+    best = replace(best, rank=rank)  # the answerer ranks with the ranker fitted on every dev question
     digest = hashlib.sha256()
     for array in (values, labels, group_weights, q_values, q_labels, q_weights):
         digest.update(np.ascontiguousarray(array).tobytes())

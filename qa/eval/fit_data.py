@@ -47,8 +47,12 @@ def read_half(corpus: str, question_id: str) -> str:
     "fit" (the answer model's reader-dependent parts are fitted on it). Fitting on questions the reader never
     saw keeps the reader's in-sample confidence out of the combination and the decline. A typo'd copy goes
     with its original; fixed per question by the SHA-256 of corpus and id."""
-    key = f"{corpus}:{question_id.removeprefix(TYPO_PREFIX)}"
-    return "reader" if hashlib.sha256(key.encode()).digest()[0] % 2 == 0 else "fit"
+    return half_of(f"{corpus}:{question_id.removeprefix(TYPO_PREFIX)}")
+
+
+def half_of(question_key: str) -> str:
+    """`read_half` of a question's key ("corpus:id", a typo'd copy's id without its prefix)."""
+    return "reader" if hashlib.sha256(question_key.encode()).digest()[0] % 2 == 0 else "fit"
 
 
 def holds_gold_evidence(start: int, end: int, doc_id: str, gold: GoldQuestion) -> bool:

@@ -1,7 +1,7 @@
 """`qa fit --ablation`: what each part of the answer model is worth. Every variant is fitted on the dev
 splits exactly as `qa fit` fits the model (only what the variant changes differs) and scored on dev and
-test; test is reported, never used to choose. The reader reads each question once, with the full model's
-ranker, and every variant reuses those readings."""
+test; test is reported, never used to choose. Each fit reads its fitting questions with its own ranker (as
+`qa fit` does); every variant is scored with the readings of the answerer's ranker, read once."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def ablation(corpora: list[CorpusExamples], uncorrected: list[CorpusExamples] | 
     quiet = lambda line: None  # noqa: E731
     features = fit_model(corpora, frozenset({"reader"}), log=quiet).model
     reads = read_examples(corpora, features.rank, log=log)  # the ranker does not depend on the reader: the full model's
-    full = fit_model(corpora, log=quiet, reads=reads)
+    full = fit_model(corpora, log=quiet)
     variants = [("the fitted model (features and reader)", corpora, full.model, reads), ("features alone (no reader)", corpora, features, {})]
     reader_alone = frozenset({"rank"}) | (frozenset(QUESTION_SIGNALS) - READER_SIGNALS)
-    variants.append(("reader alone (it orders the 8 best-ranked and declines)", corpora, fit_model(corpora, reader_alone, log=quiet, reads=reads).model, reads))
+    variants.append(("reader alone (it orders the 8 best-ranked and declines)", corpora, fit_model(corpora, reader_alone, log=quiet).model, reads))
     for name, without in (("without word-list signals", WORD_LIST_SIGNALS), ("without mismatch signals", MISMATCH_SIGNALS),
                           ("without contrast signals", CONTRAST_SIGNALS), ("without unknown-word signals", UNKNOWN_WORD_SIGNALS)):
-        variants.append((name, corpora, fit_model(corpora, without, log=quiet, reads=reads).model, reads))
+        variants.append((name, corpora, fit_model(corpora, without, log=quiet).model, reads))
     groups, weights, _ = rank_groups(corpora)
     listwise = replace(full.model, rank=fit_listwise(groups, weights, full.model.rank.signals))
     variants.append(("rank model: conditional logit instead of trees", corpora, listwise, read_examples(corpora, listwise.rank, log=log)))

@@ -103,10 +103,11 @@ def _negated(question: str) -> str | None:
     return f"{question[: auxiliary.end()]} {' '.join(words[:at] + ['not'] + words[at:])}"
 
 
-def squad_pairs(path: Path = SQUAD_SUBSET, per_article: int = 200, seed: int = 0) -> list[Pair]:
-    """Pairs from the SQuAD 2.0 training subset: per article, up to ``per_article`` answerable questions (the
-    answer's sentence, and the paragraph's sentence sharing most words with the question), every
-    unanswerable one (its paragraph's two nearest sentences), and near misses of some answerable ones."""
+def squad_pairs(path: Path = SQUAD_SUBSET, per_article: int | None = None, seed: int = 0, near_miss_share: float = 1.0) -> list[Pair]:
+    """Pairs from the SQuAD 2.0 training subset: per article, its answerable questions (up to ``per_article``;
+    each with the answer's sentence, and the paragraph's sentence sharing most words with the question), every
+    unanswerable one (its paragraph's two nearest sentences), and a near miss of ``near_miss_share`` of the
+    answerable ones."""
     rng = random.Random(seed)
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     pairs: list[Pair] = []
@@ -114,7 +115,7 @@ def squad_pairs(path: Path = SQUAD_SUBSET, per_article: int = 200, seed: int = 0
         title = article["title"].replace("_", " ")
         paragraphs = [p for p in article["paragraphs"] if p["qas"]]
         entities = sorted({e for p in paragraphs for e in _ENTITY.findall(p["context"]) if len(e) > 3})
-        answerable_budget = per_article
+        answerable_budget = per_article if per_article is not None else float("inf")
         for number, paragraph in enumerate(paragraphs):
             context = paragraph["context"]
             sentences = [(s, e) for s, e in sentence_spans(context, 0, len(context))]
@@ -138,7 +139,7 @@ def squad_pairs(path: Path = SQUAD_SUBSET, per_article: int = 200, seed: int = 0
                 near = next((i for i in order if i != at), None)
                 if near is not None:
                     pairs.append(Pair(qa["question"], passages[near], 0, None, -1, group, "squad-train:same-paragraph"))
-                if rng.random() < 0.5:
+                if rng.random() < near_miss_share:
                     pairs.extend(near_misses(qa["question"], passage, entities, group, rng, neighbour))
     return pairs
 

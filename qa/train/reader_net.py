@@ -23,7 +23,7 @@ VERDICT_CLASSES = 3
 class TrainingSettings:
     max_tokens: int = 128
     batch: int = 16
-    epochs: float = 1.0
+    epochs: float = 1.5
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
     warmup: float = 0.06
