@@ -16,6 +16,13 @@ from qa.types import Answer, Hit
 NO_ANSWER = "The documents do not answer this question."
 # The one pattern for the citation markers "[n]" an answer's statements end with.
 CITATION_MARKER = re.compile(r"\[(\d+)\]")
+# How a yes/no answer opens, before its cited statements; the opener is not a statement and cites nothing.
+VERDICT_TEXT = {"yes": "Yes.", "no": "No.", "unclear": "The documents do not settle this."}
+
+
+def statements_text(answer: Answer) -> str:
+    """The answer's text without its verdict opener: the statements and their citation markers."""
+    return answer.text.removeprefix(f"{VERDICT_TEXT[answer.verdict]} ") if answer.verdict else answer.text
 
 
 class Answerer(Protocol):

@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from qa.answer.base import VERDICT_TEXT
 from qa.answer.decline import decline_text
 from qa.answer.model import AnswerModel, load_answer_model, softmax
 from qa.answer.query import QuestionTerms, question_terms
@@ -33,7 +34,6 @@ from qa.text import content_terms, has_negation, index_terms
 from qa.types import Answer, Citation, Hit
 from qa.types import Statement as CheckedStatement
 
-VERDICT_TEXT = {"yes": "Yes.", "no": "No.", "unclear": "The documents do not settle this."}
 
 
 @dataclass(frozen=True)

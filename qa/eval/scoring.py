@@ -11,7 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 
 from qa.eval.gold import GoldQuestion, evidence_passages, holds_evidence, normalise_text, span_overlap
-from qa.answer.base import CITATION_MARKER
+from qa.answer.base import CITATION_MARKER, statements_text
 from qa.answer.support import split_statements, supports
 from qa.types import Answer
 
@@ -137,7 +137,7 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
     references = [a for a in dict.fromkeys((gold.answer, *gold.answers)) if a]
     f1 = 0.0 if answer.abstained or not references else max(token_f1(answer_text, reference) for reference in references)
     contained = not answer.abstained and any(normalise_text(reference) in answer_text for reference in references)
-    statements = [] if answer.abstained else split_statements(answer.text)
+    statements = [] if answer.abstained else split_statements(statements_text(answer))
     by_n = {c.n: c for c in answer.citations}
     pairs = supported_pairs = supported_statements = 0
     for statement in statements:
