@@ -104,7 +104,7 @@ fit: install
 	$(BIN)/qa fit --suite evals/suite.json
 
 # Retrain the reader (qa/answer/reader/: int8 ONNX + manifest) from the shipped MiniLM weights on the suite's dev
-# splits and the SQuAD 2.0 training subset in evals/reader-data/ (PyTorch on the CPU; seeded; about 40 minutes on
+# splits and the SQuAD 2.0 training subset in evals/reader-data/ (PyTorch on the CPU; seeded; about 25 minutes on
 # 2 cores); then `make fit` joins it to the answer model and `make eval-suite` measures it on the test splits.
 train-reader: install
 	$(BIN)/qa train-reader --suite evals/suite.json
