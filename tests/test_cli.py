@@ -164,3 +164,13 @@ def test_export_onnx_leaves_an_existing_export_alone():
     assert result.returncode == 0, result.stderr
     assert "already there" in result.stdout and str(onnx_model_path()) in result.stdout
     assert onnx_model_path().stat().st_mtime_ns == before
+
+
+def test_index_with_the_int8_encoder_records_it_and_answers(tmp_path):
+    """`qa index --backend onnx-int8` embeds with the int8 export, says so in the manifest, and the index answers."""
+    index = tmp_path / "index"
+    built = run("index", "-q", "--backend", "onnx-int8", "--corpus", str(ROOT / "corpus"), "--index", str(index))
+    assert built.returncode == 0, built.stderr
+    assert json.loads((index / "manifest.json").read_text())["embedding"]["backend"] == "onnx-int8"
+    asked = run("ask", "--index", str(index), "What imaging for low back pain with leg weakness?")
+    assert asked.returncode == 0 and "urgent MRI of the lumbar spine" in " ".join(asked.stdout.split())

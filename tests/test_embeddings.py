@@ -90,3 +90,35 @@ def test_span_vectors_are_their_tokens_mean_and_text_vectors_are_unchanged():
     expected = hidden[second].mean(0)
     assert np.allclose(spans[0][1], expected / np.linalg.norm(expected), atol=1e-5)
     assert spans[1].shape == (0, encoder.dimension)
+
+
+def test_the_int8_encoder_stays_close_to_the_weights_vectors():
+    """`qa export-onnx` also writes an int8 quantisation (weights per channel): each vector within cosine 0.98
+    of the weights' own, and the same meaning told apart."""
+    from qa.embed.encoders import OnnxInt8Encoder
+
+    reference, int8 = NumpyEncoder().encode(TEXTS), OnnxInt8Encoder().encode(TEXTS)
+    assert ((reference * int8).sum(axis=1) > 0.98).all()
+    vectors = OnnxInt8Encoder().encode(["MRI of the lumbar spine", "lumbar spine magnetic resonance imaging", "the capital of France"])
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_an_int8_export_that_strays_from_the_weights_is_refused(tmp_path):
+    """An int8 file that loads and runs but whose vectors stray (here: one layer's weights scrambled) is refused."""
+    import onnx
+    from onnx import numpy_helper
+
+    from qa.embed.encoders import OnnxInt8Encoder, onnx_int8_model_path
+    from qa.errors import QAError
+
+    model = onnx.load(str(onnx_int8_model_path()))
+    for initializer in model.graph.initializer:
+        array = numpy_helper.to_array(initializer)
+        if array.dtype == np.int8 and array.ndim == 2:  # the first quantised weight matrix
+            scrambled = np.random.default_rng(0).permutation(array.ravel()).reshape(array.shape)
+            initializer.CopyFrom(numpy_helper.from_array(scrambled, initializer.name))
+            break
+    stray = tmp_path / "model.int8.onnx"
+    onnx.save(model, str(stray))
+    with pytest.raises(QAError, match="strays from .*qa export-onnx"):
+        OnnxInt8Encoder(onnx_path=stray)
