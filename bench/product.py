@@ -27,16 +27,18 @@ def _subset(folder: Path, target: Path, count: int) -> Path:
 
 
 def index_speed(quick: bool, runs: int, log=print) -> dict:
-    """Per corpus: `qa index` (fresh index each run) and the reference build, as whole commands (start-up and
-    model load included), median wall seconds over `runs`, peak RSS, passages and passages/s, and the ratio."""
+    """Per corpus: `qa index` (fresh index each run), `qa index --backend onnx-int8` and the reference build, as whole
+    commands (start-up and model load included), median wall seconds over `runs`, peak RSS, passages and
+    passages/s, and the ratios."""
     result = {}
     with tempfile.TemporaryDirectory() as scratch:
         for name, folder in CORPORA.items():
             corpus = _subset(folder, Path(scratch) / name, QUICK_FILES) if quick else folder
-            ours, reference = [], []
+            ours, int8, reference = [], [], []
             for run in range(runs):
                 index = Path(scratch) / f"{name}-index-{run}"
                 ours.append(_timed([QA, "index", "-q", "--corpus", str(corpus), "--index", str(index)]))
+                int8.append(_timed([QA, "index", "-q", "--backend", "onnx-int8", "--corpus", str(corpus), "--index", str(Path(scratch) / f"{name}-int8-{run}")]))
                 reference.append(_timed([PYTHON, str(ROOT / "bench" / "reference_build.py"), str(corpus), str(Path(scratch) / f"{name}-ref.json")]))
             passages = json.loads((index / "manifest.json").read_text())["counts"]["chunks"]
             reference_chunks = json.loads((Path(scratch) / f"{name}-ref.json").read_text())["chunks"]
@@ -49,6 +51,8 @@ def index_speed(quick: bool, runs: int, log=print) -> dict:
                 "reference": {"seconds": round(reference_s, 1), "chunks": reference_chunks, "chunks_per_s": round(reference_chunks / reference_s, 1),
                               "peak_rss_mb": round(max(m for _, m in reference))},
                 "time_vs_reference": round(ours_s / reference_s, 2),
+                "int8": {"seconds": round(statistics.median(s for s, _ in int8), 1), "peak_rss_mb": round(max(m for _, m in int8)),
+                         "time_vs_reference": round(statistics.median(s for s, _ in int8) / reference_s, 2)},
             }
             log(f"index speed, {name}: {result[name]}")
     return result

@@ -18,7 +18,7 @@ def markdown(results: dict) -> str:
     ]
     lines += _product(results.get("product"), results["quick"])
     lines += _index_profile((results.get("product") or {}).get("index_profile"))
-    lines += _scifact_section(results) + _seed_reference(results) + _latency(results) + _scale(results)
+    lines += _scifact_section(results) + _seed_reference(results) + _latency(results) + _serving(results.get("serving")) + _scale(results)
     lines += _stores(results.get("stores"))
     lines += _cluster(results.get("cluster"))
     lines += _throughput(results)
@@ -243,14 +243,15 @@ def _product(product: dict | None, quick: bool) -> list[str]:
         "on the same folder, both timed as whole commands (start-up and model load included), median of the runs, in the same run"
         + (f" (this section measured {product['date']} by `bench/run.py --only product`, {product['seconds']} s)." if product.get("date") else "."),
         "",
-        "| corpus | files | runs | `qa index` | passages | passages/s | peak RSS | reference | chunks | chunks/s | peak RSS | time vs reference |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| corpus | files | runs | `qa index` | passages | passages/s | peak RSS | reference | chunks | chunks/s | peak RSS | time vs reference | `--backend onnx-int8` | int8 vs reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in product["index_speed"].items():
-        ours, ref = row["ours"], row["reference"]
+        ours, ref, int8 = row["ours"], row["reference"], row.get("int8") or {}
         lines.append(
             f"| {name} | {row['files']} | {row['runs']} | {ours['seconds']} s | {ours['passages']} | {ours['passages_per_s']} | {ours['peak_rss_mb']} MB | "
-            f"{ref['seconds']} s | {ref['chunks']} | {ref['chunks_per_s']} | {ref['peak_rss_mb']} MB | **{row['time_vs_reference']}×** |"
+            f"{ref['seconds']} s | {ref['chunks']} | {ref['chunks_per_s']} | {ref['peak_rss_mb']} MB | **{row['time_vs_reference']}×** | "
+            f"{int8.get('seconds', '–')} s | {int8.get('time_vs_reference', '–')}× |"
         )
     sci = product["scifact"]
     lines += [
@@ -281,6 +282,27 @@ def _index_profile(profile: dict | None) -> list[str]:
         lines += [f"| `{row['function']}` | {row['calls']} | {row['own_s']} | {row['share']:.1%} | {row['cumulative_s']} |" for row in run["top"]]
         lines.append("")
     return lines
+
+
+def _serving(serving: dict | None) -> list[str]:
+    """One `qa serve` through the page's API, each session's passes alone against micro-batched ones."""
+    if not serving:
+        return []
+    lines = [
+        "## Serving: one `qa serve`, through the page's API",
+        "",
+        f"Seed index, {serving['cores']} cores; the {serving['sessions']} client sessions run on the same machine. "
+        "CPU per answer is the server's own (user + system), and the limit is cores × 1000 / that.",
+        "",
+        "| passes | one session alone, warm p50 | sessions × questions | errors | p50 | p95 | answers/s | server CPU ms per answer | answers/s limit |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in ("alone passes", "micro-batched"):
+        row = serving[variant]
+        load = row["load"]
+        lines.append(f"| {variant} | {row['alone_p50_ms']} ms | {load['sessions']} × {serving['questions_each']} | {load['errors']} | {load['p50_ms']} ms | "
+                     f"{load['p95_ms']} ms | {load['answers_per_s']} | {row['server_cpu_ms_per_answer']} | {row['answers_per_s_limit_on_these_cores']} |")
+    return lines + [""]
 
 
 def _memory_line(memory: dict) -> str:

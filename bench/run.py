@@ -98,7 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
     parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
-    parser.add_argument("--only", choices=["product", "stores", "cluster"], default=None, help="run only that section and merge it into the results file")
+    parser.add_argument("--only", choices=["product", "stores", "cluster", "serving"], default=None, help="run only that section and merge it into the results file")
+    parser.add_argument("--runs", type=int, default=None, help="with --only product: runs per corpus (default 3, 1 with --quick)")
     args = parser.parse_args()
     import cluster
     import index_profile
@@ -107,6 +108,7 @@ def main() -> None:
     import reference
     import scale
     import scifact
+    import serving
     import stores
 
     started = time.perf_counter()
@@ -116,6 +118,11 @@ def main() -> None:
         results["stores"] = stores.run(args.quick, [int(n) for n in args.sizes.split(",")] if args.sizes else None)
         _write(results, suffix)
         return
+    if args.only == "serving":
+        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
+        results["serving"] = serving.run(args.quick)
+        _write(results, suffix)
+        return
     if args.only == "cluster":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
         results["cluster"] = cluster.run(args.quick)
@@ -123,7 +130,7 @@ def main() -> None:
         return
     if args.only == "product":
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "index_profile": index_profile.run(args.quick),
+        results["product"] = {"index_speed": product.index_speed(args.quick, args.runs or (1 if args.quick else 3)), "index_profile": index_profile.run(args.quick),
                               "scifact": product.scifact_product(args.quick), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
         _write(results, suffix)
         return
@@ -135,6 +142,7 @@ def main() -> None:
     if not args.quick:
         results["reference"]["scifact"] = reference.scifact(quick=False)
     results["latency"] = latency.run(runs=3 if args.quick else 5, passes=1 if args.quick else 3)
+    results["serving"] = serving.run(args.quick)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     results["scale"] = {"rows": scale.run(sizes), "rule": scale.choose_index_rule([])}
     results["stores"] = stores.run(args.quick)

@@ -185,6 +185,7 @@ def serve(
     quiet: bool = False,
     read_only: bool = False,
     upload_limit_mb: float = DEFAULT_LIMIT_MB,
+    batching: bool = True,
 ) -> None:
     import gradio as gr
 
@@ -200,8 +201,9 @@ def serve(
     from qa.answer.reader import batch_in_this_process
     from qa.embed.query_batching import batch_queries_in_this_process
 
-    batch_in_this_process()  # if the answer model reads, the sessions' questions read at once share one pass
-    batch_queries_in_this_process()  # and the questions embedded at once share one pass of the encoder
+    if batching:
+        batch_in_this_process()  # if the answer model reads, the sessions' questions read at once share one pass
+        batch_queries_in_this_process()  # and the questions embedded at once share one pass of the encoder
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(

@@ -1,0 +1,71 @@
+"""One `qa serve` on the seed index, through the page's own /ask endpoint (as the browser calls it), with and
+without micro-batching of concurrent sessions' encoder and reader passes, in the same run:
+
+* one session alone, warm: p50 over sequential questions;
+* 20 sessions asking 5 questions each, all at once: errors, p50, p95, answers/s;
+* the server's CPU time per answer under that load (user + system, from /proc), which bounds answers/s on
+  this machine's cores. The 20 clients run on the same machine and take CPU of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cluster import SESSIONS, _ask, _client, sessions
+from latency import ROOT
+
+ALONE_QUESTIONS = 20
+
+
+def run(quick: bool, log=print) -> dict:
+    from qa.embed.encoders import DEFAULT_MODEL
+    from qa.indexing.build import build_index
+    from tests.conftest import start_qa_serve, stop
+
+    result = {"cores": os.cpu_count(), "sessions": SESSIONS, "questions_each": 1 if quick else 5}
+    with tempfile.TemporaryDirectory() as scratch:
+        index = Path(scratch) / "index"
+        build_index(ROOT / "corpus", index, DEFAULT_MODEL, progress=False)
+        for variant, options in (("alone passes", ["--no-batching"]), ("micro-batched", [])):
+            process, url = start_qa_serve(index, *options)
+            try:
+                result[variant] = _measure(process.pid, url, result["questions_each"], log)
+            finally:
+                stop(process)
+            log(f"serving, {variant}: {result[variant]}")
+    return result
+
+
+def _measure(pid: int, url: str, questions_each: int, log) -> dict:
+    client = _client(url)
+    questions = _questions()
+    for question in questions[:3]:  # warm: models loaded, caches of the page filled
+        _ask(client, question)
+    alone = []
+    for question in questions[:ALONE_QUESTIONS]:
+        started = time.perf_counter()
+        _ask(client, question)
+        alone.append((time.perf_counter() - started) * 1000)
+    cpu_before = _cpu_seconds(pid)
+    load = sessions([url], questions_each, log)
+    cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000
+    answered = load["questions"] - load["errors"]
+    return {"alone_p50_ms": round(statistics.median(alone), 1), "load": load,
+            "server_cpu_ms_per_answer": round(cpu_ms / max(answered, 1), 1),
+            "answers_per_s_limit_on_these_cores": round((os.cpu_count() or 1) * 1000 / max(cpu_ms / max(answered, 1), 1e-9), 1)}
+
+
+def _questions() -> list[str]:
+    import json
+
+    return [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the process and its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
