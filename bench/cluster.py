@@ -120,10 +120,15 @@ def update_latency(uri: str, other: str, scratch: Path, log=print) -> float:
     return seconds
 
 
-def sessions(urls: list[str], questions_each: int, log=print) -> dict:
+def gold_questions() -> list[str]:
+    """The seed gold set's questions, in file order."""
     import json
 
-    questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    return [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+
+
+def sessions(urls: list[str], questions_each: int, log=print) -> dict:
+    questions = gold_questions()
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()

@@ -5,6 +5,7 @@ the functions that take most of it (own time, and time inside them), and a flame
 from __future__ import annotations
 
 import importlib.util
+import os
 import pstats
 import subprocess
 import tempfile
@@ -27,7 +28,7 @@ def run(quick: bool, log=print) -> dict:
             corpus = _subset(folder, Path(scratch) / name, QUICK_FILES) if quick else folder
             stats_file = Path(scratch) / f"{name}.prof"
             command = [PYTHON, "-m", "cProfile", "-o", str(stats_file), "-m", "qa.app.cli", "index", "-q", "--corpus", str(corpus), "--index", str(Path(scratch) / f"{name}-index")]
-            subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env=_environment())
+            subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
             result[name] = {"files": len(list(corpus.iterdir())), **summary(stats_file), "flame_graph": flame_graph(stats_file, f"{name}-quick" if quick else name)}
             log(f"index profile, {name}: {result[name]['seconds']} s, top: {result[name]['top'][0]}")
     return result
@@ -60,9 +61,3 @@ def _name(filename: str, line: int, function: str) -> str:
         return f"{path.relative_to(ROOT)}:{line}({function})"
     except ValueError:
         return f"{'/'.join(path.parts[-2:])}:{line}({function})"
-
-
-def _environment() -> dict:
-    import os
-
-    return {**os.environ, "HF_HUB_OFFLINE": "1"}

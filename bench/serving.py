@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster import SESSIONS, _ask, _client, sessions
+from cluster import SESSIONS, _ask, _client, gold_questions, sessions
 from latency import ROOT
 
 ALONE_QUESTIONS = 20
@@ -42,7 +42,7 @@ def run(quick: bool, log=print) -> dict:
 
 def _measure(pid: int, url: str, questions_each: int, log) -> dict:
     client = _client(url)
-    questions = _questions()
+    questions = gold_questions()
     for question in questions[:3]:  # warm: models loaded, caches of the page filled
         _ask(client, question)
     alone = []
@@ -52,17 +52,9 @@ def _measure(pid: int, url: str, questions_each: int, log) -> dict:
         alone.append((time.perf_counter() - started) * 1000)
     cpu_before = _cpu_seconds(pid)
     load = sessions([url], questions_each, log)
-    cpu_ms = (_cpu_seconds(pid) - cpu_before) * 1000
-    answered = load["questions"] - load["errors"]
-    return {"alone_p50_ms": round(statistics.median(alone), 1), "load": load,
-            "server_cpu_ms_per_answer": round(cpu_ms / max(answered, 1), 1),
-            "answers_per_s_limit_on_these_cores": round((os.cpu_count() or 1) * 1000 / max(cpu_ms / max(answered, 1), 1e-9), 1)}
-
-
-def _questions() -> list[str]:
-    import json
-
-    return [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    per_answer_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / max(load["questions"] - load["errors"], 1)
+    return {"alone_p50_ms": round(statistics.median(alone), 1), "load": load, "server_cpu_ms_per_answer": round(per_answer_ms, 1),
+            "answers_per_s_limit_on_these_cores": round((os.cpu_count() or 1) * 1000 / max(per_answer_ms, 1e-9), 1)}
 
 
 def _cpu_seconds(pid: int) -> float:
