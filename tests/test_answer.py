@@ -35,6 +35,34 @@ def test_the_headline_question_gets_the_recommendation(pipeline):
     assert len(answer.text) <= 400
 
 
+README_QUESTION_IN_MORE_WORDS = "What imaging should be ordered for low back pain with new weakness in the lower leg?"
+
+
+def test_the_readme_question_in_more_words_opens_with_the_mri_recommendation(pipeline):
+    answer = pipeline.ask(README_QUESTION_IN_MORE_WORDS)
+    assert "urgent MRI of the lumbar spine" in answer.statements[0].text
+
+
+def test_the_shipped_answer_model_reads_with_the_shipped_reader(pipeline):
+    from qa.answer.reader import shipped_reader
+
+    model = pipeline.answerer.model
+    assert model.rerank is not None and model.read_count > 0
+    assert model.fitted["reader"]["manifest_sha256"] == shipped_reader().manifest["sha256"]
+
+
+def test_a_model_fitted_with_another_reader_is_refused_naming_the_fix(pipeline):
+    from dataclasses import replace
+
+    from qa.answer.extractive import ExtractiveAnswerer
+
+    model = pipeline.answerer.model
+    other = replace(model, fitted={**model.fitted, "reader": {**model.fitted["reader"], "manifest_sha256": "0" * 64}})
+    answerer = ExtractiveAnswerer(pipeline.index, pipeline.answerer.embed_query, pipeline.answerer.lexicon, other)
+    with pytest.raises(QAError, match="fitted with another reader .*make fit"):
+        answerer.answer("What imaging for low back pain with leg weakness?", pipeline.retriever.search("What imaging for low back pain with leg weakness?", "hybrid", 8))
+
+
 def test_off_topic_questions_abstain(pipeline):
     answer = pipeline.ask("What is the capital of France?")
     assert answer.abstained and answer.text.startswith(NO_ANSWER) and answer.citations == ()

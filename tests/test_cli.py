@@ -60,6 +60,13 @@ def test_the_readme_question_in_text_recommends_the_mri(index_dir):
     assert "urgent MRI of the lumbar spine" in result.stdout.split("\nSources")[0].replace("\n", " ").replace("**", "")
 
 
+def test_the_readme_question_in_more_words_opens_with_the_mri_in_text(index_dir):
+    result = run("ask", "--index", str(index_dir), "What imaging should be ordered for low back pain with new weakness in the lower leg?")
+    assert result.returncode == 0, result.stderr
+    first_statement = result.stdout.replace("\n", " ").replace("**", "").split("[1]")[0]
+    assert "urgent MRI of the lumbar spine" in first_statement
+
+
 def test_a_yes_no_verdict_is_in_the_json_and_opens_the_answer(index_dir):
     answer = json.loads(run("ask", "--json", "--index", str(index_dir), "Does a negative brain MRI rule out a spinal cord lesion?").stdout)
     assert answer["verdict"] in ("yes", "no", "unclear")

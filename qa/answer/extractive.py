@@ -3,8 +3,8 @@
 For the units (sentences, list items, lead-ins) of the retrieved passages it computes their signals
 (qa/answer/signals.py); the fitted ranker (qa/answer/model.py) orders them, the reader (qa/answer/reader.py)
 reads the best few against the question, and the fitted combination of the two picks the statements
-(qa/answer/reading.py). The fitted decline model, which sees the reader's best score, gives the confidence
-that the documents answer; below its threshold the answerer declines (qa/answer/decline.py). Otherwise the
+(qa/answer/reading.py). The fitted decline model gives the confidence that the documents answer; below its
+threshold the answerer declines (qa/answer/decline.py). Otherwise the
 best-read unit becomes the first statement, and up to two more follow when they score close to it and add a
 question term it lacks (qa/answer/statements.py); each statement cites what it quotes, the reader's answer
 span is marked in the first, and a yes/no question opens with the reader's verdict.
@@ -28,6 +28,7 @@ from qa.answer.reading import NOTHING_READ, Read, bold_span, combined_scores, re
 from qa.answer.signals import Candidates, question_signals, unit_signals
 from qa.answer.statements import Statement, StatementBuilder
 from qa.answer.unit_table import build_unit_table
+from qa.errors import QAError
 from qa.retrieve.lexicon import Lexicon
 from qa.stores import Index
 from qa.text import content_terms, has_negation, index_terms
@@ -71,11 +72,15 @@ class ExtractiveAnswerer:
         return terms, unit_signals(self.table, terms, self.embed_query(question), hits)
 
     def reader_for(self, model: AnswerModel) -> Reader | None:
-        """The reader, when the model was fitted with one."""
+        """The reader, when the model was fitted with one; it must be the reader the model was fitted with."""
         if model.rerank is None:
             return None
         if self._reader is None:
             self._reader = shipped_reader()
+        fitted_with = model.fitted.get("reader", {}).get("manifest_sha256")
+        if fitted_with and fitted_with != self._reader.manifest["sha256"]:
+            raise QAError(f"the answer model was fitted with another reader (SHA-256 {fitted_with[:12]}…) than {self._reader.path} "
+                          f"({self._reader.manifest['sha256'][:12]}…); refit it with `make fit` (qa fit).")
         return self._reader
 
     def read(self, terms: QuestionTerms, candidates: Candidates, rank_scores: np.ndarray, model: AnswerModel) -> Read:
@@ -93,12 +98,14 @@ class ExtractiveAnswerer:
         return Weighed(terms, candidates, probabilities, float(model.decline.probability(question)[0]), read)
 
     def question_values(self, terms: QuestionTerms, candidates: Candidates, hits: tuple[Hit, ...], model: AnswerModel, rank_scores: np.ndarray, read: Read):
-        """The candidates' probabilities (the ranker's scores joined with the reader's) and the question's signals."""
-        scores = combined_scores(read, rank_scores, model.rerank) if model.rerank is not None else rank_scores
-        probabilities = softmax(scores)
-        ordered = sorted((r.score for r in read.readings), reverse=True)
-        reader = (ordered[0], ordered[0] - ordered[1] if len(ordered) > 1 else 0.0) if ordered else (0.0, 0.0)
-        return probabilities, question_signals(self.table, terms, candidates, scores, probabilities, hits, reader)
+        """The candidates' probabilities (the ranker's scores joined with the reader's) and the question's
+        signals, which are the ranker's view: the decline model is fitted on every dev question, and a
+        reader's view of them exists only for the half it was not trained on (evals/README.md)."""
+        ranked = softmax(rank_scores)
+        question = question_signals(self.table, terms, candidates, rank_scores, ranked, hits)
+        if model.rerank is None or not read.rows:
+            return ranked, question
+        return softmax(combined_scores(read, rank_scores, model.rerank)), question
 
     def answer(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         started = time.perf_counter()

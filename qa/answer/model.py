@@ -7,7 +7,10 @@ data it was fitted on:
 * rank: gradient-boosted trees (LightGBM's LambdaRank) scoring each candidate unit of a question; each
   tree is written out as its splits (signal name, threshold) and leaf values. It measured better than a
   conditional logit over the same signals (evals/README.md), which the file format also holds.
-* decline: a logistic regression over the question's signals: names, means, scales, coefficients.
+* rerank (when fitted with the reader): a conditional logit over the reader's score and the ranker's for the
+  candidates the reader read (qa/answer/reading.py).
+* decline: a logistic regression over the question's signals as the ranker sees its candidates: names,
+  means, scales, coefficients.
 
 Applying either needs only NumPy.
 """
@@ -22,9 +25,9 @@ import numpy as np
 
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
 
-RERANK_SIGNALS = ("reader", "rank")  # the reader's score and the ranker's, for the candidates the reader read
-READER_QUESTION_SIGNALS = frozenset({"reader_top", "reader_margin"})  # zero in a model fitted without a reader
 from qa.errors import QAError
+
+RERANK_SIGNALS = ("reader", "rank")  # the reader's score and the ranker's, for the candidates the reader read
 
 MODEL_FILE = Path(__file__).with_name("model.json")
 REFIT = "refit it with `make fit` (qa fit)"
@@ -71,11 +74,7 @@ class LinearModel:
         }
 
     @classmethod
-    def from_json(cls, data: dict, expected: tuple[str, ...], where: str, optional: frozenset[str] = frozenset()) -> "LinearModel":
-        """``optional``: signals a model may have been fitted without (they get no weight), such as the
-        reader's in a model fitted with no reader."""
-        signals = {**{n: {"mean": 0.0, "scale": 1.0, "coefficient": 0.0} for n in expected if n in optional}, **data["signals"]}
-        data = {**data, "signals": {**{n: signals[n] for n in expected if n in signals}, **{n: v for n, v in signals.items() if n not in expected}}}
+    def from_json(cls, data: dict, expected: tuple[str, ...], where: str) -> "LinearModel":
         names = _signals_as_expected(data, expected, where)
         rows = [data["signals"][n] for n in names]
         return cls(names, np.array([r["mean"] for r in rows]), np.array([r["scale"] for r in rows]), np.array([r["coefficient"] for r in rows]), float(data["intercept"]))
@@ -149,7 +148,7 @@ def load_ranker(data: dict, where: str) -> "LinearModel | TreeEnsemble":
 @dataclass(frozen=True)
 class AnswerModel:
     rank: LinearModel | TreeEnsemble  # which of a question's candidate units holds the answer (softmax over them)
-    decline: LinearModel  # confidence that the documents answer the question at all
+    decline: LinearModel  # confidence that the documents answer the question at all (from the ranker's view)
     threshold: float  # below this confidence the answerer declines
     keep_ratio: float  # a further statement needs this share of the best candidate's probability
     max_statements: int
@@ -182,7 +181,7 @@ def load_answer_model(path: Path = MODEL_FILE) -> AnswerModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return AnswerModel(
             rank=load_ranker(data["rank"], f"{path} (rank)"),
-            decline=LinearModel.from_json(data["decline"], QUESTION_SIGNALS, f"{path} (decline)", optional=READER_QUESTION_SIGNALS if not data.get("rerank") else frozenset()),
+            decline=LinearModel.from_json(data["decline"], QUESTION_SIGNALS, f"{path} (decline)"),
             threshold=float(data["threshold"]),
             keep_ratio=float(data["keep_ratio"]),
             max_statements=int(data["max_statements"]),

@@ -38,7 +38,6 @@ QUESTION_SIGNALS = (
     "top_score", "top_share", "second_share", "top_dense", "max_dense", "max_passage_dense", "top_terms",
     "coverage_passage", "coverage_top3", "unknown_share", "rare_unknown", "common_unknown", "content_terms", "figure_missing", "yes_no",
     "names_missing", "numbers_missing", "negation_mismatch", "dense_contrast", "passage_contrast", "bm25_contrast",
-    "reader_top", "reader_margin",
 )
 
 # A passage's own summary: its heading or first words say so ("Conclusion:", "Direct Recommendation").
@@ -143,10 +142,9 @@ def unit_signals(table: UnitTable, terms: QuestionTerms, vector: np.ndarray, hit
 
 def question_signals(
     table: UnitTable, terms: QuestionTerms, candidates: Candidates, scores: np.ndarray, probabilities: np.ndarray, hits: tuple[Hit, ...],
-    reader: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """The question's signals (QUESTION_SIGNALS) once its candidates are scored (``scores``, and their softmax
-    ``probabilities``); ``reader``: the reader's highest score and its margin over the next (qa/answer/reading.py)."""
+    """The question's signals (QUESTION_SIGNALS) once its candidates are scored by the ranker (``scores``, and
+    their softmax ``probabilities``)."""
     index = table.index
     order = np.argsort(-probabilities, kind="stable")
     best = order[0]
@@ -181,7 +179,6 @@ def question_signals(
         1.0 if "yes-no" in terms.shape else 0.0,
         *_mismatches(table, terms, candidates.positions[best], hits[best_chunk]),
         *_contrasts(candidates, hits),
-        *reader,
     ], dtype=np.float64)
 
 

@@ -8,10 +8,11 @@
    candidates once; a conditional logit over (reader score, ranker score) of the read candidates, fitted
    like the listwise ranker, orders them (``rerank``).
 3. The decline model: a logistic regression of "the documents answer this question" on the question
-   signals (the combined probabilities and the reader's best score among them), over every dev question,
-   own, typo'd and foreign; in each corpus the answerable and the other questions weigh the same.
+   signals (the ranker's view of its candidates), over every dev question, own, typo'd and foreign; in each
+   corpus the answerable and the other questions weigh the same.
 4. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its
-   answerable dev questions, clean or typo'd.
+   answerable dev questions, clean or typo'd, each question's confidence computed with a ranker fitted on
+   the other folds (as a new question meets the ranker).
 5. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and
    answer F1, macro over corpora), within the limits on length and citations.
 Everything is scored through the answerer's own code (qa/answer/extractive.py) and the harness's own
@@ -45,7 +46,6 @@ MAX_MEDIAN_CITATIONS = 3
 REGULARISATION = 1.0  # scikit-learn's C
 READ_COUNT = 8  # candidates the reader reads per question
 VERDICT_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-READER_SIGNALS = frozenset({"reader_top", "reader_margin"})
 
 
 @dataclass(frozen=True)
@@ -143,17 +143,29 @@ def trees_from_lightgbm(dump: dict, names: tuple[str, ...]) -> list[list]:
     return trees
 
 
-def choose_ranker(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, keys: list[str], names: tuple[str, ...], without: frozenset[str] = frozenset(), folds: int = 3) -> dict:
-    """The grid's parameters whose ranker most often puts an evidence unit first, by cross-validation on dev
-    (a question and its typo'd copy always fall in the same fold)."""
-    fold_of = [int(hashlib.sha256(key.encode()).hexdigest(), 16) % folds for key in keys]
+FOLDS = 3
+
+
+def fold_of(question_key: str) -> int:
+    """A question's cross-validation fold, by the SHA-256 of its key ("corpus:id"; a typo'd copy's is its
+    original's, so the two always fall in the same fold)."""
+    return int(hashlib.sha256(question_key.encode()).hexdigest(), 16) % FOLDS
+
+
+def question_key(corpus: str, example: Example) -> str:
+    return f"{corpus}:{example.gold.id.removeprefix(TYPO_PREFIX)}"
+
+
+def choose_ranker(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, keys: list[str], names: tuple[str, ...], without: frozenset[str] = frozenset()) -> dict:
+    """The grid's parameters whose ranker most often puts an evidence unit first, by cross-validation on dev."""
+    folds = [fold_of(key) for key in keys]
     best, best_hits = RANKER_GRID[0], -1.0
     for parameters in RANKER_GRID:
         hits = 0.0
-        for fold in range(folds):
-            train = [i for i, f in enumerate(fold_of) if f != fold]
+        for fold in range(FOLDS):
+            train = [i for i, f in enumerate(folds) if f != fold]
             model = fit_trees([groups[i] for i in train], weights[train], names, parameters, without)
-            hits += sum(weights[i] * groups[i][1][np.argmax(model.score(groups[i][0]))] for i, f in enumerate(fold_of) if f == fold)
+            hits += sum(weights[i] * groups[i][1][np.argmax(model.score(groups[i][0]))] for i, f in enumerate(folds) if f == fold)
         if hits > best_hits:
             best, best_hits = parameters, hits
     return best
@@ -168,7 +180,7 @@ def rank_groups(corpora: list[CorpusExamples]) -> tuple[list[tuple[np.ndarray, n
         usable = [e for e in corpus.examples if e.split == "dev" and e.gold.answerable and e.labels.any()]
         groups += [(e.candidates.values, e.labels) for e in usable]
         weights += [1.0 / len(usable)] * len(usable)
-        keys += [f"{corpus.name}:{e.gold.id.removeprefix(TYPO_PREFIX)}" for e in usable]
+        keys += [question_key(corpus.name, e) for e in usable]
     weights = np.array(weights)
     return groups, weights * len(weights) / weights.sum(), keys
 
@@ -215,8 +227,9 @@ def rerank_groups(corpora: list[CorpusExamples], rank, reads: dict[int, Read]) -
     return groups, weights * len(weights) / weights.sum()
 
 
-def question_data(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], split: str = "dev"):
-    """Each example's question signals as the answerer computes them, its label (answerable) and weight."""
+def question_data(corpora: list[CorpusExamples], model: AnswerModel, split: str = "dev", rankers: list | None = None):
+    """Each example's question signals as the answerer computes them, its label (answerable) and weight;
+    ``rankers``: one per fold, each fitted without that fold's questions, to score them (else the model's)."""
     rows, labels, weights, keys = [], [], [], []
     for corpus in corpora:
         answerer = corpus.pipeline.answerer
@@ -224,9 +237,9 @@ def question_data(corpora: list[CorpusExamples], model: AnswerModel, reads: dict
         positives = sum(e.gold.answerable for e in examples) or 1
         negatives = sum(not e.gold.answerable for e in examples) or 1
         for example in examples:
-            read = reads.get(id(example), NOTHING_READ)
-            rank_scores = model.rank.score(example.candidates.values)
-            rows.append(answerer.question_values(example.terms, example.candidates, example.hits, model, rank_scores, read)[1])
+            rank = rankers[fold_of(question_key(corpus.name, example))] if rankers else model.rank
+            rank_scores = rank.score(example.candidates.values)
+            rows.append(answerer.question_values(example.terms, example.candidates, example.hits, model, rank_scores, NOTHING_READ)[1])
             labels.append(example.gold.answerable)
             weights.append(0.5 / (positives if example.gold.answerable else negatives))
             keys.append((corpus.name, example))
@@ -305,36 +318,43 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     rank = fit_trees(groups, group_weights, UNIT_SIGNALS, parameters, without)
     values, labels = np.concatenate([g for g, _ in groups]), np.concatenate([y for _, y in groups])
     log(f"rank model: {len(groups):,} questions, {len(labels):,} candidate units, {int(labels.sum()):,} hold evidence")
-    rerank, read_count, fitting_rank = None, 0, rank
+    # The decline model sees the ranker's view of every dev question. (Fitted with the reader's scores it could use
+    # only the half the reader was not trained on, and declined less on every corpus: evals/README.md.) Its
+    # threshold is set on each question as scored by a ranker fitted without it, as the answerer's ranker meets a
+    # new question: on its own training questions the ranker is surer, and a threshold set there declined more
+    # answerable test questions than the target allows.
+    partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {})
+    q_values, q_labels, q_weights, q_keys = question_data(corpora, partial)
+    decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
+    folds = np.array([fold_of(key) for key in keys])
+    rankers = [fit_trees([g for g, f in zip(groups, folds) if f != fold], group_weights[folds != fold], UNIT_SIGNALS, parameters, without) for fold in range(FOLDS)]
+    unseen_values = question_data(corpora, partial, rankers=rankers)[0]
+    threshold = choose_threshold(decline.probability(unseen_values), q_keys)
+    log(f"decline model: {len(q_labels):,} questions, {int(q_labels.sum()):,} answerable; threshold {threshold:.4f} "
+        f"(set on its own training questions it would be {choose_threshold(decline.probability(q_values), q_keys):.4f})")
+    base, choosing, reads = replace(partial, decline=decline, threshold=threshold), corpora, {}
     if "reader" not in without:
-        corpora = fit_half(corpora)  # what depends on the reader is fitted on questions it was not trained on
+        choosing = fit_half(corpora)  # what depends on the reader is fitted on questions it was not trained on
         # ... and beside a ranker that has not seen them either, as the answerer's ranker meets a new question:
         # on its own training questions the ranker is right so often that the reader looks worthless beside it.
         unseen = [i for i, key in enumerate(keys) if half_of(key) == "reader"]
         fitting_rank = fit_trees([groups[i] for i in unseen], group_weights[unseen], UNIT_SIGNALS, parameters, without)
-        reads = read_examples(corpora, fitting_rank, log=log)
-        rerank_data, rerank_weights = rerank_groups(corpora, fitting_rank, reads)
-        rerank, read_count = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without), READ_COUNT
+        reads = read_examples(choosing, fitting_rank, log=log)
+        rerank_data, rerank_weights = rerank_groups(choosing, fitting_rank, reads)
+        rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)
         log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")
-    else:
-        reads, without = {}, without | READER_SIGNALS
-    partial = AnswerModel(fitting_rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {}, rerank, read_count)
-    q_values, q_labels, q_weights, q_keys = question_data(corpora, partial, reads)
-    decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
-    threshold = choose_threshold(decline.probability(q_values), q_keys)
-    log(f"decline model: {len(q_labels):,} questions, {int(q_labels.sum()):,} answerable; threshold {threshold:.4f}")
-    base = replace(partial, decline=decline, threshold=threshold)
+        base = replace(base, rank=fitting_rank, rerank=rerank, read_count=READ_COUNT)
     best, best_key, best_dev = base, None, {}
     for keep_ratio in KEEP_RATIOS:
         candidate = replace(base, keep_ratio=keep_ratio)
-        dev = evaluate(corpora, candidate, "dev", reads)
+        dev = evaluate(choosing, candidate, "dev", reads)
         within = all((s.get("median_answer_chars") or 0) <= MAX_MEDIAN_CHARS and (s.get("median_citations") or 0) <= MAX_MEDIAN_CITATIONS for s in dev.values())
         key = (within, round((macro(dev, "evidence_cited") + macro(dev, "answer_f1")) / 2, 4))
         log(f"keep_ratio {keep_ratio}: evidence cited {macro(dev, 'evidence_cited')}, answer F1 {macro(dev, 'answer_f1')}, within limits {within}")
         if best_key is None or key > best_key:
             best, best_key, best_dev = candidate, key, dev
-    if rerank is not None:
-        best = replace(best, verdict_threshold=choose_verdict_threshold(corpora, best, reads, log))
+    if best.rerank is not None:
+        best = replace(best, verdict_threshold=choose_verdict_threshold(choosing, best, reads, log))
     best = replace(best, rank=rank)  # the answerer ranks with the ranker fitted on every dev question
     digest = hashlib.sha256()
     for array in (values, labels, group_weights, q_values, q_labels, q_weights):
@@ -345,7 +365,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "corpora": {c.name: sum(e.split == "dev" for e in c.examples) for c in corpora},
         "candidate_units": int(len(labels)),
         "without": sorted(without),
-        "reader": {"read_count": read_count, "manifest_sha256": _reader_hash() if rerank is not None else None},
+        "reader": {"read_count": best.read_count, "manifest_sha256": _reader_hash() if best.rerank is not None else None},
         "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID), "by": "3-fold cross-validation on dev"},
         "target_declined": TARGET_DECLINED,
         "dev": {name: {k: s.get(k) for k in ("evidence_cited", "false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained", "answer_f1")}

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qa.answer.signals import QUESTION_SIGNALS
-from qa.eval.fit import READER_SIGNALS, evaluate, fit_listwise, fit_model, macro, rank_groups, read_examples
+from qa.eval.fit import evaluate, fit_listwise, fit_model, macro, rank_groups, read_examples
 from qa.eval.fit_data import CorpusExamples
 
 # Signals that come from hand-written word lists or patterns, grouped as they would be removed together.
@@ -26,8 +25,7 @@ def ablation(corpora: list[CorpusExamples], uncorrected: list[CorpusExamples] | 
     reads = read_examples(corpora, features.rank, log=log)  # the ranker does not depend on the reader: the full model's
     full = fit_model(corpora, log=quiet)
     variants = [("the fitted model (features and reader)", corpora, full.model, reads), ("features alone (no reader)", corpora, features, {})]
-    reader_alone = frozenset({"rank"}) | (frozenset(QUESTION_SIGNALS) - READER_SIGNALS)
-    variants.append(("reader alone (it orders the 8 best-ranked and declines)", corpora, fit_model(corpora, reader_alone, log=quiet).model, reads))
+    variants.append(("reader alone orders the 8 best-ranked", corpora, fit_model(corpora, frozenset({"rank"}), log=quiet).model, reads))
     for name, without in (("without word-list signals", WORD_LIST_SIGNALS), ("without mismatch signals", MISMATCH_SIGNALS),
                           ("without contrast signals", CONTRAST_SIGNALS), ("without unknown-word signals", UNKNOWN_WORD_SIGNALS)):
         variants.append((name, corpora, fit_model(corpora, without, log=quiet).model, reads))
