@@ -98,8 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
     parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
-    parser.add_argument("--only", choices=["product", "stores", "cluster", "serving"], default=None, help="run only that section and merge it into the results file")
-    parser.add_argument("--runs", type=int, default=None, help="with --only product: runs per corpus (default 3, 1 with --quick)")
+    parser.add_argument("--only", choices=["product", "latency", "serving", "stores", "cluster"], default=None, help="run only that section and merge it into the results file")
+    parser.add_argument("--runs", type=int, default=None, help="product section: runs per corpus (default 3, 1 with --quick)")
     args = parser.parse_args()
     import cluster
     import index_profile
@@ -113,40 +113,36 @@ def main() -> None:
 
     started = time.perf_counter()
     suffix = "-quick" if args.quick else ""
-    if args.only == "stores":
+    runs = args.runs or (1 if args.quick else 3)
+
+    def product_section() -> dict:
+        return {"index_speed": product.index_speed(args.quick, runs), "index_profile": index_profile.run(args.quick), "scifact": product.scifact_product(args.quick),
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
+
+    sections = {  # the sections --only can rerun alone, merged into the last results file
+        "product": product_section,
+        "latency": lambda: latency.run(runs=3 if args.quick else 5, passes=1 if args.quick else 3),
+        "serving": lambda: serving.run(args.quick),
+        "stores": lambda: stores.run(args.quick, [int(n) for n in args.sizes.split(",")] if args.sizes else None),
+        "cluster": lambda: cluster.run(args.quick),
+    }
+    if args.only:
         results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["stores"] = stores.run(args.quick, [int(n) for n in args.sizes.split(",")] if args.sizes else None)
-        _write(results, suffix)
-        return
-    if args.only == "serving":
-        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["serving"] = serving.run(args.quick)
-        _write(results, suffix)
-        return
-    if args.only == "cluster":
-        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["cluster"] = cluster.run(args.quick)
-        _write(results, suffix)
-        return
-    if args.only == "product":
-        results = json.loads((ROOT / "bench" / f"results{suffix}.json").read_text())
-        results["product"] = {"index_speed": product.index_speed(args.quick, args.runs or (1 if args.quick else 3)), "index_profile": index_profile.run(args.quick),
-                              "scifact": product.scifact_product(args.quick), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
+        results[args.only] = sections[args.only]()
         _write(results, suffix)
         return
     results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(), "quick": args.quick}
-    results["product"] = {"index_speed": product.index_speed(args.quick, 1 if args.quick else 3), "index_profile": index_profile.run(args.quick),
-                          "scifact": product.scifact_product(args.quick)}
+    results["product"] = sections["product"]()
     results["scifact"] = scifact.run(quick=args.quick)
     results["reference"] = {"seed_corpus": reference.seed_corpus()}
     if not args.quick:
         results["reference"]["scifact"] = reference.scifact(quick=False)
-    results["latency"] = latency.run(runs=3 if args.quick else 5, passes=1 if args.quick else 3)
-    results["serving"] = serving.run(args.quick)
+    results["latency"] = sections["latency"]()
+    results["serving"] = sections["serving"]()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
     results["scale"] = {"rows": scale.run(sizes), "rule": scale.choose_index_rule([])}
     results["stores"] = stores.run(args.quick)
-    results["cluster"] = cluster.run(args.quick)
+    results["cluster"] = sections["cluster"]()
     results["throughput"] = throughput(runs=1, sizes=(30, 150, 20)) if args.quick else throughput()
     if not args.quick:
         results["mpnet_throughput"] = mpnet_throughput()

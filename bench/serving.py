@@ -30,7 +30,7 @@ def run(quick: bool, log=print) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         index = Path(scratch) / "index"
         build_index(ROOT / "corpus", index, DEFAULT_MODEL, progress=False)
-        for variant, options in (("alone passes", ["--no-batching"]), ("micro-batched", [])):
+        for variant, options in (("alone passes", []), ("micro-batched", ["--batching"])):
             process, url = start_qa_serve(index, *options)
             try:
                 result[variant] = _measure(process.pid, url, result["questions_each"], log)

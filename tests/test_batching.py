@@ -53,7 +53,7 @@ def test_a_bad_window_is_refused():
 
 
 def test_a_servers_concurrent_questions_share_the_encoder_and_get_the_answers_they_get_alone(pipeline, monkeypatch):
-    """With query batching on (as `qa serve` turns it on), questions asked at once from many threads are embedded
+    """With query batching on (as `qa serve --batching` turns it on), questions asked at once from many threads are embedded
     in shared passes, and each gets the answer, citations and confidence it gets asked alone."""
     from qa.embed import query_batching
     from qa.eval.gold import load_gold

@@ -84,3 +84,14 @@ def test_questions_read_at_once_by_threads_share_a_pass_and_read_as_alone(tiny_r
         # may move a near-tied span): the same scores within 0.15, not bit for bit.
         assert len(got[i]) == len(readings)
         assert max(abs(a.score - b.score) for a, b in zip(got[i], readings)) < 0.15
+
+
+def test_a_servers_reader_on_one_quiet_thread_reads_as_the_process_reader(tiny_reader):
+    """`qa serve` runs each reader pass on one thread that does not spin (its sessions' passes side by side);
+    the readings are the ones a single process gets with every core."""
+    out, _, pairs = tiny_reader
+    server, process = Reader(out / "reader.json", threads=1, spinning=False), Reader(out / "reader.json")
+    passages = [pair.passage for pair in pairs[:6]]
+    for question in (pairs[0].question, pairs[6].question):
+        for a, b in zip(server.read(question, passages), process.read(question, passages), strict=True):
+            assert abs(a.score - b.score) < 1e-4 and a.span == b.span and a.verdict == b.verdict

@@ -141,7 +141,9 @@ def read_manifest(path: Path = READER_MANIFEST) -> dict:
 class Reader:
     """The shipped reader (or one given by its manifest), run with ONNX Runtime."""
 
-    def __init__(self, manifest_path: Path = READER_MANIFEST, threads: int | None = None):
+    def __init__(self, manifest_path: Path = READER_MANIFEST, threads: int | None = None, spinning: bool = True):
+        """``threads``: ONNX Runtime's threads for one pass (default: up to 4 of the cores); ``spinning``: whether
+        they spin while waiting for work (fastest for one process alone; a server's sessions need the cores)."""
         self.manifest_path = Path(manifest_path)
         manifest = read_manifest(self.manifest_path)
         self.path = self.manifest_path.parent / manifest["file"]
@@ -154,7 +156,8 @@ class Reader:
             raise QAError(f"the reader model {self.path} is not the file its manifest names (SHA-256 {digest[:12]}…, expected {manifest['sha256'][:12]}…); {RESTORE}.")
         self.manifest = manifest
         self._batcher = None
-        self.threads = threads or int(os.environ.get("QA_READER_THREADS", "0")) or min(os.cpu_count() or 1, 4)
+        self.threads = threads or min(os.cpu_count() or 1, 4)
+        self.spinning = spinning
 
     @cached_property
     def _session(self):
@@ -163,6 +166,8 @@ class Reader:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        if not self.spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     @cached_property
@@ -202,23 +207,24 @@ class Reader:
 
 
 _SHIPPED: Reader | None = None
-_BATCHED = False
+_SERVING: dict | None = None  # set by serve_from_this_process
 
 
-def batch_in_this_process() -> None:
-    """Have the shipped reader, when it is first used, batch concurrent calls (a server's sessions)."""
-    global _BATCHED
-    _BATCHED = True
-    if _SHIPPED is not None:
-        _SHIPPED.batch_concurrent_calls()
+def serve_from_this_process(batching: bool = False) -> None:
+    """Run the shipped reader, when it is first used, as a server's sessions need it: each pass on one thread
+    that does not spin while it waits, so that concurrent sessions' passes run side by side, one per core
+    (`make bench`, *Serving*: fewer CPU-ms per answer and more answers/s than passes on every core); with
+    ``batching``, questions read at about the same time share one pass instead (qa/batching.py)."""
+    global _SERVING
+    _SERVING = {"batching": batching}
 
 
 def shipped_reader() -> Reader:
     """The shipped reader, loaded once per process, when an answer model that uses it first asks."""
     global _SHIPPED
     if _SHIPPED is None:
-        _SHIPPED = Reader()
-        if _BATCHED:
+        _SHIPPED = Reader(threads=1, spinning=False) if _SERVING is not None else Reader()
+        if _SERVING is not None and _SERVING["batching"]:
             _SHIPPED.batch_concurrent_calls()
     return _SHIPPED
 

@@ -187,10 +187,10 @@ def chat(index, answerer, unsupported):
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--read-only", is_flag=True, help="No uploads or removals from the page (for a shared deployment).")
 @click.option("--upload-limit-mb", type=float, default=50, show_default=True, help="Largest file the page accepts.")
-@click.option("--no-batching", is_flag=True, help="Embed and read each session's question alone, not in shared passes (for measuring what batching saves).")
+@click.option("--batching", is_flag=True, help="Embed and read questions asked at about the same time in shared passes (measured slower on 2 cores: make bench, Serving).")
 @answerer_options
 @library_options
-def serve(host, port, auth, index, read_only, upload_limit_mb, no_batching, answerer, unsupported):
+def serve(host, port, auth, index, read_only, upload_limit_mb, batching, answerer, unsupported):
     """Serve the chat UI in the browser; its Sources tab adds and removes documents unless --read-only.
 
     \b
@@ -205,5 +205,5 @@ def serve(host, port, auth, index, read_only, upload_limit_mb, no_batching, answ
     click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
     serve_ui(
         settings_from_env(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, auth=auth, quiet=True,
-        read_only=read_only, upload_limit_mb=upload_limit_mb, batching=not no_batching,
+        read_only=read_only, upload_limit_mb=upload_limit_mb, batching=batching,
     )

@@ -185,7 +185,7 @@ def serve(
     quiet: bool = False,
     read_only: bool = False,
     upload_limit_mb: float = DEFAULT_LIMIT_MB,
-    batching: bool = True,
+    batching: bool = False,
 ) -> None:
     import gradio as gr
 
@@ -198,12 +198,12 @@ def serve(
     _require_free_port(host, port)
     settings = settings or Settings.from_env()
     app = build_app(settings, read_only, upload_limit_mb)
-    from qa.answer.reader import batch_in_this_process
+    from qa.answer.reader import serve_from_this_process
     from qa.embed.query_batching import batch_queries_in_this_process
 
+    serve_from_this_process(batching)  # the reader's passes on one core each, side by side (or shared, batching)
     if batching:
-        batch_in_this_process()  # if the answer model reads, the sessions' questions read at once share one pass
-        batch_queries_in_this_process()  # and the questions embedded at once share one pass of the encoder
+        batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(
