@@ -207,24 +207,26 @@ class Reader:
 
 
 _SHIPPED: Reader | None = None
-_SERVING: dict | None = None  # set by serve_from_this_process
+_SERVING = False  # both set by serve_from_this_process
+_BATCHED = False
 
 
 def serve_from_this_process(batching: bool = False) -> None:
-    """Run the shipped reader, when it is first used, as a server's sessions need it: each pass on one thread
-    that does not spin while it waits, so that concurrent sessions' passes run side by side, one per core
-    (`make bench`, *Serving*: fewer CPU-ms per answer and more answers/s than passes on every core); with
-    ``batching``, questions read at about the same time share one pass instead (qa/batching.py)."""
-    global _SERVING
-    _SERVING = {"batching": batching}
+    """Called before the shipped reader is first loaded, it runs the reader as a server's sessions need it:
+    each pass on one thread that does not spin while it waits, so that concurrent sessions' passes run side by
+    side, one per core (`make bench`, *Serving*: fewer CPU-ms per answer and more answers/s than passes on
+    every core); with ``batching``, questions read at about the same time share one pass instead
+    (qa/batching.py)."""
+    global _SERVING, _BATCHED
+    _SERVING, _BATCHED = True, batching
 
 
 def shipped_reader() -> Reader:
     """The shipped reader, loaded once per process, when an answer model that uses it first asks."""
     global _SHIPPED
     if _SHIPPED is None:
-        _SHIPPED = Reader(threads=1, spinning=False) if _SERVING is not None else Reader()
-        if _SERVING is not None and _SERVING["batching"]:
+        _SHIPPED = Reader(threads=1, spinning=False) if _SERVING else Reader()
+        if _BATCHED:
             _SHIPPED.batch_concurrent_calls()
     return _SHIPPED
 

@@ -196,14 +196,14 @@ def serve(
             raise QAError(f"--auth must look like user:password. Currently, it is {auth!r}.")
         credentials = (user, password)
     _require_free_port(host, port)
-    settings = settings or Settings.from_env()
-    app = build_app(settings, read_only, upload_limit_mb)
     from qa.answer.reader import serve_from_this_process
     from qa.embed.query_batching import batch_queries_in_this_process
 
     serve_from_this_process(batching)  # the reader's passes on one core each, side by side (or shared, batching)
     if batching:
         batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
+    settings = settings or Settings.from_env()
+    app = build_app(settings, read_only, upload_limit_mb)
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(

@@ -32,10 +32,9 @@ import numpy as np
 from qa.answer.model import RERANK_SIGNALS, AnswerModel, LinearModel, TreeEnsemble, pack_trees
 from qa.answer.reading import NOTHING_READ, Read
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
-from qa.eval.fit_data import CorpusExamples, Example, half_of, read_half
+from qa.eval.fit_data import CorpusExamples, Example, half_of, question_key, read_half
 from qa.eval.scoring import score
 from qa.eval.suite import split_summary
-from qa.eval.typos import TYPO_PREFIX
 
 TARGET_DECLINED = 0.04  # answerable dev questions a corpus may decline (the target on test is 0.05)
 KEEP_RATIOS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1, 0.05)
@@ -146,25 +145,26 @@ def trees_from_lightgbm(dump: dict, names: tuple[str, ...]) -> list[list]:
 FOLDS = 3
 
 
-def fold_of(question_key: str) -> int:
-    """A question's cross-validation fold, by the SHA-256 of its key ("corpus:id"; a typo'd copy's is its
-    original's, so the two always fall in the same fold)."""
-    return int(hashlib.sha256(question_key.encode()).hexdigest(), 16) % FOLDS
+def fold_of(key: str) -> int:
+    """A question's cross-validation fold, by the SHA-256 of its key (qa/eval/fit_data.question_key: a typo'd
+    copy falls in its original's fold)."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % FOLDS
 
 
-def question_key(corpus: str, example: Example) -> str:
-    return f"{corpus}:{example.gold.id.removeprefix(TYPO_PREFIX)}"
+def fit_trees_on(rows, groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, parameters: dict, without: frozenset[str] = frozenset()) -> TreeEnsemble:
+    """The ranker fitted on the given rows of the rank groups only (the questions it must not see left out)."""
+    rows = list(rows)
+    return fit_trees([groups[i] for i in rows], weights[rows], UNIT_SIGNALS, parameters, without)
 
 
-def choose_ranker(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, keys: list[str], names: tuple[str, ...], without: frozenset[str] = frozenset()) -> dict:
+def choose_ranker(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, keys: list[str], without: frozenset[str] = frozenset()) -> dict:
     """The grid's parameters whose ranker most often puts an evidence unit first, by cross-validation on dev."""
     folds = [fold_of(key) for key in keys]
     best, best_hits = RANKER_GRID[0], -1.0
     for parameters in RANKER_GRID:
         hits = 0.0
         for fold in range(FOLDS):
-            train = [i for i, f in enumerate(folds) if f != fold]
-            model = fit_trees([groups[i] for i in train], weights[train], names, parameters, without)
+            model = fit_trees_on((i for i, f in enumerate(folds) if f != fold), groups, weights, parameters, without)
             hits += sum(weights[i] * groups[i][1][np.argmax(model.score(groups[i][0]))] for i, f in enumerate(folds) if f == fold)
         if hits > best_hits:
             best, best_hits = parameters, hits
@@ -180,7 +180,7 @@ def rank_groups(corpora: list[CorpusExamples]) -> tuple[list[tuple[np.ndarray, n
         usable = [e for e in corpus.examples if e.split == "dev" and e.gold.answerable and e.labels.any()]
         groups += [(e.candidates.values, e.labels) for e in usable]
         weights += [1.0 / len(usable)] * len(usable)
-        keys += [question_key(corpus.name, e) for e in usable]
+        keys += [question_key(corpus.name, e.gold.id) for e in usable]
     weights = np.array(weights)
     return groups, weights * len(weights) / weights.sum(), keys
 
@@ -237,7 +237,7 @@ def question_data(corpora: list[CorpusExamples], model: AnswerModel, split: str 
         positives = sum(e.gold.answerable for e in examples) or 1
         negatives = sum(not e.gold.answerable for e in examples) or 1
         for example in examples:
-            rank = rankers[fold_of(question_key(corpus.name, example))] if rankers else model.rank
+            rank = rankers[fold_of(question_key(corpus.name, example.gold.id))] if rankers else model.rank
             rank_scores = rank.score(example.candidates.values)
             rows.append(answerer.question_values(example.terms, example.candidates, example.hits, model, rank_scores, NOTHING_READ)[1])
             labels.append(example.gold.answerable)
@@ -314,7 +314,7 @@ def macro(summaries: dict[str, dict], metric: str) -> float:
 def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print) -> Fitted:
     """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether)."""
     groups, group_weights, keys = rank_groups(corpora)
-    parameters = choose_ranker(groups, group_weights, keys, UNIT_SIGNALS, without)
+    parameters = choose_ranker(groups, group_weights, keys, without)
     rank = fit_trees(groups, group_weights, UNIT_SIGNALS, parameters, without)
     values, labels = np.concatenate([g for g, _ in groups]), np.concatenate([y for _, y in groups])
     log(f"rank model: {len(groups):,} questions, {len(labels):,} candidate units, {int(labels.sum()):,} hold evidence")
@@ -326,8 +326,8 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {})
     q_values, q_labels, q_weights, q_keys = question_data(corpora, partial)
     decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
-    folds = np.array([fold_of(key) for key in keys])
-    rankers = [fit_trees([g for g, f in zip(groups, folds) if f != fold], group_weights[folds != fold], UNIT_SIGNALS, parameters, without) for fold in range(FOLDS)]
+    folds = [fold_of(key) for key in keys]
+    rankers = [fit_trees_on((i for i, f in enumerate(folds) if f != fold), groups, group_weights, parameters, without) for fold in range(FOLDS)]
     unseen_values = question_data(corpora, partial, rankers=rankers)[0]
     threshold = choose_threshold(decline.probability(unseen_values), q_keys)
     log(f"decline model: {len(q_labels):,} questions, {int(q_labels.sum()):,} answerable; threshold {threshold:.4f} "
@@ -337,8 +337,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         choosing = fit_half(corpora)  # what depends on the reader is fitted on questions it was not trained on
         # ... and beside a ranker that has not seen them either, as the answerer's ranker meets a new question:
         # on its own training questions the ranker is right so often that the reader looks worthless beside it.
-        unseen = [i for i, key in enumerate(keys) if half_of(key) == "reader"]
-        fitting_rank = fit_trees([groups[i] for i in unseen], group_weights[unseen], UNIT_SIGNALS, parameters, without)
+        fitting_rank = fit_trees_on((i for i, key in enumerate(keys) if half_of(key) == "reader"), groups, group_weights, parameters, without)
         reads = read_examples(choosing, fitting_rank, log=log)
         rerank_data, rerank_weights = rerank_groups(choosing, fitting_rank, reads)
         rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)

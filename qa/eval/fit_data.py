@@ -47,11 +47,16 @@ def read_half(corpus: str, question_id: str) -> str:
     "fit" (the answer model's reader-dependent parts are fitted on it). Fitting on questions the reader never
     saw keeps the reader's in-sample confidence out of the combination and the decline. A typo'd copy goes
     with its original; fixed per question by the SHA-256 of corpus and id."""
-    return half_of(f"{corpus}:{question_id.removeprefix(TYPO_PREFIX)}")
+    return half_of(question_key(corpus, question_id))
+
+
+def question_key(corpus: str, question_id: str) -> str:
+    """A question's key: "corpus:id", a typo'd copy's id without its prefix (so that it goes with its original)."""
+    return f"{corpus}:{question_id.removeprefix(TYPO_PREFIX)}"
 
 
 def half_of(question_key: str) -> str:
-    """`read_half` of a question's key ("corpus:id", a typo'd copy's id without its prefix)."""
+    """`read_half` of a question's key (`question_key`)."""
     return "reader" if hashlib.sha256(question_key.encode()).digest()[0] % 2 == 0 else "fit"
 
 
