@@ -5,7 +5,9 @@
 * an update reaching another server: two `qa serve` processes on one `milvus-lite server`; a document
   written by another process (the path an upload or `qa add` takes), then the seconds until the other
   server's page (its Gradio API, as the browser calls it) answers from it;
-* 20 concurrent sessions spread over the two servers: errors and latency p50/p95;
+* 20 concurrent sessions on one server, then spread over the two, on the same Milvus: errors, latency
+  p50/p95, answers/s per core, and the CPU the servers and Milvus spend per answer (what a cluster's size
+  follows from);
 * the per-question cost of a stateless server (a library in Milvus) against the FAISS folder, in-process;
 * memory: what a server holds per passage, measured, and extrapolated to a million passages (said so).
 """
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -77,13 +80,50 @@ def servers(quick: bool, log=print) -> dict:
                 processes.append(start_qa_serve(None, "--milvus-uri", uri, "--milvus-collection", "bench"))
             urls = [url for _, url in processes]
             result = {"update_reaches_other_server_s": update_latency(uri, urls[1], Path(scratch), log)}
-            result["sessions"] = sessions(urls, 1 if quick else 5, log)
+            questions_each = 1 if quick else 5
+            result["scaling"] = [
+                measured_sessions(processes[:count], milvus.pid, questions_each, log) for count in (1, 2)
+            ]
+            result["sessions"] = result["scaling"][-1]
         finally:
             for process, _ in processes:
                 stop(process)
             stop(milvus)
     result["stateless_overhead"] = stateless_overhead(10_000 if quick else TILED_PASSAGES, log)
     return result
+
+
+def measured_sessions(servers: list, milvus_pid: int, questions_each: int, log=print) -> dict:
+    """The sessions spread over ``servers`` (each warmed first), with the CPU the servers and the Milvus server
+    spent per answer: what bounds answers/s per core, and so what a cluster of such servers can serve."""
+    urls = [url for _, url in servers]
+    for url in urls:
+        client = _client(url)
+        for question in gold_questions()[:3]:  # models loaded, caches of the page filled
+            _ask(client, question)
+    pids = [process.pid for process, _ in servers]
+    servers_before, milvus_before = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(milvus_pid)
+    result = sessions(urls, questions_each, log)
+    answered = max(result["questions"] - result["errors"], 1)
+    server_ms = (sum(cpu_seconds(pid) for pid in pids) - servers_before) * 1000 / answered
+    milvus_ms = (cpu_seconds(milvus_pid) - milvus_before) * 1000 / answered
+    cores = os.cpu_count() or 1
+    result |= {
+        "cores": cores,
+        "answers_per_s_per_core": round(result["answers_per_s"] / cores, 2),
+        "server_cpu_ms_per_answer": round(server_ms, 1),
+        "milvus_cpu_ms_per_answer": round(milvus_ms, 1),
+        "answers_per_s_per_server_core": round(1000 / max(server_ms, 1e-9), 1),
+        "answers_per_s_per_milvus_core": round(1000 / max(milvus_ms, 1e-9), 1),
+    }
+    log(f"cluster: {len(urls)} server(s): {result}")
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the process and its threads so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _client(url: str):

@@ -182,11 +182,42 @@ def _cluster(cluster: dict | None) -> list[str]:
         "",
         f"- Two `qa serve` on one `milvus-lite server`: a document committed by another process was answered by the other server after "
         f"{cluster['update_reaches_other_server_s']} s (it checks the library's version every second and loads only what changed).",
-        f"- {sessions['sessions']} concurrent sessions over {sessions['servers']} servers, {sessions['questions']} questions through the page's API: "
-        f"{sessions['errors']} errors, p50 {sessions['p50_ms']} ms, p95 {sessions['p95_ms']} ms, {sessions['answers_per_s']} answers/s.",
+        *_scaling(cluster.get("scaling") or [sessions]),
         f"- A stateless server (library in Milvus Lite, in process) against the FAISS folder, seed corpus: `ask` p50 {overhead['milvus_ask_p50_ms']} ms against "
         f"{overhead['faiss_ask_p50_ms']} ms ({overhead['ratio']}×); same top citation {overhead['same_top_citation']:.3f}.",
         _memory_line(memory),
+        "",
+    ]
+    return lines
+
+
+def _scaling(rows: list[dict]) -> list[str]:
+    """Sessions on one server and on two over the same Milvus, and what the CPU per answer implies for a cluster."""
+    if "server_cpu_ms_per_answer" not in rows[-1]:  # results written before the per-core figures
+        row = rows[-1]
+        return [f"- {row['sessions']} concurrent sessions over {row['servers']} servers, {row['questions']} questions through the page's API: "
+                f"{row['errors']} errors, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, {row['answers_per_s']} answers/s."]
+    lines = [
+        "",
+        f"{rows[-1]['sessions']} concurrent sessions through the page's API on one Milvus, {rows[-1]['cores']} cores in all (servers, Milvus and the "
+        "clients share them), same run:",
+        "",
+        "| `qa serve` processes | questions | errors | p50 | p95 | answers/s | per core | server CPU ms per answer | Milvus CPU ms per answer |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(f"| {row['servers']} | {row['questions']} | {row['errors']} | {row['p50_ms']} ms | {row['p95_ms']} ms | {row['answers_per_s']} | "
+                     f"{row['answers_per_s_per_core']} | {row['server_cpu_ms_per_answer']} | {row['milvus_cpu_ms_per_answer']} |")
+    last = rows[-1]
+    lines += [
+        "",
+        f"A server core answers about {last['answers_per_s_per_server_core']} questions/s and a Milvus core about {last['answers_per_s_per_milvus_core']} "
+        f"(1,000 ms over the CPU ms per answer): a cluster of N server cores serves about N × {last['answers_per_s_per_server_core']} answers/s while "
+        f"Milvus has a core per {round(last['answers_per_s_per_milvus_core'] / max(last['answers_per_s_per_server_core'], 1e-9), 1)} server cores. "
+        + (f"Two servers on these {last['cores']} cores serve {round(last['answers_per_s'] / rows[0]['answers_per_s'], 2)}× one server's answers/s, "
+           f"spending {last['server_cpu_ms_per_answer']} ms of CPU per answer against one server's {rows[0]['server_cpu_ms_per_answer']} ms with all "
+           f"{last['sessions']} sessions in it; the cores are shared with Milvus and the {last['sessions']} clients, so the CPU per answer, not the "
+           "answers/s here, is what a cluster's size follows from." if len(rows) > 1 else ""),
         "",
     ]
     return lines

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster import SESSIONS, _ask, _client, gold_questions, sessions
+from cluster import SESSIONS, _ask, _client, cpu_seconds, gold_questions, sessions
 from latency import ROOT
 
 ALONE_QUESTIONS = 20
@@ -50,14 +50,9 @@ def _measure(pid: int, url: str, questions_each: int, log) -> dict:
         started = time.perf_counter()
         _ask(client, question)
         alone.append((time.perf_counter() - started) * 1000)
-    cpu_before = _cpu_seconds(pid)
+    cpu_before = cpu_seconds(pid)
     load = sessions([url], questions_each, log)
-    per_answer_ms = (_cpu_seconds(pid) - cpu_before) * 1000 / max(load["questions"] - load["errors"], 1)
+    per_answer_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(load["questions"] - load["errors"], 1)
     return {"alone_p50_ms": round(statistics.median(alone), 1), "load": load, "server_cpu_ms_per_answer": round(per_answer_ms, 1),
             "answers_per_s_limit_on_these_cores": round((os.cpu_count() or 1) * 1000 / max(per_answer_ms, 1e-9), 1)}
 
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of the process and its threads so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
