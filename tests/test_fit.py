@@ -1,0 +1,56 @@
+"""`qa fit`: the ranker's trees, written out as the answer model reads them, score as LightGBM does, and the
+decline threshold keeps every corpus within the share of answerable questions it may decline."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.answer.model import AnswerModel, load_answer_model, write_answer_model
+from qa.answer.signals import UNIT_SIGNALS
+from qa.eval.fit import RANKER_FIXED, RANKER_GRID, choose_threshold, fit_trees
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ranker_trees_score_as_lightgbm_does_and_survive_the_model_file(seed, tmp_path):
+    import lightgbm
+
+    rng = np.random.default_rng(seed)
+    groups = []
+    for _ in range(120):
+        values = rng.normal(size=(12, len(UNIT_SIGNALS)))
+        labels = np.zeros(12, dtype=bool)
+        labels[np.argmax(values[:, 0] - 0.5 * values[:, 2] + 0.3 * rng.normal(size=12))] = True
+        groups.append((values, labels))
+    weights = np.ones(len(groups))
+    trees = fit_trees(groups, weights, UNIT_SIGNALS, RANKER_GRID[0])
+    values = np.concatenate([g for g, _ in groups])
+    reference = lightgbm.LGBMRanker(**RANKER_FIXED, **RANKER_GRID[0])
+    reference.fit(values, np.concatenate([y for _, y in groups]).astype(int), group=[12] * len(groups), sample_weight=np.ones(len(values)))
+    assert np.allclose(trees.score(values), reference.predict(values), atol=1e-9)
+
+    shipped = load_answer_model()
+    path = tmp_path / "model.json"
+    write_answer_model(AnswerModel(trees, shipped.decline, 0.5, 0.5, 3, 420, {}), path)
+    assert np.allclose(load_answer_model(path).rank.score(values), trees.score(values), atol=1e-4)  # written to 6 places
+
+
+def _answerable(kind: str):
+    return SimpleNamespace(gold=SimpleNamespace(answerable=True), kind=kind)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["own", "typo"]), st.floats(0, 1)), min_size=1, max_size=80),
+       st.sampled_from([0.0, 0.04, 0.1, 0.5]))
+def test_no_corpus_declines_more_of_its_answerable_questions_than_the_target(answerable, target):
+    keys = [(corpus, _answerable(kind)) for corpus, kind, _ in answerable]
+    confidences = np.array([confidence for *_, confidence in answerable])
+    threshold = choose_threshold(confidences, keys, target)
+    groups = {(corpus, kind) for corpus, kind, _ in answerable}
+    values = {group: np.array([x for c, k, x in answerable if (c, k) == group]) for group in groups}
+    for group in groups:
+        assert np.mean(values[group] < threshold) <= target + 1e-12
+    # and no higher threshold would do: some group would decline one question more just above it
+    assert any(np.sum(values[group] <= threshold) > np.floor(target * len(values[group])) for group in groups)
