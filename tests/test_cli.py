@@ -108,6 +108,22 @@ def test_missing_index_is_one_clear_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "qa index" in result.stderr
 
 
+def test_a_fresh_checkout_answers_at_once_building_its_index_first(tmp_path):
+    """No index named and none built: `qa ask --json` builds the default one from corpus/ (said on stderr) and
+    answers by the contract; the second question uses it as built."""
+    import shutil
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    first = run("ask", "--json", "What imaging for low back pain with leg weakness?", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    answer = json.loads(first.stdout)
+    assert {"question", "answer", "abstained", "citations"} <= set(answer) and answer["citations"]
+    assert "building index/ from corpus/" in first.stderr and (tmp_path / "index" / "manifest.json").is_file()
+    second = run("ask", "--json", "What imaging for low back pain with leg weakness?", cwd=tmp_path)
+    assert second.returncode == 0 and "building" not in second.stderr
+    assert json.loads(second.stdout)["answer"] == answer["answer"]
+
+
 @pytest.mark.parametrize("command", [["ask", "anything?"], ["search", "anything?"], ["cite", "doc#1"]])
 def test_with_json_a_failure_is_still_a_json_object(tmp_path, command):
     result = run(*command, "--json", "--index", str(tmp_path / "missing"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -63,9 +64,31 @@ def open_index(settings):
 def open_for_commands(index: str | None, check_corpus: bool = True, **overrides):
     from qa.pipeline import open_pipeline
 
-    pipeline = open_pipeline(settings_from_env(index=index, **overrides), check_corpus=check_corpus)
+    settings = settings_from_env(index=index, **overrides)
+    if index is None and "QA_INDEX" not in os.environ and not settings.milvus_uri:
+        build_default_index_if_missing(settings)
+    pipeline = open_pipeline(settings, check_corpus=check_corpus)
     pipeline.answerer_for()  # an LLM server that cannot be used is one error now, not one per question
     return pipeline
+
+
+def build_default_index_if_missing(settings) -> None:
+    """A fresh checkout answers at once: with no index folder named (--index, QA_INDEX) and none built yet, the
+    default one is built from the corpus folder first, as `make run` does, and said so on stderr. A folder the
+    user named that is missing stays an error naming `qa index`."""
+    from qa.errors import IndexMissingError
+    from qa.stores.index_folder import read_manifest
+
+    try:
+        read_manifest(settings.index)
+        return
+    except IndexMissingError:
+        if not settings.corpus.is_dir():
+            raise
+    from qa.indexing.build import build_index
+
+    click.echo(f"No index yet: building {settings.index}/ from {settings.corpus}/ first (once; `qa index` rebuilds it).", err=True)
+    build_index(settings.corpus, settings.index, settings.model, settings.max_tokens, settings.index_backend, progress=False)
 
 
 def terminal_bold() -> tuple[str, str]:
