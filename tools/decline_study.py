@@ -67,16 +67,23 @@ def _features(row: dict, names: tuple[str, ...]) -> np.ndarray:
 
 def analyse(path: str, half: str, trees: int) -> None:
     import hashlib
+    from collections import Counter
+    from types import SimpleNamespace
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
+    from qa.eval.fit import choose_threshold
+
     with open(path, encoding="utf-8") as file:
         rows = [r for r in json.load(file) if half == "all" or r["half"] == half]
     labels = np.array([r["answerable"] for r in rows])
-    weights = np.array([0.5 / sum(x["corpus"] == r["corpus"] and x["answerable"] == r["answerable"] for x in rows) for r in rows])
+    sizes = Counter((r["corpus"], r["answerable"]) for r in rows)  # in each corpus the answerable and the rest weigh the same
+    weights = np.array([0.5 / sizes[r["corpus"], r["answerable"]] for r in rows])
     weights *= len(weights) / weights.sum()
+    # folds of their own, apart from those of the rankers that scored the questions (a typo'd copy with its original)
     folds = np.array([int(hashlib.sha256((r["key"] + "x").encode()).hexdigest(), 16) % 3 for r in rows])
+    keys = [(r["corpus"], SimpleNamespace(kind=r["kind"], gold=SimpleNamespace(answerable=r["answerable"]))) for r in rows]
     corpora = sorted({r["corpus"] for r in rows})
     for names in FEATURE_SETS:
         values = np.array([_features(r, names) for r in rows])
@@ -94,11 +101,7 @@ def analyse(path: str, half: str, trees: int) -> None:
             else:
                 model = LogisticRegression(C=1.0, max_iter=5000).fit((values[train] - mean) / scale, labels[train], sample_weight=weights[train])
                 confidences[test] = model.predict_proba((values[test] - mean) / scale)[:, 1]
-        groups: dict[tuple[str, str], list[float]] = {}
-        for confidence, row in zip(confidences, rows):
-            if row["answerable"]:
-                groups.setdefault((row["corpus"], row["kind"]), []).append(confidence)
-        threshold = min(sorted(v)[int(np.floor(0.04 * len(v)))] for v in groups.values())  # qa fit's rule (qa/eval/fit.choose_threshold)
+        threshold = choose_threshold(confidences, keys)
         print(f"{' + '.join(names)} ({f'{trees} trees' if trees else 'logistic'}): threshold {threshold:.3f}")
         for corpus in corpora:
             inside = [i for i, r in enumerate(rows) if r["corpus"] == corpus]
