@@ -81,10 +81,7 @@ def servers(quick: bool, log=print) -> dict:
             urls = [url for _, url in processes]
             result = {"update_reaches_other_server_s": update_latency(uri, urls[1], Path(scratch), log)}
             questions_each = 1 if quick else 5
-            result["scaling"] = [
-                measured_sessions(processes[:count], milvus.pid, questions_each, log) for count in (1, 2)
-            ]
-            result["sessions"] = result["scaling"][-1]
+            result["scaling"] = [measured_sessions(processes[:count], milvus.pid, questions_each, log) for count in (1, 2)]
         finally:
             for process, _ in processes:
                 stop(process)
@@ -97,16 +94,9 @@ def measured_sessions(servers: list, milvus_pid: int, questions_each: int, log=p
     """The sessions spread over ``servers`` (each warmed first), with the CPU the servers and the Milvus server
     spent per answer: what bounds answers/s per core, and so what a cluster of such servers can serve."""
     urls = [url for _, url in servers]
-    for url in urls:
-        client = _client(url)
-        for question in gold_questions()[:3]:  # models loaded, caches of the page filled
-            _ask(client, question)
-    pids = [process.pid for process, _ in servers]
-    servers_before, milvus_before = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(milvus_pid)
-    result = sessions(urls, questions_each, log)
-    answered = max(result["questions"] - result["errors"], 1)
-    server_ms = (sum(cpu_seconds(pid) for pid in pids) - servers_before) * 1000 / answered
-    milvus_ms = (cpu_seconds(milvus_pid) - milvus_before) * 1000 / answered
+    warm(urls)
+    result, spent = measured_load(urls, [process.pid for process, _ in servers] + [milvus_pid], questions_each, log)
+    server_ms, milvus_ms = sum(spent[:-1]), spent[-1]
     cores = os.cpu_count() or 1
     result |= {
         "cores": cores,
@@ -118,6 +108,23 @@ def measured_sessions(servers: list, milvus_pid: int, questions_each: int, log=p
     }
     log(f"cluster: {len(urls)} server(s): {result}")
     return result
+
+
+def warm(urls: list[str]) -> None:
+    """A few questions to each server first: models loaded, the page's caches filled."""
+    questions = gold_questions()[:3]
+    for url in urls:
+        client = _client(url)
+        for question in questions:
+            _ask(client, question)
+
+
+def measured_load(urls: list[str], pids: list[int], questions_each: int, log=print) -> tuple[dict, list[float]]:
+    """`sessions` over the servers, and the CPU milliseconds each of ``pids`` spent per answer meanwhile."""
+    before = [cpu_seconds(pid) for pid in pids]
+    load = sessions(urls, questions_each, log)
+    answered = max(load["questions"] - load["errors"], 1)
+    return load, [(cpu_seconds(pid) - start) * 1000 / answered for pid, start in zip(pids, before)]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -174,7 +174,7 @@ def _cluster(cluster: dict | None) -> list[str]:
     for row in ray["runs"]:
         label = row["workers"] if isinstance(row["workers"], str) else f"Ray, {row['workers']} worker{'s' if row['workers'] > 1 else ''}"
         lines.append(f"| {label} | {row['passages']} | {row['seconds']} | {row['startup_s']} | {row['passages_per_s']} | {row['per_worker_per_s']} | {row['vs_single_process']}× |")
-    sessions, overhead = cluster["sessions"], cluster["stateless_overhead"]
+    overhead = cluster["stateless_overhead"]
     memory = overhead["memory"]
     lines += [
         "",
@@ -182,7 +182,7 @@ def _cluster(cluster: dict | None) -> list[str]:
         "",
         f"- Two `qa serve` on one `milvus-lite server`: a document committed by another process was answered by the other server after "
         f"{cluster['update_reaches_other_server_s']} s (it checks the library's version every second and loads only what changed).",
-        *_scaling(cluster.get("scaling") or [sessions]),
+        *_scaling(cluster["scaling"]),
         f"- A stateless server (library in Milvus Lite, in process) against the FAISS folder, seed corpus: `ask` p50 {overhead['milvus_ask_p50_ms']} ms against "
         f"{overhead['faiss_ask_p50_ms']} ms ({overhead['ratio']}×); same top citation {overhead['same_top_citation']:.3f}.",
         _memory_line(memory),
@@ -193,10 +193,6 @@ def _cluster(cluster: dict | None) -> list[str]:
 
 def _scaling(rows: list[dict]) -> list[str]:
     """Sessions on one server and on two over the same Milvus, and what the CPU per answer implies for a cluster."""
-    if "server_cpu_ms_per_answer" not in rows[-1]:  # results written before the per-core figures
-        row = rows[-1]
-        return [f"- {row['sessions']} concurrent sessions over {row['servers']} servers, {row['questions']} questions through the page's API: "
-                f"{row['errors']} errors, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, {row['answers_per_s']} answers/s."]
     lines = [
         "",
         f"{rows[-1]['sessions']} concurrent sessions through the page's API on one Milvus, {rows[-1]['cores']} cores in all (servers, Milvus and the "

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster import SESSIONS, _ask, _client, cpu_seconds, gold_questions, sessions
+from cluster import SESSIONS, _ask, _client, gold_questions, measured_load, warm
 from latency import ROOT
 
 ALONE_QUESTIONS = 20
@@ -41,18 +41,13 @@ def run(quick: bool, log=print) -> dict:
 
 
 def _measure(pid: int, url: str, questions_each: int, log) -> dict:
+    warm([url])
     client = _client(url)
-    questions = gold_questions()
-    for question in questions[:3]:  # warm: models loaded, caches of the page filled
-        _ask(client, question)
     alone = []
-    for question in questions[:ALONE_QUESTIONS]:
+    for question in gold_questions()[:ALONE_QUESTIONS]:
         started = time.perf_counter()
         _ask(client, question)
         alone.append((time.perf_counter() - started) * 1000)
-    cpu_before = cpu_seconds(pid)
-    load = sessions([url], questions_each, log)
-    per_answer_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(load["questions"] - load["errors"], 1)
+    load, (per_answer_ms,) = measured_load([url], [pid], questions_each, log)
     return {"alone_p50_ms": round(statistics.median(alone), 1), "load": load, "server_cpu_ms_per_answer": round(per_answer_ms, 1),
             "answers_per_s_limit_on_these_cores": round((os.cpu_count() or 1) * 1000 / max(per_answer_ms, 1e-9), 1)}
-
