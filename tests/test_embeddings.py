@@ -50,13 +50,14 @@ def test_a_damaged_onnx_export_is_refused_with_the_fix(tmp_path):
 @pytest.mark.slow
 def test_an_export_of_other_weights_is_refused(tmp_path):
     """An ONNX file that loads and runs but computes something else (here: int8-quantised weights) is caught."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from qa.embed.encoders import OnnxEncoder, onnx_model_path
     from qa.errors import QAError
 
     quantised = tmp_path / "model.onnx"
-    quantize_dynamic(str(onnx_model_path()), str(quantised), weight_type=QuantType.QInt8)
+    quantize_dynamic(str(onnx_model_path()), str(quantised), weight_type=QuantType.QInt8, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     with pytest.raises(QAError, match="does not reproduce"):
         OnnxEncoder(onnx_path=quantised)
 
@@ -69,6 +70,26 @@ def test_export_writes_a_checked_model_and_no_leftovers(tmp_path):
     target = export_onnx(target=tmp_path / "onnx" / "model.onnx")
     assert [p.name for p in target.parent.iterdir()] == ["model.onnx"]  # the temporary folder is gone
     np.testing.assert_allclose(OnnxEncoder(onnx_path=target).encode(TEXTS), NumpyEncoder().encode(TEXTS), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_export_is_fused_and_an_older_form_is_made_again(tmp_path):
+    """The export's attention is fused (what makes `qa index` faster); `qa export-onnx` tells an export of the
+    older, unfused form (as an existing install has) from the present one, and makes it again."""
+    import onnx
+
+    from qa.embed.encoders import onnx_model_path
+    from qa.embed.onnx_export import export_is_current
+
+    model = onnx.load(str(onnx_model_path()))
+    assert export_is_current(onnx_model_path())
+    assert {"Attention", "SkipLayerNormalization"} <= {node.op_type for node in model.graph.node}
+    del model.metadata_props[:]
+    older = tmp_path / "model.onnx"
+    onnx.save(model, str(older))
+    assert not export_is_current(older)
+    (tmp_path / "damaged.onnx").write_bytes(b"not a model")
+    assert not export_is_current(tmp_path / "damaged.onnx")
 
 
 def test_span_vectors_are_their_tokens_mean_and_text_vectors_are_unchanged():

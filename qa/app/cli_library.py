@@ -188,13 +188,16 @@ def export_onnx(force):
     """
     from qa.embed.encoders import onnx_int8_model_path, onnx_model_path
     from qa.embed.onnx_export import export_onnx as export
-    from qa.embed.onnx_export import quantise_export
+    from qa.embed.onnx_export import export_is_current, quantise_export
 
     settings = settings_from_env()
     path = onnx_model_path(settings.model)
-    if path.is_file() and not force:
+    if path.is_file() and not force and export_is_current(path):
         click.echo(f"{path} is already there (use --force to export again).")
     else:
+        if path.is_file() and not force:
+            click.echo(f"{path} is an export of an older form (attention not fused); exporting again.")
         click.echo(f"Exported {settings.model} to {export(settings.model)}")
+        force = True  # the int8 file follows its source
     if force or not onnx_int8_model_path(settings.model).is_file():
         click.echo(f"Quantised it to int8: {quantise_export(settings.model)}")
