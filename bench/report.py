@@ -152,7 +152,9 @@ def _stores(stores: dict | None) -> list[str]:
         "",
         f"Seed corpus through `qa index --store faiss|milvus` and the product's pipeline, {seed['questions']} gold questions: "
         f"same top citation {seed['same_top_citation']:.3f}; `ask` p50/p95 {seed['faiss']['ask_p50_ms']}/{seed['faiss']['ask_p95_ms']} ms (FAISS) and "
-        f"{seed['milvus']['ask_p50_ms']}/{seed['milvus']['ask_p95_ms']} ms (Milvus Lite, in process); build {seed['faiss']['build_s']} s and {seed['milvus']['build_s']} s.",
+        f"{seed['milvus']['ask_p50_ms']}/{seed['milvus']['ask_p95_ms']} ms (Milvus Lite, in process); build {seed['faiss']['build_s']} s and {seed['milvus']['build_s']} s"
+        + (f"; this process's CPU per hybrid search (vectors cached) {seed['faiss']['search_cpu_ms']} ms (FAISS) and {seed['milvus']['search_cpu_ms']} ms (Milvus client)."
+           if "search_cpu_ms" in seed["faiss"] else "."),
         "",
     ]
     return lines

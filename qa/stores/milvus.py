@@ -114,8 +114,10 @@ class MilvusSearch:
 
     def _search(self, data, field: str, metric: str, depth: int, params: dict | None = None) -> list[dict]:
         try:
+            # Only the key: no output fields means every scalar field (each hit's record, terms and sparse
+            # vector), which doubled the client's CPU per search (bench/RESULTS.md, 4c).
             found = self.client.search(
-                self.collection, data=data, anns_field=field, limit=depth, output_fields=[], search_params={"metric_type": metric, "params": params or {}}
+                self.collection, data=data, anns_field=field, limit=depth, output_fields=["key"], search_params={"metric_type": metric, "params": params or {}}
             )
         except Exception as exc:
             raise QAError(f"{where(self.uri)} failed to search collection {self.collection!r} ({reason(exc)}); check that it is running, then ask again.") from None
