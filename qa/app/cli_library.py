@@ -192,12 +192,12 @@ def export_onnx(force):
 
     settings = settings_from_env()
     path = onnx_model_path(settings.model)
-    if path.is_file() and not force and export_is_current(path):
+    current = path.is_file() and export_is_current(path)
+    if current and not force:
         click.echo(f"{path} is already there (use --force to export again).")
     else:
-        if path.is_file() and not force:
+        if path.is_file() and not current:
             click.echo(f"{path} is an export of an older form (attention not fused); exporting again.")
         click.echo(f"Exported {settings.model} to {export(settings.model)}")
-        force = True  # the int8 file follows its source
-    if force or not onnx_int8_model_path(settings.model).is_file():
+    if force or not current or not onnx_int8_model_path(settings.model).is_file():  # the int8 file follows its source
         click.echo(f"Quantised it to int8: {quantise_export(settings.model)}")

@@ -3,8 +3,8 @@
 sentence-transformers' own ONNX backend needs optimum-onnx, which pins transformers < 4.58 and so cannot
 sit beside this project's pinned stack; the export is done here with `torch.onnx.export` from the shipped
 weights, offline. The attention is exported in its plain (eager) form so that ONNX Runtime's transformer
-optimizer can fuse each layer's attention, its layer norms and GELU into single kernels: `make bench` measured
-the fused graph about 17% faster on PubMedQA's abstracts, with vectors within 2e-7 of the unfused export's.
+optimizer can fuse each layer's attention, its layer norms and GELU into single kernels: about 15% faster on
+PubMedQA's abstracts, with vectors within 2e-7 of the unfused export's (README, Benchmarks).
 The file goes where sentence-transformers keeps its own exports (`onnx/model.onnx` in the model's folder)
 and is written through a temporary sibling and renamed, so an interrupted export leaves nothing behind.
 `OnnxEncoder` checks every loaded export against the weights before use.
@@ -60,10 +60,11 @@ def export_onnx(model_name: str = DEFAULT_MODEL, target: Path | None = None) -> 
     with scratch as folder, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on Python control flow it records as constants
         plain, partial = Path(folder) / "plain.onnx", Path(folder) / target.name
+        module = LastHiddenState().eval()
         ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
         try:
             torch.onnx.export(
-                LastHiddenState().eval(),
+                module,
                 (ids, (ids != 0).to(torch.int64)),
                 str(plain),
                 input_names=["input_ids", "attention_mask"],
@@ -74,20 +75,18 @@ def export_onnx(model_name: str = DEFAULT_MODEL, target: Path | None = None) -> 
             )
         except torch.onnx.OnnxExporterError as exc:
             raise QAError(f"the ONNX export of {model_name!r} failed ({exc}); run `make install` for the onnx package.") from exc
-        _fuse(plain, partial, model_folder)
+        _fuse(plain, partial, module.encoder.config)
         OnnxEncoder(model_name, partial)  # raises if the export does not reproduce the weights' vectors
         partial.replace(target)
     return target
 
 
-def _fuse(plain: Path, target: Path, model_folder: Path) -> None:
-    """The plain export with each layer's attention, layer norms and GELU fused (ONNX Runtime's optimizer)."""
-    import json
-
+def _fuse(plain: Path, target: Path, config) -> None:
+    """The plain export with each layer's attention, layer norms and GELU fused (ONNX Runtime's optimizer);
+    ``config``: the exported model's own (its heads and width)."""
     from onnxruntime.transformers import optimizer
 
-    config = json.loads((model_folder / "config.json").read_text(encoding="utf-8"))
-    fused = optimizer.optimize_model(str(plain), model_type="bert", num_heads=config["num_attention_heads"], hidden_size=config["hidden_size"])
+    fused = optimizer.optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
     entry = fused.model.metadata_props.add()
     entry.key, entry.value = EXPORT_FORM
     fused.save_model_to_file(str(target))

@@ -115,7 +115,7 @@ class MilvusSearch:
     def _search(self, data, field: str, metric: str, depth: int, params: dict | None = None) -> list[dict]:
         try:
             # Only the key: no output fields means every scalar field (each hit's record, terms and sparse
-            # vector), which doubled the client's CPU per search (bench/RESULTS.md, 4c).
+            # vector), and decoding them doubled the client's CPU per search.
             found = self.client.search(
                 self.collection, data=data, anns_field=field, limit=depth, output_fields=["key"], search_params={"metric_type": metric, "params": params or {}}
             )
