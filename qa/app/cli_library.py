@@ -186,18 +186,7 @@ def export_onnx(force):
     Example:
       qa export-onnx
     """
-    from qa.embed.encoders import onnx_int8_model_path, onnx_model_path
-    from qa.embed.onnx_export import export_onnx as export
-    from qa.embed.onnx_export import export_is_current, quantise_export
+    from qa.embed.onnx_export import ensure_export
 
-    settings = settings_from_env()
-    path = onnx_model_path(settings.model)
-    current = path.is_file() and export_is_current(path)
-    if current and not force:
-        click.echo(f"{path} is already there (use --force to export again).")
-    else:
-        if path.is_file() and not current:
-            click.echo(f"{path} is an export of an older form (attention not fused); exporting again.")
-        click.echo(f"Exported {settings.model} to {export(settings.model)}")
-    if force or not current or not onnx_int8_model_path(settings.model).is_file():  # the int8 file follows its source
-        click.echo(f"Quantised it to int8: {quantise_export(settings.model)}")
+    for line in ensure_export(settings_from_env().model, force):
+        click.echo(line)

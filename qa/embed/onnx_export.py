@@ -34,8 +34,24 @@ def export_is_current(path: Path) -> bool:
     return any((entry.key, entry.value) == EXPORT_FORM for entry in model.metadata_props)
 
 
-def export_onnx(model_name: str = DEFAULT_MODEL, target: Path | None = None) -> Path:
-    """Export the model's transformer (token ids and mask in, last hidden state out) and check it."""
+def ensure_export(model_name: str = DEFAULT_MODEL, force: bool = False) -> list[str]:
+    """Export the model and quantise it to int8 where the files are missing or of an older form (``force``:
+    both again); the int8 file follows its source. Returns a line for each thing done."""
+    path = onnx_model_path(model_name)
+    current = path.is_file() and export_is_current(path)
+    if current and not force:
+        done = [f"{path} is already there (use --force to export again)."]
+    else:
+        done = [f"{path} is an export of an older form (attention not fused); exporting again."] if path.is_file() and not current else []
+        done.append(f"Exported {model_name} to {export_onnx(model_name)}")
+    if force or not current or not onnx_int8_model_path(model_name).is_file():
+        done.append(f"Quantised it to int8: {quantise_export(model_name)}")
+    return done
+
+
+def export_onnx(model_name: str = DEFAULT_MODEL, target: Path | None = None, fused: bool = True) -> Path:
+    """Export the model's transformer (token ids and mask in, last hidden state out) and check it;
+    ``fused=False``: the plain graph, standard ONNX operators only (for runtimes other than ONNX Runtime)."""
     model_folder = resolve_model_path(model_name)
     target = Path(target) if target else onnx_model_path(model_name)
     try:
@@ -75,7 +91,7 @@ def export_onnx(model_name: str = DEFAULT_MODEL, target: Path | None = None) -> 
             )
         except torch.onnx.OnnxExporterError as exc:
             raise QAError(f"the ONNX export of {model_name!r} failed ({exc}); run `make install` for the onnx package.") from exc
-        _fuse(plain, partial, module.encoder.config)
+        _fuse(plain, partial, module.encoder.config) if fused else plain.replace(partial)
         OnnxEncoder(model_name, partial)  # raises if the export does not reproduce the weights' vectors
         partial.replace(target)
     return target
@@ -92,13 +108,15 @@ def _fuse(plain: Path, target: Path, config) -> None:
     fused.save_model_to_file(str(target))
 
 
-def quantise_export(model_name: str = DEFAULT_MODEL) -> Path:
+def quantise_export(model_name: str = DEFAULT_MODEL, source: Path | None = None, target: Path | None = None) -> Path:
     """The export's int8 quantisation beside it (ONNX Runtime's dynamic quantisation, weights per output channel),
-    checked against the weights' vectors before it takes its name."""
+    checked against the weights' vectors before it takes its name; ``source``, ``target``: another export of
+    the model, and where its quantisation goes."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    source, target = onnx_model_path(model_name), onnx_int8_model_path(model_name)
+    source = Path(source) if source else onnx_model_path(model_name)
+    target = Path(target) if target else onnx_int8_model_path(model_name)
     if not source.is_file():
         raise QAError(f"no ONNX export of {model_name!r} at {source} to quantise; run `qa export-onnx`.")
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".quantise-") as folder:
