@@ -295,6 +295,37 @@ def _fitted_quantile(rows, folds, keys, confidences, probes, probe_confidences, 
         print(f"  {corpus:15s} {_declined_line(rows, [i for i, r in enumerate(rows) if r['corpus'] == corpus], declined)}")
 
 
+def test_split(reports: list[str], probes_path: str, quantile: float) -> None:
+    """The shipped answer model's test-split answers (suite reports, per-question confidences) declined by its
+    one threshold, and by each library's own: the ``quantile`` (chosen on dev by ``library-scale``) of the
+    SciFact probes' confidences under the shipped decline model, never below the one threshold."""
+    from qa.answer.model import load_answer_model
+    from qa.eval.suite import kind_of
+
+    model = load_answer_model()
+    with open(probes_path, encoding="utf-8") as file:
+        probes = [p for p in json.load(file) if p["bank"] == "scifact-claims"]
+    print(f"shipped threshold {model.threshold:.4f}; each library's: the {quantile} quantile of {len(probes) // 6} SciFact claims asked of it")
+    for path in reports:
+        with open(path, encoding="utf-8") as file:
+            corpora = json.load(file)["corpora"]
+        for name, entry in corpora.items():
+            records = entry.get("splits", {}).get("test", {}).get("records", [])
+            asked = np.array([p["question"] for p in probes if p["corpus"] == name])
+            if not records or not len(asked):
+                continue
+            own = max(model.threshold, float(np.quantile(model.decline.probability(asked), quantile)))
+
+            def share(threshold: float, kind: str, answerable: bool) -> str:
+                chosen = [r for r in records if kind_of(r["id"]) == kind and r["answerable"] == answerable]
+                declined = [r["abstained"] if r.get("confidence") is None else r["confidence"] < threshold for r in chosen]
+                return f"{np.mean(declined):.3f}" if chosen else "-"
+
+            for label, threshold in (("one threshold", model.threshold), (f"its own {own:.4f}", own)):
+                print(f"  {name:15s} {label:18s} answerable {share(threshold, 'own', True)} typo'd {share(threshold, 'typo', True)} "
+                      f"unanswerable {share(threshold, 'own', False)} other corpora's {share(threshold, 'foreign', False)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -308,11 +339,17 @@ def main() -> None:
     scale.add_argument("--half", choices=["fit", "reader", "all"], default="all")
     scale.add_argument("--probes", default=None, help="the output of collect-probes: also each bank's quantile as the library's threshold")
     commands.add_parser("collect-probes").add_argument("out")
+    test = commands.add_parser("test-split")
+    test.add_argument("reports", nargs="+", help="report.json files of `qa eval --suite` runs")
+    test.add_argument("--probes", required=True)
+    test.add_argument("--quantile", type=float, default=0.8)
     args = parser.parse_args()
     if args.command == "collect":
         collect(args.out)
     elif args.command == "collect-probes":
         collect_probes(args.out)
+    elif args.command == "test-split":
+        test_split(args.reports, args.probes, args.quantile)
     elif args.command == "analyse":
         analyse(args.data, args.half, args.trees)
     else:
