@@ -18,6 +18,7 @@ decline more of the questions the documents do not answer?
 Usage: python tools/decline_study.py collect OUT.json
        python tools/decline_study.py analyse OUT.json [--half fit|reader|all] [--trees N]
        python tools/decline_study.py collect-probes PROBES.json
+       python tools/decline_study.py write-probes   (qa/answer/probes.json, the product's)
        python tools/decline_study.py library-scale OUT.json [--probes PROBES.json] [--half fit|reader|all]
 """
 
@@ -83,6 +84,27 @@ def probe_banks() -> dict[str, list[str]]:
     return {name: random.Random(0).sample(bank, PROBE_COUNT) for name, bank in (("squad-train", squad), ("scifact-claims", claims))}
 
 
+SHIPPED_QUANTILE = 0.8  # chosen by library-scale on dev (0.85 / 0.80 / 0.75 on the three folds)
+
+
+def write_probes(out: str = "qa/answer/probes.json") -> None:
+    """The product's probe questions (qa/answer/library_scale.py): this study's SciFact sample and quantile."""
+    import hashlib
+
+    source = "../shared/bench/scifact/queries_train.jsonl"
+    with open(source, "rb") as file:
+        digest = hashlib.sha256(file.read()).hexdigest()
+    data = {"about": "Questions from another collection, asked of each library to find its own decline threshold (qa/answer/library_scale.py); "
+                     "written by `python tools/decline_study.py write-probes`.",
+            "source": "SciFact training claims (bench/scifact/queries_train.jsonl), a seeded sample", "source_sha256": digest,
+            "quantile": SHIPPED_QUANTILE, "chosen_by": "tools/decline_study.py library-scale on the suite's dev splits (evals/README.md)",
+            "questions": probe_banks()["scifact-claims"]}
+    with open(out, "w", encoding="utf-8") as file:
+        json.dump(data, file, indent=1, ensure_ascii=False)
+        file.write("\n")
+    print(f"wrote {out}", file=sys.stderr)
+
+
 def collect_probes(out: str) -> None:
     """Each bank's questions asked of each answer corpus's library (the suite's cached indexes), their question
     signals from the shipped ranker, which has seen none of them."""
@@ -93,7 +115,7 @@ def collect_probes(out: str) -> None:
 
     settings, suite, banks, rows = settings_from_env(), load_suite("evals/suite.json"), probe_banks(), []
     for corpus in (c for c in suite.corpora if c.questions):
-        pipeline = open_pipeline(settings.with_overrides(index=suite_index(corpus, suite.cache, settings.model, False)[0]), check_corpus=False)
+        pipeline = open_pipeline(settings.with_overrides(index=suite_index(corpus, suite.cache, settings.model, False)[0]), check_corpus=False, own_scale=False)
         answerer = pipeline.answerer
         for bank, questions in banks.items():
             for question in questions:
@@ -339,6 +361,7 @@ def main() -> None:
     scale.add_argument("--half", choices=["fit", "reader", "all"], default="all")
     scale.add_argument("--probes", default=None, help="the output of collect-probes: also each bank's quantile as the library's threshold")
     commands.add_parser("collect-probes").add_argument("out")
+    commands.add_parser("write-probes")
     test = commands.add_parser("test-split")
     test.add_argument("reports", nargs="+", help="report.json files of `qa eval --suite` runs")
     test.add_argument("--probes", required=True)
@@ -348,6 +371,8 @@ def main() -> None:
         collect(args.out)
     elif args.command == "collect-probes":
         collect_probes(args.out)
+    elif args.command == "write-probes":
+        write_probes()
     elif args.command == "test-split":
         test_split(args.reports, args.probes, args.quantile)
     elif args.command == "analyse":

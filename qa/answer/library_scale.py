@@ -1,0 +1,106 @@
+"""Each library's decline threshold on its own scale.
+
+One threshold for every library must sit below the least sure answers of the hardest library, so on the others
+it declines few of the questions they cannot answer (evals/README.md, *A threshold on each library's own
+scale*). A library finds its own scale without labels: questions from another collection (``probes.json``: 200
+of SciFact's training claims) are asked of it, and it declines below the ``quantile`` of their confidences
+(chosen on the suite's dev splits), never below the answer model's threshold. The probes go through retrieval and
+the ranker only (about 10 s a library on 2 cores); the result is kept beside the index, keyed by the index, the
+answer model and the probes, and made again when any of them changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from qa.answer.reading import NOTHING_READ
+from qa.errors import QAError
+from qa.retrieve.retriever import Retriever
+
+PROBES_FILE = Path(__file__).with_name("probes.json")
+CACHE_FILE = "library_scale.json"
+_PROBE_VECTORS: dict[str, dict[str, np.ndarray]] = {}  # model -> probe -> vector: embedded once per process
+
+
+@dataclass(frozen=True)
+class Probes:
+    questions: tuple[str, ...]
+    quantile: float
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LibraryScale:
+    """A library's threshold and how it was found."""
+
+    threshold: float  # the answer model's, raised to the probes' quantile where that is higher
+    probe_quantile_confidence: float
+    probes: int
+
+
+def load_probes(path: Path = PROBES_FILE) -> Probes:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Probes(tuple(data["questions"]), float(data["quantile"]), hashlib.sha256(path.read_bytes()).hexdigest())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise QAError(f"the probe questions at {path} cannot be read ({exc}); restore the file from the repository.") from exc
+
+
+def library_scale(answerer, retriever: Retriever, correct: Callable[[str], str], mode: str, k: int, index_key: str, folder: Path | None) -> LibraryScale:
+    """The library's threshold: read from ``folder`` when kept there for this index, model and probes, else
+    found by asking the probes (each ``correct``-ed as a question is, then searched by ``retriever``) and kept
+    there."""
+    model, probes = answerer.model, load_probes()
+    key = hashlib.sha256(json.dumps([index_key, model.fitted.get("data_sha256"), model.threshold, probes.sha256, mode, k]).encode()).hexdigest()
+    kept = _read(folder, key)
+    if kept is not None:
+        return kept
+    confidences = []
+    searched_questions = [correct(question) for question in probes.questions]
+    known = _PROBE_VECTORS.setdefault(retriever.encoder.model_name, {})
+    known.update(retriever.embed_ahead(sorted(set(searched_questions)), known))
+    for searched in searched_questions:
+        hits = retriever.search(searched, mode, k)
+        terms, candidates = answerer.signals(searched, hits)
+        if candidates.positions:
+            scores = model.rank.score(candidates.values)
+            values = answerer.question_values(terms, candidates, hits, model, scores, NOTHING_READ)[1]
+            confidences.append(float(model.decline.probability(values)[0]))
+    at_quantile = float(np.quantile(confidences, probes.quantile)) if confidences else 0.0
+    scale = LibraryScale(max(model.threshold, at_quantile), at_quantile, len(confidences))
+    _write(folder, key, scale)
+    return scale
+
+
+def _read(folder: Path | None, key: str) -> LibraryScale | None:
+    if folder is None:
+        return None
+    try:
+        data = json.loads((Path(folder) / CACHE_FILE).read_text(encoding="utf-8"))
+        return LibraryScale(float(data["threshold"]), float(data["probe_quantile_confidence"]), int(data["probes"])) if data.get("key") == key else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, damaged or of another index: found again
+
+
+def _write(folder: Path | None, key: str, scale: LibraryScale) -> None:
+    """Kept beside the index through a temporary file and a rename; a folder it cannot write is left as it is
+    (the threshold is then found again by the next process)."""
+    if folder is None:
+        return
+    partial = None
+    try:
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".library-scale-", suffix=".json", delete=False, encoding="utf-8") as file:
+            partial = file.name
+            json.dump({"key": key, "threshold": scale.threshold, "probe_quantile_confidence": scale.probe_quantile_confidence, "probes": scale.probes}, file)
+        os.replace(partial, Path(folder) / CACHE_FILE)
+    except OSError:
+        if partial:
+            Path(partial).unlink(missing_ok=True)

@@ -1,0 +1,63 @@
+"""Each library's decline threshold on its own scale (qa/answer/library_scale.py): found from the probe
+questions, never below the answer model's, kept beside the index and found again when that copy is damaged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+from qa.answer.base import NO_ANSWER
+from qa.answer.library_scale import CACHE_FILE, load_probes
+from qa.pipeline import open_pipeline
+from qa.settings import Settings
+
+from tests.conftest import CORPUS
+
+QUESTION = "What imaging for low back pain with leg weakness?"
+
+
+def _copy(index_dir, tmp_path):
+    folder = tmp_path / "index"
+    shutil.copytree(index_dir, folder)
+    (folder / CACHE_FILE).unlink(missing_ok=True)
+    return folder
+
+
+def test_a_library_finds_its_threshold_once_and_never_below_the_models(index_dir, tmp_path):
+    folder = _copy(index_dir, tmp_path)
+    pipeline = open_pipeline(Settings(corpus=CORPUS, index=folder))
+    kept = json.loads((folder / CACHE_FILE).read_text(encoding="utf-8"))
+    assert pipeline.answerer.library_threshold == kept["threshold"] >= pipeline.answerer.model.threshold
+    assert kept["probes"] == len(load_probes().questions)  # every probe reached some passage of the seed library
+
+    # A later process reads it instead of asking the probes again: what is kept is what it uses.
+    (folder / CACHE_FILE).write_text(json.dumps({**kept, "threshold": 0.5}), encoding="utf-8")
+    assert open_pipeline(Settings(corpus=CORPUS, index=folder)).answerer.library_threshold == 0.5
+
+
+def test_a_damaged_or_foreign_copy_is_found_again(index_dir, tmp_path):
+    folder = _copy(index_dir, tmp_path)
+    found = open_pipeline(Settings(corpus=CORPUS, index=folder)).answerer.library_threshold
+    for damaged in ("{not json", json.dumps({"key": "another index", "threshold": 0.9, "probe_quantile_confidence": 0.9, "probes": 200})):
+        (folder / CACHE_FILE).write_text(damaged, encoding="utf-8")
+        assert open_pipeline(Settings(corpus=CORPUS, index=folder)).answerer.library_threshold == found
+
+
+def test_the_answer_declines_below_the_librarys_threshold_and_a_fitted_model_keeps_its_own(pipeline):
+    hits = pipeline.retriever.search(QUESTION, "hybrid", 8)
+    answerer = pipeline.answerer
+    saved = answerer.library_threshold
+    try:
+        answerer.library_threshold = 1.0  # a library on which no answer is sure enough
+        assert answerer.answer(QUESTION, hits).text.startswith(NO_ANSWER)
+        terms, candidates = answerer.signals(QUESTION, hits)
+        other = replace(answerer.model)  # a model handed in, as `qa fit` does
+        assert not answerer.compose(QUESTION, hits, answerer.weigh(terms, candidates, hits, other), 0.0, other).abstained
+    finally:
+        answerer.library_threshold = saved
+    assert not answerer.answer(QUESTION, hits).abstained
+
+
+def test_qa_fit_opens_libraries_without_their_own_scale(index_dir):
+    assert open_pipeline(Settings(corpus=CORPUS, index=index_dir), own_scale=False).answerer.library_threshold == 0.0
