@@ -112,10 +112,20 @@ class MilvusLibrary:
                 try:
                     create(self.client, name, kind, dimension or 2, expected_rows)
                 except Exception as exc:
-                    if not self.call("list its collections", self.client.has_collection, name):  # not another writer's, at the same moment
+                    if not self._created_by_another(name):
                         raise QAError(f"{where(self.uri)} failed to create collection {name} ({reason(exc)}); check the server and its permissions.") from None
             self.call(f"load collection {name}", self.client.load_collection, name)
         self._loaded = bool(dimension)
+
+    def _created_by_another(self, name: str, wait_s: float = 5.0) -> bool:
+        """Whether another writer created the collection at the same moment: its creation can still be under
+        way when ours fails (the server has its folder but does not list it yet), so look again for a while."""
+        deadline = time.monotonic() + wait_s
+        while not self.call("list its collections", self.client.has_collection, name):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
 
     # ---- the manifest -----------------------------------------------------------------------------------
     def commits(self) -> list[dict]:
