@@ -247,33 +247,34 @@ def library_scale(path: str, half: str, probes_path: str | None = None) -> None:
     for corpus in corpora:
         print(f"  {corpus:15s} {_declined_line(rows, [i for i, r in enumerate(rows) if r['corpus'] == corpus], own)}")
     for quantile in LIBRARY_QUANTILES:
-        probe = np.zeros(len(rows), dtype=bool)
-        chosen = {}
-        for corpus in corpora:
-            for fold in range(3):
-                bank = [confidences[i] for i, r in enumerate(rows) if r["corpus"] == corpus and r["kind"] == "foreign" and folds[i] != fold]
-                threshold = max(shared, float(np.quantile(bank, quantile))) if bank else shared
-                chosen.setdefault(corpus, []).append(threshold)
-                test = [i for i, r in enumerate(rows) if r["corpus"] == corpus and folds[i] == fold]
-                probe[test] = confidences[test] < threshold
-        print(f"quantile {quantile} of the other corpora's questions (thresholds {', '.join(f'{c} {np.mean(t):.3f}' for c, t in chosen.items())}):")
-        for corpus in corpora:
-            print(f"  {corpus:15s} {_declined_line(rows, [i for i, r in enumerate(rows) if r['corpus'] == corpus], probe)}")
+        def other_corpora(corpus: str, fold: int) -> list[float]:
+            return [confidences[i] for i, r in enumerate(rows) if r["corpus"] == corpus and r["kind"] == "foreign" and folds[i] != fold]
+
+        _per_library(rows, folds, confidences, shared, other_corpora, f"quantile {quantile} of the other corpora's questions", quantile)
     for bank in sorted({p["bank"] for p in probes}) + (["both banks"] if probes else []):
         _fitted_quantile(rows, folds, keys, confidences, probes, probe_confidences, shared, bank)
     for bank in sorted({p["bank"] for p in probes}):
         for quantile in PROBE_QUANTILES:
-            declined, chosen = np.zeros(len(rows), dtype=bool), {}
-            for corpus in corpora:
-                asked = [j for j, p in enumerate(probes) if p["bank"] == bank and p["corpus"] == corpus]
-                for fold in range(3):
-                    threshold = max(shared, float(np.quantile(probe_confidences[fold][asked], quantile))) if asked else shared
-                    chosen.setdefault(corpus, []).append(threshold)
-                    test = [i for i, r in enumerate(rows) if r["corpus"] == corpus and folds[i] == fold]
-                    declined[test] = confidences[test] < threshold
-            print(f"quantile {quantile} of {bank} asked of the library (thresholds {', '.join(f'{c} {np.mean(t):.3f}' for c, t in chosen.items())}):")
-            for corpus in corpora:
-                print(f"  {corpus:15s} {_declined_line(rows, [i for i, r in enumerate(rows) if r['corpus'] == corpus], declined)}")
+            def asked_of(corpus: str, fold: int, bank: str = bank) -> np.ndarray:
+                return probe_confidences[fold][[j for j, p in enumerate(probes) if p["bank"] == bank and p["corpus"] == corpus]]
+
+            _per_library(rows, folds, confidences, shared, asked_of, f"quantile {quantile} of {bank} asked of the library", quantile)
+
+
+def _per_library(rows, folds, confidences, shared: float, bank_of, label: str, quantile: float) -> None:
+    """Each corpus's threshold on each fold: the ``quantile`` of ``bank_of(corpus, fold)``'s confidences, never
+    below the one threshold; the shares declined, measured on that fold."""
+    declined, chosen = np.zeros(len(rows), dtype=bool), {}
+    for corpus in sorted({r["corpus"] for r in rows}):
+        for fold in range(3):
+            bank = bank_of(corpus, fold)
+            threshold = max(shared, float(np.quantile(bank, quantile))) if len(bank) else shared
+            chosen.setdefault(corpus, []).append(threshold)
+            test = [i for i, r in enumerate(rows) if r["corpus"] == corpus and folds[i] == fold]
+            declined[test] = confidences[test] < threshold
+    print(f"{label} (thresholds {', '.join(f'{c} {np.mean(t):.3f}' for c, t in chosen.items())}):")
+    for corpus in chosen:
+        print(f"  {corpus:15s} {_declined_line(rows, [i for i, r in enumerate(rows) if r['corpus'] == corpus], declined)}")
 
 
 def _probe_thresholds(probes: list[dict], probe_confidences: np.ndarray, shared: float, bank: str, quantile: float) -> dict[str, float]:
