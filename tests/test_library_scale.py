@@ -61,3 +61,23 @@ def test_the_answer_declines_below_the_librarys_threshold_and_a_fitted_model_kee
 
 def test_qa_fit_opens_libraries_without_their_own_scale(index_dir):
     assert open_pipeline(Settings(corpus=CORPUS, index=index_dir), own_scale=False).answerer.library_threshold == 0.0
+
+
+def test_a_library_with_no_folder_keeps_its_threshold_in_the_user_cache(pipeline, tmp_path, monkeypatch):
+    """A library kept in Milvus has no index folder: its threshold is kept in the user's cache under the same
+    key, and the next process that opens that version reads it there."""
+    from qa.answer.library_scale import library_scale, user_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    asked = []
+    correct = lambda question: asked.append(question) or question  # noqa: E731
+    found = library_scale(pipeline.answerer, pipeline.retriever, correct, "hybrid", 8, "a milvus library, version 3", None)
+    kept = list(user_cache().glob(f"*/{CACHE_FILE}"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text(encoding="utf-8"))["threshold"] == found.threshold
+    assert len(asked) == len(load_probes().questions)
+
+    asked.clear()
+    assert library_scale(pipeline.answerer, pipeline.retriever, correct, "hybrid", 8, "a milvus library, version 3", None) == found
+    assert not asked  # read, not asked again
+    library_scale(pipeline.answerer, pipeline.retriever, correct, "hybrid", 8, "a milvus library, version 4", None)
+    assert asked and len(list(user_cache().glob(f"*/{CACHE_FILE}"))) == 2  # another version: found and kept apart

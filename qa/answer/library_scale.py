@@ -6,7 +6,9 @@ scale*). A library finds its own scale without labels: questions from another co
 of SciFact's training claims) are asked of it, and it declines below the ``quantile`` of their confidences
 (chosen on the suite's dev splits), never below the answer model's threshold. The probes go through retrieval and
 the ranker only (about 10 s a library on 2 cores); the result is kept beside the index, keyed by the index, the
-answer model and the probes, and made again when any of them changes.
+answer model and the probes, and made again when any of them changes. A library with no folder of its own (one
+kept in Milvus) keeps it in the user's cache (``$XDG_CACHE_HOME``, else ``~/.cache``), under the same key, so a
+server that opens the same version of the library again reads it instead of asking the probes.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def library_scale(answerer, retriever: Retriever, correct: Callable[[str], str],
     there."""
     model, probes = answerer.model, load_probes()
     key = hashlib.sha256(json.dumps([index_key, model.fitted.get("data_sha256"), model.threshold, probes.sha256, mode, k]).encode()).hexdigest()
+    folder = Path(folder) if folder is not None else _user_cache_folder(key)
     kept = _read(folder, key)
     if kept is not None:
         return kept
@@ -78,6 +81,20 @@ def library_scale(answerer, retriever: Retriever, correct: Callable[[str], str],
     scale = LibraryScale(max(model.threshold, at_quantile), at_quantile, len(confidences))
     _write(folder, key, scale)
     return scale
+
+
+def user_cache() -> Path:
+    """Where libraries with no folder of their own keep their thresholds, one folder per key."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa-medical" / "library-scale"
+
+
+def _user_cache_folder(key: str) -> Path | None:
+    folder = user_cache() / key[:32]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # no cache to keep it in: found again by the next process
+    return folder
 
 
 def _read(folder: Path | None, key: str) -> LibraryScale | None:
