@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from qa.answer.model import AnswerModel, load_answer_model, write_answer_model
 from qa.answer.signals import UNIT_SIGNALS
-from qa.eval.fit import RANKER_FIXED, RANKER_GRID, choose_threshold, fit_trees
+from qa.eval.fit import RANKER_FIXED, RANKER_GRID, VERDICT_THRESHOLDS, best_verdict_threshold, choose_threshold, fit_trees
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -54,3 +54,17 @@ def test_no_corpus_declines_more_of_its_answerable_questions_than_the_target(ans
         assert np.mean(values[group] < threshold) <= target + 1e-12
     # and no higher threshold would do: some group would decline one question more just above it
     assert any(np.sum(values[group] <= threshold) > np.floor(target * len(values[group])) for group in groups)
+
+
+VERDICT = st.sampled_from(["yes", "no", "unclear"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(VERDICT, st.floats(0.34, 1.0), VERDICT), min_size=1, max_size=60))
+def test_the_verdict_threshold_gets_the_most_verdicts_right_and_is_the_highest_that_does(cases):
+    chosen, right, wrong = best_verdict_threshold(cases)
+    counted = {t: sum((v if p >= t else "unclear") == want for v, p, want in cases) for t in VERDICT_THRESHOLDS}
+    assert right == counted and right[chosen] == max(counted.values())
+    assert all(counted[t] < right[chosen] for t in VERDICT_THRESHOLDS if t > chosen)
+    # a wrong verdict is a Yes or No against the label; "unclear" is never counted wrong
+    assert all(wrong[t] == sum((v if p >= t else "unclear") not in (want, "unclear") for v, p, want in cases) for t in VERDICT_THRESHOLDS)

@@ -283,8 +283,10 @@ def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, read
 
 def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], log=print) -> float:
     """The verdict probability below which a yes/no answer says "The documents do not settle this": the grid
-    value with the most verdicts right less those wrong on the dev questions with a labelled decision (maybe:
-    unclear); a wrong Yes or No costs what a right one gains, "unclear" costs nothing but its missed gain."""
+    value with the most verdicts right on the dev questions with a labelled decision (maybe: unclear), the
+    suite's verdict accuracy; of equals, the highest. Scoring a wrong Yes or No below an "unclear" (right less
+    wrong) chose 0.7, which says "unclear" to so many yes and no questions that fewer verdicts were right than
+    answering "yes" to all (evals/README.md, *Yes/no verdicts*)."""
     from qa.eval.scoring import VERDICT_OF_DECISION
 
     cases = []
@@ -297,13 +299,20 @@ def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, 
                 cases.append((reading.verdict, reading.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
     if not cases:
         return 0.0
-    shown = {t: [(v if p >= t else "unclear", want) for v, p, want in cases] for t in VERDICT_THRESHOLDS}
-    right = {t: sum(v == want for v, want in pairs) for t, pairs in shown.items()}
-    wrong = {t: sum(v != want and v != "unclear" for v, want in pairs) for t, pairs in shown.items()}  # a wrong Yes/No
-    chosen = max(VERDICT_THRESHOLDS, key=lambda t: (right[t] - wrong[t], -t))
+    chosen, right, wrong = best_verdict_threshold(cases)
     log(f"verdict threshold {chosen}: {right[chosen] / len(cases):.3f} of {len(cases)} dev verdicts right, {wrong[chosen] / len(cases):.3f} a wrong yes/no "
         f"(no threshold: {right[0.0] / len(cases):.3f} right, {wrong[0.0] / len(cases):.3f} wrong)")
     return chosen
+
+
+def best_verdict_threshold(cases: list[tuple[str, float, str]]) -> tuple[float, dict[float, int], dict[float, int]]:
+    """Of ``VERDICT_THRESHOLDS``, the one with the most verdicts right (the highest of equals), given each case's
+    (verdict read, its probability, the labelled verdict); with each threshold's counts right and wrong (a Yes
+    or No against the label)."""
+    shown = {t: [(v if p >= t else "unclear", want) for v, p, want in cases] for t in VERDICT_THRESHOLDS}
+    right = {t: sum(v == want for v, want in pairs) for t, pairs in shown.items()}
+    wrong = {t: sum(v != want and v != "unclear" for v, want in pairs) for t, pairs in shown.items()}
+    return max(VERDICT_THRESHOLDS, key=lambda t: (right[t], t)), right, wrong
 
 
 def macro(summaries: dict[str, dict], metric: str) -> float:

@@ -1,0 +1,70 @@
+"""Yes/no verdicts (evals/README.md, *Yes/no verdicts*): how many of PubMedQA's labelled decisions the answer's
+verdict gets right, and how many it gets wrong (a Yes or No against the label), as the verdict threshold of
+the answer model moves (below it the answer says "The documents do not settle this").
+
+1. ``collect``: every labelled question of PubMedQA and PubMedQA-plain (dev and test, own wording) through
+   the product's own path with the shipped answer model and reader; the verdict and its probability read in
+   the answer's lead candidate (about 4 minutes on 2 cores from the suite's cached indexes).
+2. ``analyse``: verdicts right / wrong per threshold, on dev's half the reader was not trained on (where
+   `qa fit` chooses) and on test.
+
+Usage: python tools/verdict_study.py collect OUT.json
+       python tools/verdict_study.py analyse OUT.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def collect(out: str) -> None:
+    import numpy as np
+
+    from qa.app.cli_common import settings_from_env
+    from qa.eval.fit_data import collect_examples, half_of, question_key
+    from qa.eval.scoring import VERDICT_OF_DECISION
+    from qa.eval.suite import load_suite
+
+    corpora = collect_examples(load_suite("evals/suite.json"), settings_from_env(), ("dev", "test"), names=("pubmedqa", "pubmedqa-plain"), progress=False)
+    rows = []
+    for corpus in corpora:
+        answerer = corpus.pipeline.answerer
+        for example in corpus.examples:
+            if not example.gold.decision or not example.candidates.positions or example.kind != "own":
+                continue
+            weighed = answerer.weigh(example.terms, example.candidates, example.hits)
+            reading = weighed.read.reading_for(int(np.argmax(weighed.probabilities)))
+            rows.append({"corpus": corpus.name, "split": example.gold.split, "half": half_of(question_key(corpus.name, example.gold.id)),
+                         "decision": VERDICT_OF_DECISION[example.gold.decision],
+                         "verdict": reading.verdict if reading else None, "probability": reading.verdict_probability if reading else 0.0})
+    with open(out, "w", encoding="utf-8") as file:
+        json.dump(rows, file)
+    print(f"{len(rows)} questions written to {out}", file=sys.stderr)
+
+
+def analyse(path: str) -> None:
+    with open(path, encoding="utf-8") as file:
+        rows = json.load(file)
+    groups = [(f"{corpus} {label}", [r for r in rows if r["corpus"] == corpus and keep(r)])
+              for label, keep in (("dev (fit half)", lambda r: r["split"] == "dev" and r["half"] == "fit"), ("test", lambda r: r["split"] == "test"))
+              for corpus in ("pubmedqa", "pubmedqa-plain")]
+    print("| verdict threshold | " + " | ".join(f"{name}: right / wrong" for name, _ in groups) + " |")
+    print("|---" * (len(groups) + 1) + "|")
+    for threshold in THRESHOLDS:
+        cells = []
+        for _, group in groups:
+            shown = [(r["verdict"] if r["verdict"] and r["probability"] >= threshold else "unclear", r["decision"]) for r in group]
+            right = sum(v == d for v, d in shown) / len(shown)
+            wrong = sum(v in ("yes", "no") and v != d for v, d in shown) / len(shown)
+            cells.append(f"{right:.3f} / {wrong:.3f}")
+        print(f"| {threshold} | " + " | ".join(cells) + " |")
+    for _, group in groups:
+        print(f"{_}: {len(group)} questions, answering 'yes' to all: {sum(r['decision'] == 'yes' for r in group) / len(group):.3f} right")
+
+
+if __name__ == "__main__":
+    command, path = sys.argv[1:3]
+    {"collect": collect, "analyse": analyse}[command](path)
