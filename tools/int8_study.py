@@ -17,7 +17,6 @@ Usage: python tools/int8_study.py variants OUT_FOLDER
 from __future__ import annotations
 
 import json
-import logging
 import statistics
 import sys
 import tempfile
@@ -35,17 +34,14 @@ VARIANTS = {
 
 def variants(out: str) -> None:
     import numpy as np
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from qa.embed.encoders import OnnxEncoder, onnx_model_path
+    from qa.embed.onnx_export import quantise_export
 
     folder, source = Path(out), onnx_model_path()
     folder.mkdir(parents=True, exist_ok=True)
-    logging.disable(logging.WARNING)
     for name, options in VARIANTS.items():
-        quantize_dynamic(str(source), str(folder / f"{name}.onnx"), weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **options)
+        quantise_export(target=folder / f"{name}.onnx", **options)
     texts = [f.read_text(encoding="utf-8")[:2000] for f in sorted(Path("../shared/bench/pubmedqa/corpus").glob("*"))[:192]]
     reference = None
     for name, path in {"fp32": source, **{n: folder / f"{n}.onnx" for n in VARIANTS}}.items():

@@ -17,9 +17,6 @@ from __future__ import annotations
 import json
 import sys
 
-THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-
-
 def collect(out: str) -> None:
     import numpy as np
 
@@ -46,6 +43,8 @@ def collect(out: str) -> None:
 
 
 def analyse(path: str) -> None:
+    from qa.eval.fit import VERDICT_THRESHOLDS, best_verdict_threshold
+
     with open(path, encoding="utf-8") as file:
         rows = json.load(file)
     groups = [(f"{corpus} {label}", [r for r in rows if r["corpus"] == corpus and keep(r)])
@@ -53,16 +52,12 @@ def analyse(path: str) -> None:
               for corpus in ("pubmedqa", "pubmedqa-plain")]
     print("| verdict threshold | " + " | ".join(f"{name}: right / wrong" for name, _ in groups) + " |")
     print("|---" * (len(groups) + 1) + "|")
-    for threshold in THRESHOLDS:
-        cells = []
-        for _, group in groups:
-            shown = [(r["verdict"] if r["verdict"] and r["probability"] >= threshold else "unclear", r["decision"]) for r in group]
-            right = sum(v == d for v, d in shown) / len(shown)
-            wrong = sum(v in ("yes", "no") and v != d for v, d in shown) / len(shown)
-            cells.append(f"{right:.3f} / {wrong:.3f}")
+    counts = [best_verdict_threshold([(r["verdict"] or "unclear", r["probability"], r["decision"]) for r in group])[1:] for _, group in groups]
+    for threshold in VERDICT_THRESHOLDS:
+        cells = [f"{right[threshold] / len(group):.3f} / {wrong[threshold] / len(group):.3f}" for (right, wrong), (_, group) in zip(counts, groups)]
         print(f"| {threshold} | " + " | ".join(cells) + " |")
-    for _, group in groups:
-        print(f"{_}: {len(group)} questions, answering 'yes' to all: {sum(r['decision'] == 'yes' for r in group) / len(group):.3f} right")
+    for name, group in groups:
+        print(f"{name}: {len(group)} questions, answering 'yes' to all: {sum(r['decision'] == 'yes' for r in group) / len(group):.3f} right")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def _read(folder: Path | None, key: str) -> LibraryScale | None:
     if folder is None:
         return None
     try:
-        data = json.loads((Path(folder) / CACHE_FILE).read_text(encoding="utf-8"))
+        data = json.loads((folder / CACHE_FILE).read_text(encoding="utf-8"))
         return LibraryScale(float(data["threshold"]), float(data["probe_quantile_confidence"]), int(data["probes"])) if data.get("key") == key else None
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing, damaged or of another index: found again
@@ -117,7 +117,7 @@ def _write(folder: Path | None, key: str, scale: LibraryScale) -> None:
         with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".library-scale-", suffix=".json", delete=False, encoding="utf-8") as file:
             partial = file.name
             json.dump({"key": key, "threshold": scale.threshold, "probe_quantile_confidence": scale.probe_quantile_confidence, "probes": scale.probes}, file)
-        os.replace(partial, Path(folder) / CACHE_FILE)
+        os.replace(partial, folder / CACHE_FILE)
     except OSError:
         if partial:
             Path(partial).unlink(missing_ok=True)

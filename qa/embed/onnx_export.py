@@ -108,10 +108,11 @@ def _fuse(plain: Path, target: Path, config) -> None:
     fused.save_model_to_file(str(target))
 
 
-def quantise_export(model_name: str = DEFAULT_MODEL, source: Path | None = None, target: Path | None = None) -> Path:
+def quantise_export(model_name: str = DEFAULT_MODEL, source: Path | None = None, target: Path | None = None, **options) -> Path:
     """The export's int8 quantisation beside it (ONNX Runtime's dynamic quantisation, weights per output channel),
     checked against the weights' vectors before it takes its name; ``source``, ``target``: another export of
-    the model, and where its quantisation goes."""
+    the model, and where its quantisation goes; ``options``: more of `quantize_dynamic`'s (which operators or
+    nodes to quantise, for tools/int8_study.py)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -125,7 +126,7 @@ def quantise_export(model_name: str = DEFAULT_MODEL, source: Path | None = None,
         try:
             # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) operators
             quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **options)
         finally:
             logging.disable(logging.NOTSET)
         OnnxInt8Encoder(model_name, partial)  # raises if its vectors stray from the weights'
