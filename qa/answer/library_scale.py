@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -25,6 +24,7 @@ import numpy as np
 
 from qa.answer.reading import NOTHING_READ
 from qa.errors import QAError
+from qa.files import write_atomically
 from qa.retrieve.retriever import Retriever
 
 PROBES_FILE = Path(__file__).with_name("probes.json")
@@ -112,12 +112,7 @@ def _write(folder: Path | None, key: str, scale: LibraryScale) -> None:
     (the threshold is then found again by the next process)."""
     if folder is None:
         return
-    partial = None
     try:
-        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".library-scale-", suffix=".json", delete=False, encoding="utf-8") as file:
-            partial = file.name
-            json.dump({"key": key, "threshold": scale.threshold, "probe_quantile_confidence": scale.probe_quantile_confidence, "probes": scale.probes}, file)
-        os.replace(partial, folder / CACHE_FILE)
+        write_atomically(folder / CACHE_FILE, json.dumps({"key": key, "threshold": scale.threshold, "probe_quantile_confidence": scale.probe_quantile_confidence, "probes": scale.probes}))
     except OSError:
-        if partial:
-            Path(partial).unlink(missing_ok=True)
+        pass

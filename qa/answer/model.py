@@ -26,6 +26,7 @@ import numpy as np
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
 
 from qa.errors import QAError
+from qa.files import write_atomically
 
 RERANK_SIGNALS = ("reader", "rank")  # the reader's score and the ranker's, for the candidates the reader read
 
@@ -208,7 +209,4 @@ def load_rank_model(path: Path = MODEL_FILE) -> "LinearModel | TreeEnsemble":
 
 def write_answer_model(model: AnswerModel, path: Path = MODEL_FILE) -> None:
     """Written whole or not at all (a temporary file renamed into place)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    write_atomically(Path(path), json.dumps(model.to_json(), indent=1) + "\n")

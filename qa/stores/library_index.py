@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import QAError, StaleIndexError
+from qa.files import write_atomically
 from qa.stores import Index
 from qa.stores.milvus import MilvusSearch
 from qa.stores.milvus_library import MilvusLibrary, doc_key
@@ -37,9 +38,7 @@ class LibraryFiles:
         with self._lock:
             if not path.is_file():
                 path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = path.with_name(f".{path.name}.tmp")
-                temporary.write_bytes(self.library.read_file(facts["sha256"]))
-                temporary.replace(path)
+                write_atomically(path, self.library.read_file(facts["sha256"]))
         return path
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answer.reader import Passage
+from qa.files import write_atomically
 from qa.units import sentence_spans
 
 SQUAD_SUBSET = Path(__file__).resolve().parents[2] / "evals" / "reader-data" / "squad2-train-10-articles.json"
@@ -169,11 +170,7 @@ def _overlap(question: str, text: str) -> int:
 
 def write_pairs(pairs: list[Pair], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for pair in pairs:
-            handle.write(json.dumps(pair.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
-    temporary.replace(path)
+    write_atomically(path, "".join(json.dumps(pair.to_json(), ensure_ascii=False, sort_keys=True) + "\n" for pair in pairs))
 
 
 def read_pairs(path: Path) -> list[Pair]:
