@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 import sys
 
-def collect(out: str) -> None:
-    import numpy as np
 
+def collect(out: str) -> None:
     from qa.app.cli_common import settings_from_env
     from qa.eval.fit_data import collect_examples, half_of, question_key
     from qa.eval.scoring import VERDICT_OF_DECISION
@@ -33,7 +32,7 @@ def collect(out: str) -> None:
             if not example.gold.decision or not example.candidates.positions or example.kind != "own":
                 continue
             weighed = answerer.weigh(example.terms, example.candidates, example.hits)
-            reading = weighed.read.reading_for(int(np.argmax(weighed.probabilities)))
+            reading = weighed.read.reading_for(answerer.statement_order(weighed)[0])
             rows.append({"corpus": corpus.name, "split": example.gold.split, "half": half_of(question_key(corpus.name, example.gold.id)),
                          "decision": VERDICT_OF_DECISION[example.gold.decision],
                          "verdict": reading.verdict if reading else None, "probability": reading.verdict_probability if reading else 0.0})

@@ -154,12 +154,7 @@ class ExtractiveAnswerer:
         with its candidate row."""
         builder = StatementBuilder(self.table, model.max_chars)
         positions = weighed.candidates.positions
-        standing = set(standing_rows(self.table, weighed.candidates))
-        ranked = [int(i) for i in np.argsort(-weighed.probabilities, kind="stable")]
-        order = [i for i in ranked if i in standing and weighed.probabilities[i] > 0] or ranked[:1]
-        if weighed.terms.follow_up:  # a follow-up is answered by what speaks to its own words, when anything does
-            focused = weighed.candidates.column("focus")
-            order = [i for i in order if focused[i]] or order
+        order = self.statement_order(weighed)
         scores = {positions[i]: float(weighed.probabilities[i]) for i in order}
         list_question = bool(LIST_ASK.search(question))
         asked = set(weighed.terms.weights)
@@ -181,6 +176,16 @@ class ExtractiveAnswerer:
             answered |= new_terms
             used += len(statement.text)
         return chosen
+
+    def statement_order(self, weighed: Weighed) -> list[int]:
+        """The candidate rows that may be quoted, best first: the first leads the answer (and gives its verdict)."""
+        standing = set(standing_rows(self.table, weighed.candidates))
+        ranked = [int(i) for i in np.argsort(-weighed.probabilities, kind="stable")]
+        order = [i for i in ranked if i in standing and weighed.probabilities[i] > 0] or ranked[:1]
+        if weighed.terms.follow_up:  # a follow-up is answered by what speaks to its own words, when anything does
+            focused = weighed.candidates.column("focus")
+            order = [i for i in order if focused[i]] or order
+        return order
 
     def _restated_verdict(self, question: str, statement: Statement) -> str | None:
         """Without the reader: "yes"/"no" only when the evidence restates every content word of a plain yes/no

@@ -294,7 +294,7 @@ def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, 
         answerer = corpus.pipeline.answerer
         for example in (e for e in corpus.examples if e.split == "dev" and e.gold.decision and e.candidates.positions):
             weighed = answerer.weigh(example.terms, example.candidates, example.hits, model, reads.get(id(example), NOTHING_READ))
-            reading = weighed.read.reading_for(int(np.argmax(weighed.probabilities)))
+            reading = weighed.read.reading_for(answerer.statement_order(weighed)[0])
             if reading is not None:
                 cases.append((reading.verdict, reading.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
     if not cases:
