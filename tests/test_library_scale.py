@@ -81,3 +81,20 @@ def test_a_library_with_no_folder_keeps_its_threshold_in_the_user_cache(pipeline
     assert not asked  # read, not asked again
     library_scale(pipeline.answerer, pipeline.retriever, correct, "hybrid", 8, "a milvus library, version 4", None)
     assert asked and len(list(user_cache().glob(f"*/{CACHE_FILE}"))) == 2  # another version: found and kept apart
+
+
+def test_the_user_cache_keeps_only_the_latest_thresholds(pipeline, tmp_path, monkeypatch):
+    """Every commit to a Milvus library is a new key; the cache keeps the most recently written few, the new one among them."""
+    import os
+
+    from qa.answer import library_scale as scale
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(scale, "KEPT_IN_USER_CACHE", 3)
+    for n in range(5):
+        old = scale.user_cache() / f"old-{n}"
+        old.mkdir(parents=True)
+        os.utime(old, (1_000_000 + n, 1_000_000 + n))
+    scale.library_scale(pipeline.answerer, pipeline.retriever, lambda q: q, "hybrid", 8, "a milvus library, version 9", None)
+    left = sorted(f.name for f in scale.user_cache().iterdir())
+    assert len(left) == 3 and {"old-4", "old-3"} <= set(left) and len(list(scale.user_cache().glob(f"*/{CACHE_FILE}"))) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -28,6 +29,7 @@ from qa.files import write_atomically
 from qa.retrieve.retriever import Retriever
 
 PROBES_FILE = Path(__file__).with_name("probes.json")
+KEPT_IN_USER_CACHE = 32  # libraries with no folder of their own (Milvus) keep this many thresholds
 CACHE_FILE = "library_scale.json"
 _PROBE_VECTORS: dict[str, dict[str, np.ndarray]] = {}  # model -> probe -> vector: embedded once per process
 
@@ -92,9 +94,17 @@ def _user_cache_folder(key: str) -> Path | None:
     folder = user_cache() / key[:32]
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _prune(user_cache(), keep=folder)
     except OSError:
         return None  # no cache to keep it in: found again by the next process
     return folder
+
+
+def _prune(cache: Path, keep: Path) -> None:
+    """Each commit to a library is a new key: only the KEPT_IN_USER_CACHE most recently written keys stay."""
+    folders = sorted((f for f in cache.iterdir() if f.is_dir() and f != keep), key=lambda f: f.stat().st_mtime, reverse=True)
+    for stale in folders[KEPT_IN_USER_CACHE - 1 :]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _read(folder: Path | None, key: str) -> LibraryScale | None:
