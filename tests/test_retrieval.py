@@ -1,4 +1,7 @@
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qa.retrieve.retriever import reciprocal_rank_fusion, score_fusion
 
@@ -53,3 +56,38 @@ def test_reciprocal_rank_fusion_by_hand():
 def test_score_fusion_by_hand():
     fused = score_fusion({1: 0.8, 2: 0.4}, {2: 10.0, 3: 5.0}, dense_weight=0.5)
     assert fused == pytest.approx({1: 0.4, 2: 0.2 + 0.5, 3: 0.25})
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 7)), max_size=60))
+def test_query_vectors_keep_the_most_recently_used(operations):
+    """The query-vector cache behaves as an LRU of its size: what it returns is what was put, and what it
+    drops is the least recently used."""
+    from collections import OrderedDict
+
+    from qa.retrieve.retriever import QueryVectors
+
+    cache, reference = QueryVectors(size=3), OrderedDict()
+    for is_put, n in operations:
+        question = f"q{n}"
+        if is_put:
+            cache.put(question, np.full(2, n, dtype=np.float32))
+            reference[question] = n
+            reference.move_to_end(question)
+            while len(reference) > 3:
+                reference.popitem(last=False)
+        else:
+            got = cache.get(question)
+            assert (got is None) == (question not in reference)
+            if got is not None:
+                assert got[0] == reference[question]
+                reference.move_to_end(question)
+    assert len(cache) == len(reference) <= 3
+
+
+def test_questions_embedded_ahead_are_not_embedded_again(pipeline, monkeypatch):
+    retriever = pipeline.retriever
+    retriever.clear_cache()
+    vectors = retriever.embed_ahead(["first question ahead", "second question ahead"])
+    monkeypatch.setattr(retriever.encoder, "encode", lambda *a, **k: pytest.fail("embedded again"))
+    assert all(np.array_equal(retriever.embed_query(q), v) for q, v in vectors.items())
+    retriever.clear_cache()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -22,6 +23,37 @@ FUSIONS = ("rrf", "score")
 NORMALISATIONS = ("max", "minmax")
 # Each ranked list looks this deep before fusion, so a chunk ranked low by one retriever can still surface.
 CANDIDATE_DEPTH = 50
+
+
+class QueryVectors:
+    """The most recently used questions' vectors (``size`` of them), shared by a server's threads; filled one
+    question at a time as questions are searched, or many at once by Retriever.embed_ahead."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, question: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(question)
+            if vector is not None:
+                self._vectors.move_to_end(question)
+            return vector
+
+    def put(self, question: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[question] = vector
+            self._vectors.move_to_end(question)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
 
 
 class Retriever:
@@ -52,12 +84,7 @@ class Retriever:
         if normalise not in NORMALISATIONS:
             raise QAError(f"normalise must be one of {', '.join(NORMALISATIONS)}. Currently, normalise is {normalise!r}.")
         self.normalise = normalise
-        self._embed_cached = lru_cache(maxsize=1024)(self._embed)
-        self._embedded_ahead: dict[str, np.ndarray] = {}
-
-    def _embed(self, question: str) -> np.ndarray:
-        ahead = self._embedded_ahead.pop(question, None)
-        return ahead if ahead is not None else encode_query(self.encoder, question)
+        self._vectors = QueryVectors()
 
     def embed_ahead(self, questions: list[str], known: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Embed questions about to be searched in one pass of the encoder (far faster than one by one), except
@@ -65,15 +92,20 @@ class Retriever:
         known = known or {}
         missing = [q for q in questions if q not in known]
         vectors = {**{q: known[q] for q in questions if q in known}, **dict(zip(missing, self.encoder.encode(missing) if missing else []))}
-        self._embedded_ahead.update(vectors)
+        for question, vector in vectors.items():
+            self._vectors.put(question, vector)
         return vectors
 
     def embed_query(self, question: str) -> np.ndarray:
-        return self._embed_cached(question)
+        vector = self._vectors.get(question)
+        if vector is None:
+            vector = encode_query(self.encoder, question)
+            self._vectors.put(question, vector)
+        return vector
 
     def clear_cache(self) -> None:
         """Forget cached query embeddings (so a measurement sees a question for the first time)."""
-        self._embed_cached.cache_clear()
+        self._vectors.clear()
 
     def dense_scores(self, question: str, depth: int) -> dict[int, float]:
         return self.index.search.dense(self.embed_query(question), min(depth, len(self.index.chunks)))
