@@ -14,10 +14,11 @@ STOPWORDS = frozenset(
     aren wasn weren shouldn""".split()
 )
 NEGATIONS = frozenset({"no", "not", "never", "none", "cannot", "without", "nor", "neither", "don", "doesn", "isn", "aren", "won", "shouldn"})
-# Words that frame a question without saying what it is about.
+# Words that frame a question without saying what it is about ("which tests should be ordered" asks for tests).
 QUESTION_FRAMING = frozenset(
     """what which who whom whose when where why how whether tell explain describe please patient patients person people
-    someone anyone doctor doctors clinician clinicians recommend recommended recommendation should would could can
+    someone anyone doctor doctors clinician clinicians recommend recommended recommendation order ordered ordering
+    should would could can
     does do did is are was were mean means meaning say says said document documents article articles source sources
     according""".split()
 )
@@ -59,8 +60,38 @@ def words(text: str) -> list[str]:
     return [american(w.replace("'", "").replace(".", "")) for w in _WORD.findall(text.lower().replace("’", "'"))]
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word)
+    return _stemmer().stemWord(adjective_base(word))
+
+
+@lru_cache(maxsize=1)
+def _adjective_lemmas():
+    from lemminflect import getLemma
+
+    return getLemma
+
+
+@lru_cache(maxsize=200_000)
+def adjective_base(word: str) -> str:
+    """A regular comparative or superlative adjective as its base ("lower" -> "low", "earliest" -> "early",
+    "bigger" -> "big"), so that "lower back pain" is searched and matched as "low back pain"; the stemmer
+    leaves these apart. Only where lemminflect's dictionary (not a guess) knows the word as that adjective's
+    form, the form is regular (the base and its ending, not "better" -> "good") and the base is at least as
+    common in English as the word ("number" is not numb's comparative)."""
+    if not word.endswith(("er", "est")) or len(word) < 5:
+        return word
+    lemmas = _adjective_lemmas()(word, upos="ADJ", lemmatize_oov=False)
+    base = lemmas[0] if lemmas else word
+    if base == word or not _regular_form(word, base) or english_zipf(base) < english_zipf(word):
+        return word
+    return base
+
+
+def _regular_form(word: str, base: str) -> bool:
+    """Whether ``word`` is ``base`` with -er/-est (low-er, larg-er, bigg-er, earli-er)."""
+    stems = {base, base.rstrip("e"), base[:-1] + "i" if base.endswith("y") else base, base + base[-1]}
+    return any(word in (s + "er", s + "est") for s in stems)
 
 
 def index_terms(text: str) -> list[str]:

@@ -54,14 +54,9 @@ def test_a_misspelt_word_is_searched_as_corrected_and_says_so(index_dir):
     assert text.startswith("Searched for: ") and "weakness (you typed weaknes)" in text
 
 
-def test_the_readme_question_in_text_recommends_the_mri(index_dir):
-    result = run("ask", "--index", str(index_dir), "What imaging for low back pain with leg weakness?")
-    assert result.returncode == 0, result.stderr
-    assert "urgent MRI of the lumbar spine" in result.stdout.split("\nSources")[0].replace("\n", " ").replace("**", "")
-
-
-def test_the_readme_question_in_more_words_opens_with_the_mri_in_text(index_dir):
-    result = run("ask", "--index", str(index_dir), "What imaging should be ordered for low back pain with new weakness in the lower leg?")
+@pytest.mark.parametrize("question", ["What imaging for low back pain with leg weakness?", "What imaging should be ordered for low back pain with new weakness in the lower leg?"])
+def test_the_readme_question_opens_with_the_mri_in_text(index_dir, question):
+    result = run("ask", "--index", str(index_dir), question)
     assert result.returncode == 0, result.stderr
     first_statement = result.stdout.replace("\n", " ").replace("**", "").split("[1]")[0]
     assert "urgent MRI of the lumbar spine" in first_statement

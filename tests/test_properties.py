@@ -67,3 +67,25 @@ def test_spans_parse_or_fail_clearly(start, length):
 def test_trailing_reference_numbers_are_read(numbers, words):
     line = f"{words.strip() or 'Claim'}x {', '.join(str(n) for n in numbers)}"
     assert cited_reference_numbers(line) == sorted(set(numbers))
+
+
+@given(st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=14))
+def test_a_word_is_searched_as_itself_or_as_the_adjective_it_compares(word):
+    from qa.text import adjective_base
+
+    base = adjective_base(word)
+    if base != word:  # only a regular -er/-est form becomes its base, which is shorter and starts the same way
+        assert word.endswith(("er", "est")) and len(base) < len(word) and word[: max(len(base) - 2, 1)] == base[: max(len(base) - 2, 1)]
+    assert adjective_base(base) == base
+
+
+@pytest.mark.parametrize(
+    "form, other, same",
+    [("lower back pain", "low back pain", True), ("the earliest signs", "early signs", True), ("bigger lesions", "big lesions", True),
+     ("a higher dose", "a high dose", True), ("the number of patients", "numb patients", False), ("better outcomes", "good outcomes", False),
+     ("the liver", "live", False), ("in a letter", "let", False)],
+)
+def test_comparatives_are_indexed_as_their_base_and_other_words_are_not(form, other, same):
+    from qa.text import index_terms
+
+    assert (index_terms(form)[0] == index_terms(other)[0]) is same

@@ -72,8 +72,9 @@ def test_ask_click_a_citation_and_follow_up(ui_server):
         assert "do not answer this question" in page.locator("#qa-chat .qa-answer").last.inner_text()
         assert "Closest passages, not an answer" in page.locator("#qa-chat").inner_text()
         timings += [_ask(page, question) for question in ("Can an MRI show small fiber neuropathy?", "How common were abnormal MRIs in ALS?")]
-        timings.append(_ask(page, "What imaging should be ordered for low back pain with new weakness in the lower leg?"))
-        assert "urgent MRI of the lumbar spine" in page.locator("#qa-chat .qa-answer").last.inner_text().split("[1]")[0]
+        for readme_question in ("What imaging for low back pain with leg weakness?", "What imaging should be ordered for low back pain with new weakness in the lower leg?"):
+            timings.append(_ask(page, readme_question))
+            assert "urgent MRI of the lumbar spine" in page.locator("#qa-chat .qa-answer").last.inner_text().split("[1]")[0]
         page.screenshot(path=str(ARTIFACTS / "6-abstention-and-more.png"), full_page=True)
         browser.close()
     warm = timings[1:]
