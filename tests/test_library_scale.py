@@ -98,3 +98,18 @@ def test_the_user_cache_keeps_only_the_latest_thresholds(pipeline, tmp_path, mon
     scale.library_scale(pipeline.answerer, pipeline.retriever, lambda q: q, "hybrid", 8, "a milvus library, version 9", None)
     left = sorted(f.name for f in scale.user_cache().iterdir())
     assert len(left) == 3 and {"old-4", "old-3"} <= set(left) and len(list(scale.user_cache().glob(f"*/{CACHE_FILE}"))) == 1
+
+
+def test_a_library_that_answers_the_probes_is_held_no_stricter_than_their_cap(pipeline):
+    """Probes the library answers (here the seed's own gold questions) would set a threshold that declines most
+    of its questions; the cap holds it at the strictest threshold the suite has measured."""
+    from qa.answer.library_scale import Probes, find_scale
+    from qa.eval.gold import load_gold
+
+    from tests.conftest import ROOT
+
+    answered = tuple(q.question for q in load_gold(ROOT / "evals" / "gold.jsonl", pipeline.index.documents) if q.answerable)[:40]
+    shipped = load_probes()
+    capped = find_scale(pipeline.answerer, pipeline.retriever, lambda q: q, "hybrid", 8, Probes(answered, shipped.quantile, "answered", shipped.cap))
+    assert capped.probe_quantile_confidence > shipped.cap and capped.threshold == shipped.cap
+    assert 0 < shipped.cap < 0.5

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 import numpy as np
@@ -88,21 +89,43 @@ SHIPPED_QUANTILE = 0.8  # chosen by library-scale on dev (0.85 / 0.80 / 0.75 on 
 
 
 def write_probes(out: str = "qa/answer/probes.json") -> None:
-    """The product's probe questions (qa/answer/library_scale.py): this study's SciFact sample and quantile."""
+    """The product's probe questions (qa/answer/library_scale.py): this study's SciFact sample and quantile, and the cap on the threshold they may set."""
     import hashlib
 
     source = "../shared/bench/scifact/queries_train.jsonl"
     with open(source, "rb") as file:
         digest = hashlib.sha256(file.read()).hexdigest()
+    questions = probe_banks()["scifact-claims"]
+    needed = suite_library_thresholds(questions, SHIPPED_QUANTILE)
     data = {"about": "Questions from another collection, asked of each library to find its own decline threshold (qa/answer/library_scale.py); "
                      "written by `python tools/decline_study.py write-probes`.",
             "source": "SciFact training claims (bench/scifact/queries_train.jsonl), a seeded sample", "source_sha256": digest,
             "quantile": SHIPPED_QUANTILE, "chosen_by": "tools/decline_study.py library-scale on the suite's dev splits (evals/README.md)",
-            "questions": probe_banks()["scifact-claims"]}
+            "cap": math.ceil(max(needed.values()) * 100) / 100,
+            "cap_by": "the highest threshold the probes give a suite answer library (rounded up to 0.01): no library is held stricter than "
+                      f"one the suite has measured; {', '.join(f'{name} {value:.4f}' for name, value in needed.items())}",
+            "questions": questions}
     with open(out, "w", encoding="utf-8") as file:
         json.dump(data, file, indent=1, ensure_ascii=False)
         file.write("\n")
     print(f"wrote {out}", file=sys.stderr)
+
+
+def suite_library_thresholds(questions: list[str], quantile: float) -> dict[str, float]:
+    """The threshold ``questions`` at ``quantile`` give each of the suite's answer libraries (the shipped answer
+    model, the product's own path, no cap)."""
+    from qa.answer import library_scale as scale
+    from qa.app.cli_common import settings_from_env
+    from qa.eval.suite import load_suite, suite_index
+    from qa.pipeline import open_pipeline
+
+    settings, suite, found = settings_from_env(), load_suite("evals/suite.json"), {}
+    probes = scale.Probes(tuple(questions), quantile, "uncapped", cap=1.0)
+    for corpus in (c for c in suite.corpora if c.questions):
+        pipeline = open_pipeline(settings.with_overrides(index=suite_index(corpus, suite.cache, settings.model, False)[0]), check_corpus=False, own_scale=False)
+        correct = lambda question: pipeline.query(question).text  # noqa: E731
+        found[corpus.name] = scale.find_scale(pipeline.answerer, pipeline.retriever, correct, settings.mode, settings.k, probes).threshold
+    return found
 
 
 def collect_probes(out: str) -> None:

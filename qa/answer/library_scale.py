@@ -4,7 +4,9 @@ One threshold for every library must sit below the least sure answers of the har
 it declines few of the questions they cannot answer (evals/README.md, *A threshold on each library's own
 scale*). A library finds its own scale without labels: questions from another collection (``probes.json``: 200
 of SciFact's training claims) are asked of it, and it declines below the ``quantile`` of their confidences
-(chosen on the suite's dev splits), never below the answer model's threshold. The probes go through retrieval and
+(chosen on the suite's dev splits), never below the answer model's threshold and never above the probes' ``cap``
+(the highest threshold they give a suite library: a library that answers the probes themselves, such as one of
+SciFact's abstracts, would otherwise decline most of its own questions). The probes go through retrieval and
 the ranker only (about 10 s a library on 2 cores); the result is kept beside the index, keyed by the index, the
 answer model and the probes, and made again when any of them changes. A library with no folder of its own (one
 kept in Milvus) keeps it in the user's cache (``$XDG_CACHE_HOME``, else ``~/.cache``), under the same key, so a
@@ -39,6 +41,7 @@ class Probes:
     questions: tuple[str, ...]
     quantile: float
     sha256: str
+    cap: float  # the highest threshold the probes may set (a library that answers them would otherwise decline most questions)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class LibraryScale:
 def load_probes(path: Path = PROBES_FILE) -> Probes:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Probes(tuple(data["questions"]), float(data["quantile"]), hashlib.sha256(path.read_bytes()).hexdigest())
+        return Probes(tuple(data["questions"]), float(data["quantile"]), hashlib.sha256(path.read_bytes()).hexdigest(), float(data["cap"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise QAError(f"the probe questions at {path} cannot be read ({exc}); restore the file from the repository.") from exc
 
@@ -68,7 +71,15 @@ def library_scale(answerer, retriever: Retriever, correct: Callable[[str], str],
     kept = _read(folder, key)
     if kept is not None:
         return kept
-    confidences = []
+    scale = find_scale(answerer, retriever, correct, mode, k, probes)
+    _write(folder, key, scale)
+    return scale
+
+
+def find_scale(answerer, retriever: Retriever, correct: Callable[[str], str], mode: str, k: int, probes: Probes) -> LibraryScale:
+    """The probes asked of the library: the answer model's threshold, raised to the probes' quantile of the
+    decline model's confidences where that is higher, but never above the probes' cap."""
+    model, confidences = answerer.model, []
     searched_questions = [correct(question) for question in probes.questions]
     known = _PROBE_VECTORS.setdefault(retriever.encoder.model_name, {})
     known.update(retriever.embed_ahead(sorted(set(searched_questions)), known))
@@ -80,9 +91,7 @@ def library_scale(answerer, retriever: Retriever, correct: Callable[[str], str],
             values = answerer.question_values(terms, candidates, hits, model, scores, NOTHING_READ)[1]
             confidences.append(float(model.decline.probability(values)[0]))
     at_quantile = float(np.quantile(confidences, probes.quantile)) if confidences else 0.0
-    scale = LibraryScale(max(model.threshold, at_quantile), at_quantile, len(confidences))
-    _write(folder, key, scale)
-    return scale
+    return LibraryScale(max(model.threshold, min(at_quantile, probes.cap)), at_quantile, len(confidences))
 
 
 def user_cache() -> Path:
