@@ -65,6 +65,15 @@ def test_a_manifest_for_another_dimension_is_refused(index_copy):
         load_index(index_copy)
 
 
+def test_an_index_of_another_pipeline_version_is_refused_naming_the_fix(index_copy):
+    """Its BM25 terms were analysed another way: searched as it is, it would silently miss words."""
+    manifest = json.loads((index_copy / "manifest.json").read_text())
+    manifest["pipeline_version"] -= 1
+    (index_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(QAError, match=r"pipeline version \d+ and this qa reads version \d+ .*rebuild it with `qa index`"):
+        load_index(index_copy)
+
+
 def test_a_changed_corpus_is_reported_as_stale(tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)

@@ -17,7 +17,7 @@ from qa.ingest.documents import Skipped, corpus_files, hash_file, load_corpus
 from qa.embed.encoders import Encoder, load_encoder, onnx_available
 from qa.errors import QAError
 from qa.stores import Index
-from qa.stores.index_folder import corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
+from qa.stores.index_folder import PIPELINE_VERSION, corpus_changes, file_stat, index_lock, load_index, read_manifest, write_index
 from qa.text import index_terms
 from qa.types import Chunk, Document, Unit
 from qa.units import link_units, read_with_context
@@ -27,9 +27,6 @@ from qa.units import link_units, read_with_context
 # measured crossover: the NumPy encoder starts in 0.1 s and embeds 11 passages/s, sentence-transformers
 # needs 5.8 s to start and embeds 25/s, so above this many passages to embed the latter finishes first.
 AUTO_BACKEND_PASSAGES = 120
-# Bump when cleaning, chunking or the embedded texts change: an index from another pipeline version
-# is rebuilt in full instead of reusing its vectors.
-PIPELINE_VERSION = 6  # 6: comparative adjectives indexed as their base (qa/text.adjective_base)
 # Batch size for indexing: texts are sorted by length first, and on 2 cores 8-16 texts a batch embedded
 # passages about 10% faster than 32 and 30% faster than 64 (MedQuAD passages, ONNX Runtime).
 INDEX_BATCH = 16

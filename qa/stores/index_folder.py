@@ -38,6 +38,9 @@ from qa.types import Chunk, Document, Reference, Section, Unit
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# Bump when cleaning, chunking, the embedded texts or the text analysis (BM25 terms) change: an index of another
+# pipeline version is refused when loaded, and rebuilt in full by `qa index` instead of reusing its vectors.
+PIPELINE_VERSION = 6  # 6: comparative adjectives indexed as their base (qa/text.adjective_base)
 DATA_FILES = ("documents.jsonl", "chunks.jsonl", "units.jsonl", "unit_vectors.npy")
 
 
@@ -183,6 +186,13 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def require_pipeline(manifest: dict, label: str, fix: str) -> None:
+    """An index analysed by another version of the pipeline would be searched with terms it does not hold."""
+    version = manifest.get("pipeline_version")
+    if version != PIPELINE_VERSION:
+        raise StaleIndexError(f"{label} was built by pipeline version {version} and this qa reads version {PIPELINE_VERSION} (its cleaning, chunking or text analysis changed); {fix}.")
+
+
 def load_index(folder: str | Path, expected_model: str | None = None, verify_checksums: bool = True) -> Index:
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -198,6 +208,7 @@ def load_index(folder: str | Path, expected_model: str | None = None, verify_che
             f"the index at {str(folder)!r} was built with embedding model {embedding.get('model')!r}, "
             f"but the settings ask for {expected_model!r}; rebuild it with `qa index`."
         )
+    require_pipeline(manifest, f"the index at {str(folder)!r}", "rebuild it with `qa index` (or `make index`)")
     for name, facts in manifest.get("files", {}).items():
         path = folder / name
         if not path.exists():

@@ -18,6 +18,7 @@ import numpy as np
 from qa.errors import QAError, StaleIndexError
 from qa.files import write_atomically
 from qa.stores import Index
+from qa.stores.index_folder import require_pipeline
 from qa.stores.milvus import MilvusSearch
 from qa.stores.milvus_library import MilvusLibrary, doc_key
 
@@ -47,6 +48,7 @@ def load_library_index(library: MilvusLibrary, expected_model: str | None = None
     manifest = library.current()
     if manifest is None or not manifest["documents"]:
         raise QAError(f"{library.label} holds no library yet; build one with `qa index --store milvus --milvus-uri {library.uri}` or add documents with `qa add`.")
+    require_pipeline(manifest, library.label, "build the library again under another --milvus-collection")
     embedding = manifest["embedding"]
     if expected_model and embedding["model"] != expected_model:
         raise StaleIndexError(f"{library.label} holds vectors of {embedding['model']!r}, but the settings ask for {expected_model!r}; use another --milvus-collection.")
