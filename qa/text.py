@@ -72,7 +72,6 @@ def _adjective_lemmas():
     return getLemma
 
 
-@lru_cache(maxsize=200_000)
 def adjective_base(word: str) -> str:
     """A regular comparative or superlative adjective as its base ("lower" -> "low", "earliest" -> "early",
     "bigger" -> "big"), so that "lower back pain" is searched and matched as "low back pain"; the stemmer

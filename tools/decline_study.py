@@ -91,6 +91,9 @@ SHIPPED_QUANTILE = 0.8  # chosen by library-scale on dev (0.85 / 0.80 / 0.75 on 
 def write_probes(out: str = "qa/answer/probes.json") -> None:
     """The product's probe questions (qa/answer/library_scale.py): this study's SciFact sample and quantile, and the cap on the threshold they may set."""
     import hashlib
+    from pathlib import Path
+
+    from qa.files import write_atomically
 
     source = "../shared/bench/scifact/queries_train.jsonl"
     with open(source, "rb") as file:
@@ -105,9 +108,7 @@ def write_probes(out: str = "qa/answer/probes.json") -> None:
             "cap_by": "the highest threshold the probes give a suite answer library (rounded up to 0.01): no library is held stricter than "
                       f"one the suite has measured; {', '.join(f'{name} {value:.4f}' for name, value in needed.items())}",
             "questions": questions}
-    with open(out, "w", encoding="utf-8") as file:
-        json.dump(data, file, indent=1, ensure_ascii=False)
-        file.write("\n")
+    write_atomically(Path(out), json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {out}", file=sys.stderr)
 
 

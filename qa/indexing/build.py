@@ -96,12 +96,8 @@ def _previous_index(index_folder: Path, model: str, max_tokens: int, unit_vector
         previous = load_index(index_folder, expected_model=model)
     except QAError:
         return None  # missing, stale, corrupted: build everything afresh
-    if (
-        previous.manifest.get("pipeline_version") != PIPELINE_VERSION
-        or previous.manifest["chunking"]["max_tokens"] != max_tokens
-        or previous.manifest["embedding"].get("unit_vectors") != unit_vectors
-    ):
-        return None
+    if previous.manifest["chunking"]["max_tokens"] != max_tokens or previous.manifest["embedding"].get("unit_vectors") != unit_vectors:
+        return None  # (an index of another pipeline version is refused by load_index)
     return previous
 
 

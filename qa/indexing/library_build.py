@@ -14,11 +14,11 @@ from pathlib import Path
 
 from qa.embed.encoders import Encoder
 from qa.errors import QAError
-from qa.indexing.build import PIPELINE_VERSION, BuildReport, bm25_terms, embed_documents
+from qa.indexing.build import BuildReport, bm25_terms, embed_documents
 from qa.ingest.documents import Corpus, load_files
 from qa.stores.milvus_library import MilvusLibrary
 from qa.stores.milvus_lock import writer_lock
-from qa.stores.index_folder import file_sha256
+from qa.stores.index_folder import PIPELINE_VERSION, file_sha256, require_pipeline
 from qa.stores.milvus_prune import prune
 
 
@@ -76,8 +76,9 @@ def _require_compatible(library: MilvusLibrary, current: dict, model: str, max_t
         raise QAError(
             f"{library.label} holds vectors of {current['embedding']['model']!r}, not {model!r}; use another --milvus-collection, or rebuild it with that model."
         )
-    if current["pipeline_version"] != PIPELINE_VERSION or current["chunking"]["max_tokens"] != max_tokens:
-        raise QAError(f"{library.label} was built by another version of qa (pipeline {current['pipeline_version']}); rebuild it under another --milvus-collection.")
+    require_pipeline(current, library.label, "rebuild it under another --milvus-collection")
+    if current["chunking"]["max_tokens"] != max_tokens:
+        raise QAError(f"{library.label} was chunked at {current['chunking']['max_tokens']} tokens, not {max_tokens}; rebuild it under another --milvus-collection.")
 
 
 def _changes(listed: dict, corpus: Corpus, remove: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
