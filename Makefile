@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite fit train-reader clean
+.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite fit fit-reader train-reader clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -106,9 +106,15 @@ fit: install
 
 # Retrain the reader (qa/answer/reader/: int8 ONNX + manifest) from the shipped MiniLM weights on the suite's dev
 # splits and the SQuAD 2.0 training subset in evals/reader-data/ (PyTorch on the CPU; seeded; about 25 minutes on
-# 2 cores); then `make fit` joins it to the answer model and `make eval-suite` measures it on the test splits.
+# 2 cores); then `make fit-reader` joins it to the answer model (`make fit` refits the whole model) and
+# `make eval-suite` measures it on the test splits.
 train-reader: install
 	$(BIN)/qa train-reader --suite evals/suite.json
+
+# Refit only what depends on the reader (its weight beside the ranker, the verdict threshold) for the shipped
+# reader, keeping the answer model's ranker, decline model and threshold (`make fit` refits those too).
+fit-reader: install
+	$(BIN)/qa fit --suite evals/suite.json --reader-only
 
 clean:
 	rm -rf index .pytest_cache

@@ -55,7 +55,7 @@ def test_a_model_fitted_with_another_reader_is_refused_naming_the_fix(pipeline):
     model = pipeline.answerer.model
     other = replace(model, fitted={**model.fitted, "reader": {**model.fitted["reader"], "manifest_sha256": "0" * 64}})
     answerer = ExtractiveAnswerer(pipeline.index, pipeline.answerer.embed_query, pipeline.answerer.lexicon, other)
-    with pytest.raises(QAError, match="fitted with another reader .*make fit"):
+    with pytest.raises(QAError, match="fitted with another reader .*make fit-reader"):
         answerer.answer("What imaging for low back pain with leg weakness?", pipeline.retriever.search("What imaging for low back pain with leg weakness?", "hybrid", 8))
 
 

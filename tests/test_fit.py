@@ -68,3 +68,32 @@ def test_the_verdict_threshold_gets_the_most_verdicts_right_and_is_the_highest_t
     assert all(counted[t] < right[chosen] for t in VERDICT_THRESHOLDS if t > chosen)
     # a wrong verdict is a Yes or No against the label; "unclear" is never counted wrong
     assert all(wrong[t] == sum((v if p >= t else "unclear") not in (want, "unclear") for v, p, want in cases) for t in VERDICT_THRESHOLDS)
+
+
+@pytest.mark.slow
+def test_qa_fit_reader_only_refits_the_readers_part_and_keeps_the_rest(tmp_path):
+    """After `make train-reader`, `qa fit --reader-only` (make fit-reader) joins the shipped reader to the answer
+    model: its weight beside the ranker and the verdict threshold are refitted for it, the ranker, decline model,
+    threshold and statement rule stay, and the file names the reader it was fitted with (the answerer refuses any other)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from qa.answer.model import MODEL_FILE
+    from qa.answer.reader import shipped_reader
+    from qa.app.cli import main
+
+    from .conftest import ROOT
+
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps({"cache": "cache", "corpora": [{"name": "seed", "corpus": str(ROOT / "corpus"), "questions": str(ROOT / "evals" / "gold.jsonl"), "cross_questions": 0}]}))
+    out = tmp_path / "model.json"
+    result = CliRunner().invoke(main, ["fit", "--reader-only", "-q", "--suite", str(suite), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    shipped, refitted = load_answer_model(MODEL_FILE), load_answer_model(out)
+    assert refitted.rank.to_json() == shipped.rank.to_json() and refitted.decline.to_json() == shipped.decline.to_json()
+    assert (refitted.threshold, refitted.keep_ratio, refitted.read_count) == (shipped.threshold, shipped.keep_ratio, 8)
+    assert refitted.rerank is not None and refitted.verdict_threshold in VERDICT_THRESHOLDS
+    assert refitted.fitted["reader"]["manifest_sha256"] == shipped_reader().manifest["sha256"]
+    assert refitted.fitted["reader_part"]["by"].startswith("qa fit --reader-only")
+    assert "seed" in refitted.fitted["reader_part"]["rerank_and_verdict_threshold_dev"]

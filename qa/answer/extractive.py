@@ -81,7 +81,7 @@ class ExtractiveAnswerer:
         fitted_with = model.fitted.get("reader", {}).get("manifest_sha256")
         if fitted_with and fitted_with != self._reader.manifest["sha256"]:
             raise QAError(f"the answer model was fitted with another reader (SHA-256 {fitted_with[:12]}…) than {self._reader.path} "
-                          f"({self._reader.manifest['sha256'][:12]}…); refit it with `make fit` (qa fit).")
+                          f"({self._reader.manifest['sha256'][:12]}…); refit its reader part with `make fit-reader` (qa fit --reader-only).")
         return self._reader
 
     def read(self, terms: QuestionTerms, candidates: Candidates, rank_scores: np.ndarray, model: AnswerModel) -> Read:

@@ -64,14 +64,16 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
 @click.option("--out", type=click.Path(), default=None, help="Where to write the model (default: qa/answer/model.json, the one the answerer uses).")
 @click.option("--without", default="", help="Comma-separated signals to leave out (for an ablation).")
 @click.option("--ablation", "ablation_out", type=click.Path(), default=None, help="Instead of writing the model: fit each variant and write the ablation table (Markdown) here.")
+@click.option("--reader-only", is_flag=True, help="Refit only what depends on the reader (its weight beside the ranker, the verdict threshold), keeping the model file's ranker, decline model and threshold: after make train-reader.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def fit(suite_file, out, without, ablation_out, quiet):
+def fit(suite_file, out, without, ablation_out, reader_only, quiet):
     """Fit the answer model (which sentences answer, and when to decline) on the suite's dev splits.
 
     \b
     Example:
       qa fit                       # make fit: writes qa/answer/model.json
       qa fit --without summary,title_question --out /tmp/ablation.json
+      qa fit --reader-only         # make fit-reader: after make train-reader
     """
     from qa.answer.model import MODEL_FILE, write_answer_model
     from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
@@ -86,6 +88,8 @@ def fit(suite_file, out, without, ablation_out, quiet):
             f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}, "
             "and 'reader' (no reader at all) or 'rank' (the reader alone orders what it reads)."
         )
+    if reader_only and (left_out or ablation_out):
+        raise QAError("--reader-only refits the reader's part of the shipped model as it is; leave out --without and --ablation, or drop --reader-only.")
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     if ablation_out:
         from qa.eval.fit_report import ablation, ablation_markdown
@@ -97,8 +101,14 @@ def fit(suite_file, out, without, ablation_out, quiet):
         click.echo(f"Wrote the ablation table to {ablation_out}")
         return
     examples = collect_examples(load_suite(suite_file), settings_from_env(), ("dev",), progress=not quiet, log=log)
-    fitted = fit_model(examples, left_out, log)
     path = Path(out) if out else MODEL_FILE
+    if reader_only:
+        from qa.answer.model import load_answer_model
+        from qa.eval.fit_reader import refit_reader_part
+
+        fitted = refit_reader_part(examples, load_answer_model(MODEL_FILE), log)
+    else:
+        fitted = fit_model(examples, left_out, log)
     write_answer_model(fitted.model, path)
     click.echo(f"Wrote {path} (threshold {fitted.model.threshold:.4f}, keep_ratio {fitted.model.keep_ratio}); dev:")
     for name, summary in fitted.dev.items():

@@ -1,22 +1,18 @@
 """Fitting the answer model (qa/answer/model.py) on the development suite's dev splits: `qa fit`.
 
-1. The rank model: LightGBM's LambdaRank (boosted trees) of "this unit holds the gold evidence" on the
-   unit signals, over the answerable dev questions whose evidence was retrieved, every corpus weighing
-   the same; its size from a small grid by 3-fold cross-validation on dev. (A conditional logit over the
-   same signals, ``fit_listwise``, put an evidence unit first less often; evals/README.md.)
-2. The reader's part: the shipped reader (qa/answer/reader.py) reads each question's READ_COUNT best-ranked
-   candidates once; a conditional logit over (reader score, ranker score) of the read candidates, fitted
-   like the listwise ranker, orders them (``rerank``).
-3. The decline model: a logistic regression of "the documents answer this question" on the question
-   signals (the ranker's view of its candidates), over every dev question, own, typo'd and foreign; in each
-   corpus the answerable and the other questions weigh the same.
-4. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its
-   answerable dev questions, clean or typo'd, each question's confidence computed with a ranker fitted on
-   the other folds (as a new question meets the ranker).
-5. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and
-   answer F1, macro over corpora), within the limits on length and citations.
-Everything is scored through the answerer's own code (qa/answer/extractive.py) and the harness's own
-scoring (qa/eval/scoring.py).
+1. The rank model: LightGBM's LambdaRank (boosted trees) of "this unit holds the gold evidence" on the unit signals,
+   over the answerable dev questions whose evidence was retrieved, every corpus weighing the same; its size from a
+   small grid by 3-fold cross-validation on dev.
+2. The reader's part: the shipped reader (qa/answer/reader.py) reads each question's READ_COUNT best-ranked candidates
+   once; a conditional logit over (reader score, ranker score) orders them (``rerank``; refitted alone by
+   `qa fit --reader-only`, qa/eval/fit_reader.py).
+3. The decline model: a logistic regression of "the documents answer this question" on the question signals (the
+   ranker's view), over every dev question, own, typo'd and foreign; in each corpus answerable and not weigh the same.
+4. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its answerable dev
+   questions, clean or typo'd, each confidence computed with a ranker fitted on the other folds.
+5. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and answer F1, macro
+   over corpora), within the limits on length and citations.
+Everything is scored through the answerer's own code and the harness's own scoring (qa/eval/scoring.py).
 """
 
 from __future__ import annotations
@@ -332,7 +328,8 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     # threshold is set on each question as scored by a ranker fitted without it, as the answerer's ranker meets a
     # new question: on its own training questions the ranker is surer, and a threshold set there declined more
     # answerable test questions than the target allows.
-    partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, *_blank(len(QUESTION_SIGNALS))), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {})
+    blank = np.zeros(len(QUESTION_SIGNALS))  # no decline model yet: the ranker's view of the questions is what it is fitted on
+    partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, blank, blank + 1, blank, 0.0), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {})
     q_values, q_labels, q_weights, q_keys = question_data(corpora, partial)
     decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
     folds = [fold_of(key) for key in keys]
@@ -343,15 +340,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         f"(set on its own training questions it would be {choose_threshold(decline.probability(q_values), q_keys):.4f})")
     base, choosing, reads = replace(partial, decline=decline, threshold=threshold), corpora, {}
     if "reader" not in without:
-        choosing = fit_half(corpora)  # what depends on the reader is fitted on questions it was not trained on
-        # ... and beside a ranker that has not seen them either, as the answerer's ranker meets a new question:
-        # on its own training questions the ranker is right so often that the reader looks worthless beside it.
-        fitting_rank = fit_trees_on((i for i, key in enumerate(keys) if half_of(key) == "reader"), groups, group_weights, parameters, without)
-        reads = read_examples(choosing, fitting_rank, log=log)
-        rerank_data, rerank_weights = rerank_groups(choosing, fitting_rank, reads)
-        rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)
-        log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")
-        base = replace(base, rank=fitting_rank, rerank=rerank, read_count=READ_COUNT)
+        base, choosing, reads = fit_reader_part(corpora, base, (groups, group_weights, keys), parameters, without, log)
     best, best_key, best_dev = base, None, {}
     for keep_ratio in KEEP_RATIOS:
         candidate = replace(base, keep_ratio=keep_ratio)
@@ -373,7 +362,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "corpora": {c.name: sum(e.split == "dev" for e in c.examples) for c in corpora},
         "candidate_units": int(len(labels)),
         "without": sorted(without),
-        "reader": {"read_count": best.read_count, "manifest_sha256": _reader_hash() if best.rerank is not None else None},
+        "reader": {"read_count": best.read_count, "manifest_sha256": reader_hash() if best.rerank is not None else None},
         "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID), "by": "3-fold cross-validation on dev"},
         "target_declined": TARGET_DECLINED,
         "dev": {name: {k: s.get(k) for k in ("evidence_cited", "false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained", "answer_f1")}
@@ -383,11 +372,22 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     return Fitted(replace(best, fitted=fitted), best_dev)
 
 
-def _blank(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    return np.zeros(size), np.ones(size), np.zeros(size), 0.0
+def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data, parameters: dict, without: frozenset[str], log=print):
+    """What depends on the reader: its combination with the ranker (``rerank``), fitted on the half of dev it was
+    not trained on, beside a ranker that has not seen those questions either, as the answerer's ranker meets a new
+    question (on its own training questions the ranker is right so often that the reader looks worthless beside
+    it). Returns the model with that ranker and combination, the questions it was fitted on, and their reads."""
+    groups, group_weights, keys = rank_data
+    choosing = fit_half(corpora)
+    fitting_rank = fit_trees_on((i for i, key in enumerate(keys) if half_of(key) == "reader"), groups, group_weights, parameters, without)
+    reads = read_examples(choosing, fitting_rank, log=log)
+    rerank_data, rerank_weights = rerank_groups(choosing, fitting_rank, reads)
+    rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)
+    log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")
+    return replace(base, rank=fitting_rank, rerank=rerank, read_count=READ_COUNT), choosing, reads
 
 
-def _reader_hash() -> str:
+def reader_hash() -> str:
     from qa.answer.reader import shipped_reader
 
     return shipped_reader().manifest["sha256"]

@@ -1,0 +1,27 @@
+"""`qa fit --reader-only` (make fit-reader): after `make train-reader`, only what depends on the reader is refitted."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from qa.answer.model import AnswerModel
+from qa.eval.fit import RANKER_GRID, READ_COUNT, Fitted, reader_hash, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups
+from qa.eval.fit_data import CorpusExamples
+
+
+def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=print) -> Fitted:
+    """`qa fit --reader-only`, after `make train-reader`: the reader's combination and the verdict threshold
+    refitted for the shipped reader, while the model's ranker, decline model, threshold and statement rule stay
+    as they are (a whole refit also moves the ranker's near-ties and the decline model: evals/README.md)."""
+    rank_data = rank_groups(corpora)
+    parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
+    with_reader, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, frozenset(), log)
+    dev = evaluate(choosing, with_reader, "dev", reads)
+    verdict_threshold = choose_verdict_threshold(choosing, with_reader, reads, log)
+    fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | {
+        "reader": {"read_count": READ_COUNT, "manifest_sha256": reader_hash()},
+        "reader_part": {"refitted": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "qa fit --reader-only (make fit-reader)",
+                        "rerank_and_verdict_threshold_dev": {name: {k: s.get(k) for k in ("evidence_cited", "answer_f1", "verdict_accuracy")} for name, s in dev.items()}},
+    }
+    return Fitted(replace(with_reader, rank=model.rank, verdict_threshold=verdict_threshold, fitted=fitted), dev)
