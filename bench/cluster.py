@@ -47,20 +47,24 @@ def ray_throughput(abstracts: int, log=print) -> dict:
     files = [(p.name, p) for p in sorted(folder.glob("*.txt"))[:abstracts]]
     documents = list(load_files(files).documents)
     rows = []
-    for workers in (None, 1, 2):
-        started = time.perf_counter()
-        encoder = RayEncoder(DEFAULT_MODEL, "auto", workers) if workers else None
-        startup = time.perf_counter() - started
-        started = time.perf_counter()
-        parts, backend, _ = embed_documents(documents, DEFAULT_MODEL, progress=False, encoder=encoder)
-        seconds = time.perf_counter() - started
-        if encoder is not None:
-            encoder.close()
-        passages = sum(len(p.chunks) for p in parts)
-        row = {"workers": workers or "single process", "backend": backend, "passages": passages, "seconds": round(seconds, 1), "startup_s": round(startup, 1),
-               "passages_per_s": round(passages / seconds, 1), "per_worker_per_s": round(passages / seconds / (workers or 1), 1)}
-        rows.append(row)
-        log(f"cluster: ray {row}")
+    encoders = []  # one local Ray for both pool sizes: the second RayEncoder joins the node the first started
+    try:
+        for workers in (None, 1, 2):
+            started = time.perf_counter()
+            encoder = RayEncoder(DEFAULT_MODEL, "auto", workers) if workers else None
+            startup = time.perf_counter() - started
+            encoders += [encoder] if encoder else []
+            started = time.perf_counter()
+            parts, backend, _ = embed_documents(documents, DEFAULT_MODEL, progress=False, encoder=encoder)
+            seconds = time.perf_counter() - started
+            passages = sum(len(p.chunks) for p in parts)
+            row = {"workers": workers or "single process", "backend": backend, "passages": passages, "seconds": round(seconds, 1), "startup_s": round(startup, 1),
+                   "passages_per_s": round(passages / seconds, 1), "per_worker_per_s": round(passages / seconds / (workers or 1), 1)}
+            rows.append(row)
+            log(f"cluster: ray {row}")
+    finally:
+        if encoders:
+            encoders[0].close()  # shuts the one local node down
     single = rows[0]["passages_per_s"]
     for row in rows:
         row["vs_single_process"] = round(row["passages_per_s"] / single, 2)

@@ -168,7 +168,7 @@ def _cluster(cluster: dict | None) -> list[str]:
         "## 4c. Many servers, one library (Milvus) and indexing on Ray",
         "",
         f"{cluster['seconds']} s; `bench/run.py --only cluster` reruns this section alone. Embedding {ray['abstracts']} PubMedQA abstracts through the indexer's own "
-        "`embed_documents`, the single process against Ray on this machine (start-up apart), same run:",
+        "`embed_documents`, the single process against Ray on this machine (start-up apart; one local node serves both pool sizes, so the second starts nothing), same run:",
         "",
         "| embedded by | passages | seconds | Ray start s | passages/s | per worker /s | vs single process |",
         "|---|---|---|---|---|---|---|",

@@ -65,6 +65,35 @@ def test_a_ray_worker_killed_midway_is_replaced_and_nothing_is_lost():
     assert killed and float(np.abs(vectors - local).max()) <= 1e-5
 
 
+def test_a_local_ray_that_times_out_starting_once_is_started_again(monkeypatch):
+    """Ray's own 30 s start-up timeout cannot be forced here, so its first start is made to fail as it does
+    on a loaded machine (the rest is the real Ray: the node is stopped, started again and embeds)."""
+    import ray
+
+    from qa.embed.encoders import load_encoder
+    from qa.embed.ray_pool import RayEncoder
+
+    real_init, starts = ray.init, []
+
+    def init_that_times_out_once(*args, **kwargs):
+        starts.append(kwargs)
+        if len(starts) == 1:
+            real_init(*args, **kwargs)  # a node really starts, and must be stopped before the next try
+            raise Exception("The current node timed out during startup.")
+        return real_init(*args, **kwargs)
+
+    monkeypatch.setattr(ray, "init", init_that_times_out_once)
+    texts = ["Urgent MRI of the lumbar spine is recommended for new leg weakness."] * 4
+    spans = [[((0, 20),)] for _ in texts]
+    encoder = RayEncoder(DEFAULT_MODEL, "auto", 1)
+    try:
+        vectors, _ = encoder.encode_spans(texts, spans, 16)
+    finally:
+        encoder.close()
+    assert len(starts) == 2
+    assert float(np.abs(vectors - load_encoder(DEFAULT_MODEL, "onnx").encode_spans(texts, spans, 16)[0]).max()) <= 1e-5
+
+
 def test_a_ray_address_that_does_not_answer_is_one_line(tmp_path):
     address = f"127.0.0.1:{free_port()}"
     result = _cli("index", "-q", "--corpus", str(CORPUS), "--index", str(tmp_path / "index"), "--ray", address)

@@ -20,6 +20,9 @@ import numpy as np
 from qa.errors import QAError
 
 RAY_BATCH = 16  # passages per actor call, as the local indexer batches them
+# Ray gives a local node 30 s to register; on a loaded machine (seen in CI, right after the test suite)
+# that can run out once, and a second start after a clean shutdown goes through.
+LOCAL_START_ATTEMPTS = 2
 
 
 class EmbedActor:
@@ -51,14 +54,19 @@ class RayEncoder:
         self.dimension = model_dimension(model)
         if address != "auto":
             _require_reachable(address)
-        try:
-            if address == "auto":
-                ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
-            else:
-                ray.init(address=address, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
-        except Exception as exc:
-            message = " ".join(str(exc).split())[:200]
-            raise QAError(f"the Ray cluster at {address} cannot be joined ({message}); start it (ray start --head), check the address, or use --ray auto.") from None
+        attempts = LOCAL_START_ATTEMPTS if address == "auto" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                if address == "auto":
+                    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
+                else:
+                    ray.init(address=address, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
+                break
+            except Exception as exc:
+                ray.shutdown()  # a half-started local node is stopped before the next try
+                if attempt == attempts:
+                    message = " ".join(str(exc).split())[:200]
+                    raise QAError(f"the Ray cluster at {address} cannot be joined ({message}); start it (ray start --head), check the address, or use --ray auto.") from None
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.worker_pids: set[int] = set()
 
