@@ -47,13 +47,13 @@ def ray_throughput(abstracts: int, log=print) -> dict:
     files = [(p.name, p) for p in sorted(folder.glob("*.txt"))[:abstracts]]
     documents = list(load_files(files).documents)
     rows = []
-    encoders = []  # one local Ray for both pool sizes: the second RayEncoder joins the node the first started
+    first_pool = None  # one local Ray for both pool sizes: the second RayEncoder joins the node the first started
     try:
         for workers in (None, 1, 2):
             started = time.perf_counter()
             encoder = RayEncoder(DEFAULT_MODEL, "auto", workers) if workers else None
             startup = time.perf_counter() - started
-            encoders += [encoder] if encoder else []
+            first_pool = first_pool or encoder
             started = time.perf_counter()
             parts, backend, _ = embed_documents(documents, DEFAULT_MODEL, progress=False, encoder=encoder)
             seconds = time.perf_counter() - started
@@ -63,8 +63,8 @@ def ray_throughput(abstracts: int, log=print) -> dict:
             rows.append(row)
             log(f"cluster: ray {row}")
     finally:
-        if encoders:
-            encoders[0].close()  # shuts the one local node down
+        if first_pool is not None:
+            first_pool.close()  # shuts the one local node down
     single = rows[0]["passages_per_s"]
     for row in rows:
         row["vs_single_process"] = round(row["passages_per_s"] / single, 2)

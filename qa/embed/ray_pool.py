@@ -54,13 +54,11 @@ class RayEncoder:
         self.dimension = model_dimension(model)
         if address != "auto":
             _require_reachable(address)
+        where = {"num_cpus": os.cpu_count(), "include_dashboard": False} if address == "auto" else {"address": address}
         attempts = LOCAL_START_ATTEMPTS if address == "auto" else 1
         for attempt in range(1, attempts + 1):
             try:
-                if address == "auto":
-                    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
-                else:
-                    ray.init(address=address, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
+                ray.init(**where, log_to_driver=False, configure_logging=False, ignore_reinit_error=True)
                 break
             except Exception as exc:
                 ray.shutdown()  # a half-started local node is stopped before the next try
