@@ -1,13 +1,13 @@
 """Which layers of the passage encoder can be int8 (evals/README.md, *The int8 passage encoder*): the fused
-export quantised whole (the `onnx-int8` backend) or with some operators left in fp32, each timed on PubMedQA
-abstracts and compared with fp32 vectors, then every suite corpus indexed with a variant and its retrieval
-compared with the cached fp32 index's.
+export quantised whole (the `onnx-int8` backend until 2026-12-03) or with some operators left in fp32 (the last
+variant is the product's since then), each timed on PubMedQA abstracts and compared with fp32 vectors, then every
+suite corpus indexed with a variant and its retrieval compared with an fp32 build's.
 
 1. ``variants``: writes each variant to ``OUT_FOLDER`` (ONNX Runtime's dynamic quantisation, weights per output
    channel, as the product's), then per variant the median of 3 encodes of 192 PubMedQA abstracts (2 threads)
    and its cosines to the fp32 vectors (about 3 minutes).
 2. ``retrieval VARIANT.onnx``: every suite corpus indexed with it (`build_index`, the product's path) against
-   the cached fp32 index: the test split's own and typo'd answerable questions, hybrid, success@1/5/10 and MRR;
+   an fp32 build (`--backend onnx`): the test split's own and typo'd answerable questions, hybrid, success@1/5/10 and MRR;
    SciFact's test nDCG@10 (about 20 minutes).
 
 Usage: python tools/int8_study.py variants OUT_FOLDER
@@ -23,12 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-LAYERS = range(6)
-FFN_OUTPUT = [f"/encoder/encoder/layer.{i}/output/dense/MatMul" for i in LAYERS]  # the 1536 -> 384 projections
 VARIANTS = {
-    "whole": {},  # as `qa export-onnx` quantises (the onnx-int8 backend)
+    "whole": {},  # every operator ONNX Runtime can quantise (the onnx-int8 backend before 2026-12-03)
     "matmul-only": {"op_types_to_quantize": ["MatMul"]},  # attention's fused projections left in fp32
-    "no-ffn-output": {"op_types_to_quantize": ["MatMul", "Attention"], "nodes_to_exclude": FFN_OUTPUT},
+    "no-ffn-output": None,  # the product's: all but the six FFN output projections (1536 -> 384)
 }
 
 
@@ -41,7 +39,7 @@ def variants(out: str) -> None:
     folder, source = Path(out), onnx_model_path()
     folder.mkdir(parents=True, exist_ok=True)
     for name, options in VARIANTS.items():
-        quantise_export(target=folder / f"{name}.onnx", **options)
+        quantise_export(target=folder / f"{name}.onnx", options=options)
     texts = [f.read_text(encoding="utf-8")[:2000] for f in sorted(Path("../shared/bench/pubmedqa/corpus").glob("*"))[:192]]
     reference = None
     for name, path in {"fp32": source, **{n: folder / f"{n}.onnx" for n in VARIANTS}}.items():
@@ -61,21 +59,22 @@ def retrieval(variant: str) -> None:
     import numpy as np
 
     from qa.app.cli_common import settings_from_env
-    from qa.embed.encoders import OnnxEncoder
+    from qa.embed.encoders import OnnxInt8Encoder
     from qa.eval.scoring import retrieval_scores
-    from qa.eval.suite import beir_scores, corpus_folder, corpus_questions, load_suite, suite_index
+    from qa.eval.suite import beir_scores, corpus_folder, corpus_questions, load_suite
     from qa.indexing.build import build_index
     from qa.pipeline import open_pipeline
 
-    encoder = OnnxEncoder(onnx_path=Path(variant), tolerance=None)
-    encoder.backend = f"onnx-{Path(variant).stem}"
+    encoder = OnnxInt8Encoder(onnx_path=Path(variant))  # a pass per text, as the product's int8 backend
+    encoder.backend = f"onnx-int8-{Path(variant).stem}"
     settings, suite = settings_from_env(), load_suite("evals/suite.json")
     scratch = Path(tempfile.mkdtemp(prefix="int8-study-"))
     for corpus in suite.corpora:
         row = {}
-        variant_index = scratch / corpus.name
+        variant_index, fp32_index = scratch / corpus.name, scratch / f"{corpus.name}-fp32"
         build_index(corpus_folder(corpus, suite.cache), variant_index, settings.model, progress=False, encoder=encoder)
-        for label, index in (("fp32", suite_index(corpus, suite.cache, settings.model, False)[0]), ("variant", variant_index)):
+        build_index(corpus_folder(corpus, suite.cache), fp32_index, settings.model, backend="onnx", progress=False)
+        for label, index in (("fp32", fp32_index), ("variant", variant_index)):
             pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False, own_scale=False)
             if corpus.questions:
                 questions = corpus_questions(suite, corpus, pipeline.index.documents)

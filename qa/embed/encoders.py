@@ -363,6 +363,14 @@ class OnnxInt8Encoder(OnnxEncoder):
         if float((expected * got).sum()) < self.MIN_COSINE:
             raise QAError(f"the int8 ONNX export at {path} strays from {model_name!r}'s vectors; delete it and run `qa export-onnx`.")
 
+    def encode_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]] | None, batch_size: int = 1, progress: Callable[[int], None] | None = None):
+        """As the fp32 encoder's, but each text in a pass of its own (``batch_size`` is not used): dynamic
+        quantisation scales each activation tensor by its own range, so in a batch a text's vector would depend
+        on its neighbours and their padding (cosine 0.997 to its vector alone), and a document added later or
+        embedded on Ray would not get the vector a whole build gives it. Alone is as fast on 2 cores (192
+        PubMedQA abstracts: 3.7 s, against 3.9 s in batches of 16)."""
+        return super().encode_spans(texts, spans, 1, progress)
+
 
 BACKENDS = {"numpy": NumpyEncoder, "sentence-transformers": SentenceTransformerEncoder, "onnx": OnnxEncoder, "onnx-int8": OnnxInt8Encoder}
 
