@@ -150,6 +150,27 @@ def test_another_servers_update_is_seen_and_only_what_changed_is_loaded(lite_ser
     assert sorted(_pipeline(lite_server, "delta", previous=fresh).index.documents) == ["gout-md"]
 
 
+def test_a_library_of_int8_vectors_keeps_int8_for_what_is_added(lite_server, tmp_path):
+    """A library built with the int8 export (`--backend onnx-int8`) gets the documents added later with the
+    default backend embedded in int8 too, so one library never mixes the two precisions."""
+    from qa.embed.encoders import load_encoder
+    from qa.indexing.build import chunk_embedding_text
+
+    _build(lite_server, "precision", [_note(tmp_path)], backend="onnx-int8")
+    text = "# Scurvy\n\nScurvy is caused by a lack of vitamin C and is treated with ascorbic acid.\n"
+    report = _build(lite_server, "precision", [_note(tmp_path, "scurvy.md", text)])
+    assert report.backend == "onnx-int8" and _library(lite_server, "precision").current()["embedding"]["backend"] == "onnx-int8"
+    pipeline = _pipeline(lite_server, "precision")
+    answer = pipeline.ask("How is scurvy treated?")
+    assert "ascorbic acid" in answer.text
+    index = pipeline.index
+    row = next(i for i, c in enumerate(index.chunks) if c.doc_id == "scurvy-md")
+    passage = chunk_embedding_text(index.documents["scurvy-md"], index.chunks[row])
+    stored = index.search.vectors()[row]
+    assert abs(float(stored @ load_encoder(DEFAULT_MODEL, "onnx-int8").encode([passage])[0]) - 1) < 1e-5
+    assert abs(float(stored @ load_encoder(DEFAULT_MODEL, "onnx").encode([passage])[0]) - 1) > 1e-4
+
+
 def test_a_pdf_lives_in_the_store_and_its_page_is_shown_from_there(lite_server, tmp_path):
     from tests.test_ui_library import ten_page_pdf
 

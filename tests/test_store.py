@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from qa.embed.encoders import DEFAULT_MODEL
@@ -85,6 +86,20 @@ def test_a_changed_corpus_is_reported_as_stale(tmp_path):
     assert not index_is_current(corpus, index, DEFAULT_MODEL)
     with pytest.raises(QAError, match=r"changed since the index was built \(added: extra.txt; changed: neuropathy-on-mri.txt\)"):
         open_pipeline(Settings(corpus=corpus, index=index))
+
+
+def test_an_index_of_int8_vectors_is_embedded_again_at_the_default_precision(tmp_path, index_dir):
+    """An index built with the int8 export (`--backend onnx-int8`) is stale for the default (fp32), and a default
+    build keeps none of its vectors: it equals a fresh build, so no index mixes the two precisions."""
+    index = tmp_path / "index"
+    build_index(CORPUS, index, DEFAULT_MODEL, backend="onnx-int8", progress=False)
+    assert index_is_current(CORPUS, index, DEFAULT_MODEL, backend="onnx-int8")
+    assert not index_is_current(CORPUS, index, DEFAULT_MODEL)
+    report = build_index(CORPUS, index, DEFAULT_MODEL, progress=False)
+    assert report.backend == "onnx" and report.unchanged == () and index_is_current(CORPUS, index, DEFAULT_MODEL)
+    rebuilt, fresh = load_index(index), load_index(index_dir)
+    assert np.abs(rebuilt.search.vectors() - fresh.search.vectors()).max() <= 1e-5
+    assert np.abs(rebuilt.unit_vectors - fresh.unit_vectors).max() <= 1e-5
 
 
 def test_a_failed_build_leaves_the_previous_index_intact(tmp_path, index_dir):

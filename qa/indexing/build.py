@@ -79,7 +79,9 @@ def unit_embedding_texts(units: tuple[Unit, ...], sections: list[str]) -> list[s
     return [f"{section}: {body}" if section else body for body, section in zip(bodies, sections)]
 
 
-def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_vectors: str = "pooled") -> bool:
+def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_vectors: str = "pooled", backend: str = "auto") -> bool:
+    """Whether the index holds every file of the folder as it is now, embedded as ``backend`` would embed it
+    now ("auto": as a build would choose, where an ONNX export decides it)."""
     try:
         manifest = read_manifest(index_folder)
     except QAError:
@@ -87,16 +89,43 @@ def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_v
     embedding = manifest.get("embedding", {})
     if embedding.get("model") != model or embedding.get("unit_vectors") != unit_vectors or manifest.get("pipeline_version") != PIPELINE_VERSION:
         return False
+    if _precision(str(embedding.get("backend"))) != _precision(_resolved_backend(model, backend, None)):
+        return False
     return not corpus_changes(manifest, corpus_folder, corpus_files(corpus_folder), hash_file).any
 
 
-def _previous_index(index_folder: Path, model: str, max_tokens: int, unit_vectors: str) -> Index | None:
-    """The index being replaced, if its vectors can be reused: same model, chunking and pipeline."""
+def _resolved_backend(model: str, backend: str, encoder: Encoder | None) -> str:
+    """The backend that embeds: ``encoder``'s when given (Ray actors: "onnx on ray"), else ``backend``, "auto"
+    resolved to the fp32 export (NumPy without one; above AUTO_BACKEND_PASSAGES a build takes sentence-transformers,
+    the same vectors)."""
+    if encoder is not None:
+        return getattr(encoder, "backend", type(encoder).__name__)
+    return ("onnx" if onnx_available(model) else "numpy") if backend == "auto" else backend
+
+
+def _precision(backend: str) -> str:
+    """The fp32 backends compute the same vectors (within 1e-4, tested); the int8 export's differ slightly
+    (cosine about 0.997), so vectors of one are not kept in an index built with the other."""
+    return "int8" if backend.startswith("onnx-int8") else "fp32"
+
+
+def library_backend(model: str, backend: str, recorded: str | None) -> str:
+    """What embeds documents added to a library whose vectors ``recorded`` embedded: "auto" keeps the library's
+    precision (fp32 or int8), so one library never mixes the two; a named backend is used as named."""
+    if backend != "auto" or not recorded or _precision(recorded) == _precision(_resolved_backend(model, backend, None)):
+        return backend
+    return "onnx-int8" if _precision(recorded) == "int8" else "onnx"
+
+
+def _previous_index(index_folder: Path, model: str, max_tokens: int, unit_vectors: str, precision: str) -> Index | None:
+    """The index being replaced, if its vectors can be reused: same model, chunking, pipeline and precision."""
     try:
         previous = load_index(index_folder, expected_model=model)
     except QAError:
         return None  # missing, stale, corrupted: build everything afresh
-    if previous.manifest["chunking"]["max_tokens"] != max_tokens or previous.manifest["embedding"].get("unit_vectors") != unit_vectors:
+    embedding = previous.manifest["embedding"]
+    if previous.manifest["chunking"]["max_tokens"] != max_tokens or embedding.get("unit_vectors") != unit_vectors or _precision(str(embedding.get("backend"))) != precision:
+        previous.search.close()
         return None  # (an index of another pipeline version is refused by load_index)
     return previous
 
@@ -134,7 +163,7 @@ def build_index(
         corpus = load_corpus(corpus_folder)
         fingerprint = _fingerprint(corpus_folder, corpus_files(corpus_folder))
         load_seconds = time.perf_counter() - started
-        previous = _previous_index(index_folder, model, max_tokens, unit_vectors)
+        previous = _previous_index(index_folder, model, max_tokens, unit_vectors, _precision(_resolved_backend(model, backend, encoder)))
         parts, changes = _reuse_or_split(corpus.documents, previous)
         embed_started = time.perf_counter()
         parts, chosen, dimension = _embed_pending(parts, model, max_tokens, backend, progress, unit_vectors, encoder)
@@ -179,15 +208,11 @@ def _embed_pending(
     for i in pending:
         chunks = split_document(parts[i].document, max_tokens, tokens)
         split[i] = replace(parts[i], chunks=chunks, units=split_units(parts[i].document, chunks))
+    chosen = _resolved_backend(model, backend, encoder)
     if encoder is None:
-        chosen = backend if backend != "auto" else "numpy"
-        if backend == "auto" and onnx_available(model):
-            chosen = "onnx"
-        elif backend == "auto" and sum(len(part.chunks) for part in split.values()) > AUTO_BACKEND_PASSAGES:
+        if backend == "auto" and chosen == "numpy" and sum(len(part.chunks) for part in split.values()) > AUTO_BACKEND_PASSAGES:
             chosen = "sentence-transformers"
         encoder = load_encoder(model, chosen)
-    else:
-        chosen = getattr(encoder, "backend", type(encoder).__name__)
     embedded = dict(zip(pending, _embed_parts(encoder, [split[i] for i in pending], progress, unit_vectors)))
     return [embedded.get(i, part) for i, part in enumerate(parts)], chosen, encoder.dimension
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qa.embed.encoders import Encoder
 from qa.errors import QAError
-from qa.indexing.build import BuildReport, bm25_terms, embed_documents
+from qa.indexing.build import BuildReport, bm25_terms, embed_documents, library_backend
 from qa.ingest.documents import Corpus, load_files
 from qa.stores.milvus_library import MilvusLibrary
 from qa.stores.milvus_lock import writer_lock
@@ -50,6 +50,7 @@ def build_library(
         new = [d for d in corpus.documents if d.doc_id in changes["added"] or d.doc_id in changes["updated"]]
         if not new and not changes["removed"]:
             return _report(corpus, current, started, library, backend, changes)
+        backend = library_backend(model, backend, current["embedding"].get("backend"))
         parts, chosen, dimension = embed_documents(new, model, max_tokens, backend, progress, current["embedding"]["unit_vectors"], encoder)
         dimension = dimension or current["embedding"]["dimension"]
         library.ensure(dimension, expected_rows=sum(f.get("chunks", 0) for f in listed.values()) + sum(len(p.chunks) for p in parts))
