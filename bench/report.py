@@ -270,7 +270,8 @@ def _product(product: dict | None, quick: bool) -> list[str]:
         "",
         "`qa index` against the LangChain reference build (RecursiveCharacterTextSplitter 1000/200, HuggingFaceEmbeddings, FAISS) "
         "on the same folder, both timed as whole commands (start-up and model load included), median of the runs, in the same run"
-        + (f" (this section measured {product['date']} by `bench/run.py --only product`, {product['seconds']} s)." if product.get("date") else "."),
+        + (f" (this section measured {product['date']} by `bench/run.py --only product`, {product['seconds']} s"
+           + (f", on {product['machine']['cpu']}, {product['machine']['cores']} cores" if product.get("machine") else "") + ")." if product.get("date") else "."),
         "",
         "| corpus | files | runs | `qa index` | passages | passages/s | peak RSS | reference | chunks | chunks/s | peak RSS | time vs reference | `--backend onnx-int8` | int8 vs reference |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",

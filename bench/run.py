@@ -117,7 +117,7 @@ def main() -> None:
 
     def product_section() -> dict:
         return {"index_speed": product.index_speed(args.quick, runs), "index_profile": index_profile.run(args.quick), "scifact": product.scifact_product(args.quick),
-                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1)}
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1), "machine": machine()}
 
     sections = {  # the sections --only can rerun alone, merged into the last results file
         "product": product_section,
