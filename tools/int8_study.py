@@ -1,13 +1,13 @@
 """Which layers of the passage encoder can be int8 (evals/README.md, *The int8 passage encoder*): the fused
 export quantised whole (the `onnx-int8` backend until 2026-12-03) or with some operators left in fp32 (the last
 variant is the product's since then), each timed on PubMedQA abstracts and compared with fp32 vectors, then every
-suite corpus indexed with a variant and its retrieval compared with an fp32 build's.
+suite corpus indexed with a variant and its retrieval compared with the cached fp32 index's.
 
 1. ``variants``: writes each variant to ``OUT_FOLDER`` (ONNX Runtime's dynamic quantisation, weights per output
    channel, as the product's), then per variant the median of 3 encodes of 192 PubMedQA abstracts (2 threads)
    and its cosines to the fp32 vectors (about 3 minutes).
 2. ``retrieval VARIANT.onnx``: every suite corpus indexed with it (`build_index`, the product's path) against
-   an fp32 build (`--backend onnx`): the test split's own and typo'd answerable questions, hybrid, success@1/5/10 and MRR;
+   the cached suite index (fp32, the default): the test split's own and typo'd answerable questions, hybrid, success@1/5/10 and MRR;
    SciFact's test nDCG@10 (about 20 minutes).
 
 Usage: python tools/int8_study.py variants OUT_FOLDER
@@ -61,7 +61,7 @@ def retrieval(variant: str) -> None:
     from qa.app.cli_common import settings_from_env
     from qa.embed.encoders import OnnxInt8Encoder
     from qa.eval.scoring import retrieval_scores
-    from qa.eval.suite import beir_scores, corpus_folder, corpus_questions, load_suite
+    from qa.eval.suite import beir_scores, corpus_folder, corpus_questions, load_suite, suite_index
     from qa.indexing.build import build_index
     from qa.pipeline import open_pipeline
 
@@ -71,10 +71,9 @@ def retrieval(variant: str) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="int8-study-"))
     for corpus in suite.corpora:
         row = {}
-        variant_index, fp32_index = scratch / corpus.name, scratch / f"{corpus.name}-fp32"
+        variant_index = scratch / corpus.name
         build_index(corpus_folder(corpus, suite.cache), variant_index, settings.model, progress=False, encoder=encoder)
-        build_index(corpus_folder(corpus, suite.cache), fp32_index, settings.model, backend="onnx", progress=False)
-        for label, index in (("fp32", fp32_index), ("variant", variant_index)):
+        for label, index in (("fp32", suite_index(corpus, suite.cache, settings.model, False)[0]), ("variant", variant_index)):
             pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False, own_scale=False)
             if corpus.questions:
                 questions = corpus_questions(suite, corpus, pipeline.index.documents)

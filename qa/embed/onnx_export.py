@@ -130,29 +130,20 @@ def quantise_export(model_name: str = DEFAULT_MODEL, source: Path | None = None,
     target = Path(target) if target else onnx_int8_model_path(model_name)
     if not source.is_file():
         raise QAError(f"no ONNX export of {model_name!r} at {source} to quantise; run `qa export-onnx`.")
-    if options is None:
-        graph = onnx.load(str(source), load_external_data=False).graph
-        options = {"op_types_to_quantize": INT8_OPERATORS, "nodes_to_exclude": [n.name for n in graph.node if FFN_OUTPUT.search(n.name)]}
+    model = onnx.load(str(source))
+    if options is None:  # the product's recipe, recorded in the file (the quantisation keeps the source's metadata)
+        options = {"op_types_to_quantize": INT8_OPERATORS, "nodes_to_exclude": [n.name for n in model.graph.node if FFN_OUTPUT.search(n.name)]}
+        entry = model.metadata_props.add()
+        entry.key, entry.value = INT8_FORM
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".quantise-") as folder:
         partial = Path(folder) / target.name
         logging.disable(logging.WARNING)  # its advice to pre-process, meant for image models
         try:
             # DefaultTensorType: shape inference cannot type the outputs of the fused (com.microsoft) operators
-            quantize_dynamic(str(source), str(partial), weight_type=QuantType.QInt8, per_channel=True,
+            quantize_dynamic(model, str(partial), weight_type=QuantType.QInt8, per_channel=True,
                              extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **options)
         finally:
             logging.disable(logging.NOTSET)
-        _record_form(partial, INT8_FORM)
         OnnxInt8Encoder(model_name, partial)  # raises if its vectors stray from the weights'
         partial.replace(target)
     return target
-
-
-def _record_form(path: Path, form: tuple[str, str]) -> None:
-    """Write ``form`` into the model file's metadata, in place (a file still being made, not yet at its name)."""
-    import onnx
-
-    model = onnx.load(str(path))
-    entry = model.metadata_props.add()
-    entry.key, entry.value = form
-    onnx.save(model, str(path))

@@ -89,7 +89,7 @@ def index_is_current(corpus_folder: Path, index_folder: Path, model: str, unit_v
     embedding = manifest.get("embedding", {})
     if embedding.get("model") != model or embedding.get("unit_vectors") != unit_vectors or manifest.get("pipeline_version") != PIPELINE_VERSION:
         return False
-    if _precision(str(embedding.get("backend"))) != _precision(_resolved_backend(model, backend, None)):
+    if _precision(embedding.get("backend")) != _precision(_resolved_backend(model, backend, None)):
         return False
     return not corpus_changes(manifest, corpus_folder, corpus_files(corpus_folder), hash_file).any
 
@@ -103,10 +103,11 @@ def _resolved_backend(model: str, backend: str, encoder: Encoder | None) -> str:
     return ("onnx" if onnx_available(model) else "numpy") if backend == "auto" else backend
 
 
-def _precision(backend: str) -> str:
+def _precision(backend: str | None) -> str:
     """The fp32 backends compute the same vectors (within 1e-4, tested); the int8 export's differ slightly
-    (cosine about 0.997), so vectors of one are not kept in an index built with the other."""
-    return "int8" if backend.startswith("onnx-int8") else "fp32"
+    (cosine about 0.997), so vectors of one are not kept in an index built with the other. None (an index
+    written before backends were recorded): fp32."""
+    return "int8" if backend and backend.startswith("onnx-int8") else "fp32"
 
 
 def library_backend(model: str, backend: str, recorded: str | None) -> str:
@@ -124,7 +125,7 @@ def _previous_index(index_folder: Path, model: str, max_tokens: int, unit_vector
     except QAError:
         return None  # missing, stale, corrupted: build everything afresh
     embedding = previous.manifest["embedding"]
-    if previous.manifest["chunking"]["max_tokens"] != max_tokens or embedding.get("unit_vectors") != unit_vectors or _precision(str(embedding.get("backend"))) != precision:
+    if previous.manifest["chunking"]["max_tokens"] != max_tokens or embedding.get("unit_vectors") != unit_vectors or _precision(embedding.get("backend")) != precision:
         previous.search.close()
         return None  # (an index of another pipeline version is refused by load_index)
     return previous
