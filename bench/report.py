@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import index_floor
+
 
 def _ratio(ours, reference) -> str:
     return f"{ours / reference:.2f}×" if isinstance(ours, (int, float)) and isinstance(reference, (int, float)) and reference else "–"
@@ -17,6 +19,7 @@ def markdown(results: dict) -> str:
         "",
     ]
     lines += _product(results.get("product"), results["quick"])
+    lines += index_floor.markdown((results.get("product") or {}).get("index_floor"))
     lines += _index_profile((results.get("product") or {}).get("index_profile"))
     lines += _scifact_section(results) + _seed_reference(results) + _latency(results) + _serving(results.get("serving")) + _scale(results)
     lines += _stores(results.get("stores"))

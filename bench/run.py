@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="product section: runs per corpus (default 3, 1 with --quick)")
     args = parser.parse_args()
     import cluster
+    import index_floor
     import index_profile
     import latency
     import product
@@ -116,7 +117,8 @@ def main() -> None:
     runs = args.runs or (1 if args.quick else 3)
 
     def product_section() -> dict:
-        return {"index_speed": product.index_speed(args.quick, runs), "index_profile": index_profile.run(args.quick), "scifact": product.scifact_product(args.quick),
+        speed = product.index_speed(args.quick, runs)
+        return {"index_speed": speed, "index_floor": index_floor.run(speed, args.quick), "index_profile": index_profile.run(args.quick), "scifact": product.scifact_product(args.quick),
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - started, 1), "machine": machine()}
 
     sections = {  # the sections --only can rerun alone, merged into the last results file

@@ -88,3 +88,31 @@ def test_maxsim_token_cache_round_trips_and_ranks_the_matching_passage_first(tmp
     query = encoder.encode(["Which drug extends survival in ALS?"])[0]
     scores = [late_interaction.maxsim(query, reloaded.get(text)) for text in passages]
     assert scores[1] > scores[0]
+
+
+def test_the_floor_counts_exactly_the_passages_qa_index_embeds(pipeline):
+    """The floor's word pieces are the build's own: the seed index's passages, each with its title and heading."""
+    import index_floor
+
+    from qa.embed.encoders import load_encoder
+    from qa.indexing.build import chunk_embedding_text
+
+    index = pipeline.index
+    built = [chunk_embedding_text(index.documents[c.doc_id], c) for c in index.chunks]
+    assert sorted(index_floor.product_texts(Path(index.manifest["corpus"]["folder"]), load_encoder(backend="numpy"))) == sorted(built)
+
+
+def test_the_floor_counts_every_weight_product_of_the_encoder():
+    """FLOPs per token from the config equal two per weight of every layer's 2-D matrices (read from the weights
+    themselves) plus the attention's scores and weighted sum, which grow with the passage's length."""
+    import index_floor
+    from safetensors.numpy import load_file
+
+    from qa.embed.encoders import _read_model_files, load_encoder
+
+    counter = load_encoder(backend="numpy")
+    weights = load_file(str(_read_model_files(counter.model_name).path / "model.safetensors"))
+    matrices = sum(w.size for name, w in weights.items() if ".layer." in name and w.ndim == 2)
+    hidden, _, layers = index_floor._shape(counter)
+    for length in (16, 100, 256):
+        assert index_floor.flops_per_token(counter, length) == 2 * matrices + layers * 4 * length * hidden
