@@ -18,9 +18,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from latency import ROOT
+from latency import median_seconds
 from product import CORPORA, QUICK_FILES, _subset
-from run import median_seconds
 
 GEMM_ROWS = 4096
 SAMPLE_CORPUS = "pubmedqa"
@@ -28,9 +27,6 @@ SAMPLE_CORPUS = "pubmedqa"
 
 def run(index_speed: dict, quick: bool, log=print) -> dict:
     """Token counts per corpus, the machine's rates and the implied floors against `index_speed`'s reference times."""
-    import sys
-
-    sys.path.insert(0, str(ROOT))
     from qa.embed.encoders import load_encoder
 
     counter = load_encoder(backend="numpy")
@@ -45,15 +41,15 @@ def run(index_speed: dict, quick: bool, log=print) -> dict:
             corpora[name] = {"ours_tokens": sum(ours), "reference_tokens": sum(reference), "ours_passages": len(ours), "reference_chunks": len(reference),
                              "ours_mean_tokens": round(sum(ours) / len(ours), 1), "flops_per_token": flops_per_token(counter, sum(ours) / len(ours))}
     sample = passages[SAMPLE_CORPUS][:: max(1, len(passages[SAMPLE_CORPUS]) // (64 if quick else 768))]
-    engines = engine_rates(sample, counter, runs=1 if quick else 3)
+    sample_tokens = sum(_pieces(sample, counter))
+    engines = engine_rates(sample, sample_tokens, runs=1 if quick else 3)
     for name, row in corpora.items():
-        reference_s = index_speed.get(name, {}).get("reference", {}).get("seconds")
+        reference_s = index_speed[name]["reference"]["seconds"]
         at_gemm = row["ours_tokens"] * row["flops_per_token"] / gemm["flops_per_s"]
         at_onnx = row["ours_tokens"] / engines["onnx"]["tokens_per_s"]
         row.update({"reference_s": reference_s, "ours_forward_at_gemm_rate_s": round(at_gemm, 1), "ours_forward_at_onnx_rate_s": round(at_onnx, 1),
-                    "floor_vs_reference": round(at_gemm / reference_s, 2) if reference_s else None,
-                    "onnx_forward_vs_reference": round(at_onnx / reference_s, 2) if reference_s else None})
-    result = {"gemm": gemm, "engines": engines, "sample": {"corpus": SAMPLE_CORPUS, "passages": len(sample), "tokens": sum(_pieces(sample, counter))}, "corpora": corpora}
+                    "floor_vs_reference": round(at_gemm / reference_s, 2), "onnx_forward_vs_reference": round(at_onnx / reference_s, 2)})
+    result = {"gemm": gemm, "engines": engines, "sample": {"corpus": SAMPLE_CORPUS, "passages": len(sample), "tokens": sample_tokens}, "corpora": corpora}
     log(f"index floor: {json.dumps(result)}")
     return result
 
@@ -110,12 +106,12 @@ def gemm_rate(counter, runs: int = 5) -> dict:
     return {"flops_per_s": best, "gflops": round(best / 1e9, 1), "by_shape_gflops": {k: round(v / 1e9, 1) for k, v in rates.items()}}
 
 
-def engine_rates(texts: list[str], counter, runs: int) -> dict:
-    """Word pieces per second of each engine over the same passages (sorted into batches as the product does)."""
+def engine_rates(texts: list[str], tokens: int, runs: int) -> dict:
+    """Word pieces per second of each engine over the same passages (``tokens`` word pieces, as the model reads
+    them), sorted into batches as the product does."""
     from qa.embed.encoders import OnnxEncoder, OnnxInt8Encoder, SentenceTransformerEncoder
     from qa.indexing.build import INDEX_BATCH
 
-    tokens = sum(_pieces(texts, counter))
     # each engine at its own build's batch size (the int8 encoder reads a passage at a time whatever it is given)
     makers = {"onnx": (OnnxEncoder, INDEX_BATCH), "onnx-int8": (OnnxInt8Encoder, INDEX_BATCH), "torch": (SentenceTransformerEncoder, 32)}
     rates = {}

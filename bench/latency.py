@@ -16,6 +16,17 @@ QA = str(ROOT / ".venv" / "bin" / "qa")
 QUESTION = "What imaging for low back pain with leg weakness?"
 
 
+def median_seconds(work, runs: int) -> float:
+    """Median wall time of `runs` calls of `work`, after one untimed warm-up call."""
+    work()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 def _timed(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process.
 

@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from datetime import datetime, timezone
@@ -21,6 +20,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from latency import median_seconds  # noqa: E402
+
 
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
@@ -31,17 +32,6 @@ def machine() -> dict:
 def scifact_records(count: int) -> list[dict]:
     with (ROOT.parent / "shared" / "bench" / "scifact" / "corpus.jsonl").open(encoding="utf-8") as corpus:
         return [json.loads(line) for line, _ in zip(corpus, range(count))]
-
-
-def median_seconds(work, runs: int) -> float:
-    """Median wall time of `runs` calls of `work`, after one untimed warm-up call."""
-    work()
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def throughput(runs: int = 3, sizes: tuple[int, int, int] = (100, 500, 50), log=print) -> dict:
