@@ -29,6 +29,7 @@ READER_DIR = Path(__file__).with_name("reader")
 READER_MANIFEST = READER_DIR / "reader.json"
 VERDICTS = ("yes", "no", "unclear")
 MAX_SPAN_TOKENS = 40
+QUESTION_SHARE = 0.5  # of the reader's tokens, the most a question may take: the candidate keeps the rest
 RESTORE = "restore the shipped one (`git checkout -- qa/answer/reader`) or rebuild it with `make train-reader`"
 
 
@@ -82,11 +83,54 @@ def load_tokenizer(model_folder: Path, max_tokens: int):
     return tokenizer
 
 
+def question_within(tokenizer, question: str, budget: int) -> str:
+    """The question as the reader can read it in ``budget`` word pieces: whole when it fits; else, of a long
+    message, the sentences that ask (ending in "?") and the first one (a subject line, or what the message is
+    about), in their order, as many as fit; a single sentence longer than the budget is cut at a word piece."""
+    counting = _untruncated(tokenizer)
+    if len(counting.encode(question, add_special_tokens=False).ids) <= budget:
+        return question
+    from qa.units import sentence_spans
+
+    lines = [line.strip() for line in question.splitlines() if line.strip()]
+    sentences = [line[a:b] for line in lines for a, b in sentence_spans(line, 0, len(line))]
+    asking = [i for i, sentence in enumerate(sentences) if sentence.rstrip().endswith("?")]
+    kept, used = [], 0
+    for i in dict.fromkeys([0, *asking, *range(1, len(sentences))]):
+        size = len(counting.encode(sentences[i], add_special_tokens=False).ids)
+        if used + size <= budget:
+            kept.append(i)
+            used += size
+    if kept:
+        return " ".join(sentences[i] for i in sorted(kept))
+    first = (asking or [0])[0]
+    encoding = counting.encode(sentences[first], add_special_tokens=False)
+    return sentences[first][: encoding.offsets[budget - 1][1]]
+
+
+_UNTRUNCATED: dict[int, object] = {}
+
+
+def _untruncated(tokenizer):
+    """A copy of ``tokenizer`` that counts a text's word pieces without cutting it (the reader's own cuts
+    pairs only, and refuses a text alone)."""
+    if id(tokenizer) not in _UNTRUNCATED:
+        from tokenizers import Tokenizer
+
+        copy = Tokenizer.from_str(tokenizer.to_str())
+        copy.no_truncation()
+        _UNTRUNCATED[id(tokenizer)] = copy
+    return _UNTRUNCATED[id(tokenizer)]
+
+
 def encode_pairs(tokenizer, question: str | Sequence[str], passages: Sequence[Passage]) -> Encoded:
-    """The pairs (one question for all, or one per passage) padded to the longest; the question is never
-    cut, the candidate is cut at its end."""
+    """The pairs (one question for all, or one per passage) padded to the longest; a question longer than the
+    reader's share for it is read as ``question_within`` gives it, the candidate is cut at its end."""
     composed = [p.compose() for p in passages]
     questions = [question] * len(passages) if isinstance(question, str) else list(question)
+    budget = int(tokenizer.truncation["max_length"] * QUESTION_SHARE)
+    readable = {q: question_within(tokenizer, q, budget) for q in set(questions)}
+    questions = [readable[q] for q in questions]
     encodings = tokenizer.encode_batch([(q, text) for q, (text, _, _) in zip(questions, composed)])
     width = max(len(e.ids) for e in encodings)
     shape = (len(encodings), width)

@@ -80,6 +80,8 @@ def ask(question, questions_file, mode, k, index, as_json, answerer, unsupported
                 answer = pipeline.ask(text, mode=mode, k=k)
             except QAError as exc:
                 problem = str(exc)
+            except Exception as exc:  # one question's failure must not leave every later question unanswered
+                problem = f"this question could not be answered ({type(exc).__name__}: {exc}); the others were; please report it."
         if problem is not None:
             failures += 1
             click.echo(f"Error: {questions_file}:{number}: {problem}", err=True)

@@ -1,0 +1,69 @@
+"""A long message never crashes the answerer: the reader reads what fits its share of tokens (the sentences that
+ask and the first one), in one process, in a batch of questions, and in the page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa.answer.reader import QUESTION_SHARE, Passage, encode_pairs, question_within, shipped_reader
+from qa.app import web_callbacks
+
+from .test_cli import run
+
+MESSAGE = (
+    "Leg weakness and back pain. My husband is 58 and has had lower back pain for two weeks after lifting boxes in the garage. "
+    + "He says the pain goes down his right leg and his foot feels numb and weak when he walks up the stairs at night. " * 6
+    + "What imaging should he have for low back pain with leg weakness? He has no fever and no trouble with his bladder."
+)
+
+WORDS = st.sampled_from(["pain", "leg", "weakness", "MRI", "the", "of", "back", "husband", "numb", "Ocella", "DVT", "clot", "?", ".", "\n", "a" * 30])
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return shipped_reader().tokenizer
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(WORDS, min_size=1, max_size=600))
+def test_a_question_of_any_length_is_read_within_its_share_with_room_for_the_candidate(tokenizer, pieces):
+    question = " ".join(pieces)
+    passage = Passage("Imaging", "", "Obtain urgent MRI of the lumbar spine when leg weakness is present.")
+    encoded = encode_pairs(tokenizer, question, [passage])
+    budget = int(tokenizer.truncation["max_length"] * QUESTION_SHARE)
+    assert encoded.input_ids.shape[1] <= tokenizer.truncation["max_length"]
+    assert encoded.focus[0][1] > encoded.focus[0][0]  # the candidate's own text is read
+    readable = question_within(tokenizer, question, budget)
+    assert readable.split() and set(readable.split()) <= set(question.split()) | {readable.split()[-1]}  # words of the question only (the last may be cut)
+
+
+def test_a_short_question_is_read_whole(tokenizer):
+    question = "What imaging for low back pain with leg weakness?"
+    assert question_within(tokenizer, question, 64) == question
+
+
+def test_a_long_message_is_read_as_its_subject_and_what_it_asks(tokenizer):
+    readable = question_within(tokenizer, MESSAGE, 64)
+    assert readable.startswith("Leg weakness and back pain.") and "What imaging should he have" in readable
+
+
+def test_a_long_message_is_answered_in_the_cli_and_a_batch_goes_on_after_it(index_dir, tmp_path):
+    result = run("ask", "--json", "--index", str(index_dir), MESSAGE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["question"] == MESSAGE
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"id": i, "question": q}) + "\n" for i, q in (("long", MESSAGE), ("next", "When is a nerve biopsy done?"))))
+    result = run("ask", "--json", "--index", str(index_dir), "--file", str(questions))
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0, result.stderr
+    assert [a["id"] for a in answers] == ["long", "next"] and answers[1]["citations"]
+
+
+def test_a_long_message_is_answered_in_the_page(pipeline):
+    live = web_callbacks.LiveLibrary(pipeline.settings, pipeline=pipeline)
+    *_, (chat, turns, _) = web_callbacks.respond(live, MESSAGE, [], [], "hybrid", 8)
+    assert turns and "Error" not in chat[-1]["content"]
