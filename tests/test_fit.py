@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from qa.answer.model import AnswerModel, load_answer_model, write_answer_model
 from qa.answer.signals import UNIT_SIGNALS
-from qa.eval.fit import RANKER_FIXED, RANKER_GRID, VERDICT_THRESHOLDS, best_verdict_threshold, choose_threshold, fit_trees
+from qa.eval.fit import VERDICT_THRESHOLDS, best_verdict_threshold, choose_threshold
+from qa.eval.fit_learners import RANKER_FIXED, RANKER_GRID, fit_trees
 
 
 @pytest.mark.parametrize("seed", [0, 1])

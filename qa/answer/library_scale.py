@@ -79,19 +79,38 @@ def library_scale(answerer, retriever: Retriever, correct: Callable[[str], str],
 def find_scale(answerer, retriever: Retriever, correct: Callable[[str], str], mode: str, k: int, probes: Probes) -> LibraryScale:
     """The probes asked of the library: the answer model's threshold, raised to the probes' quantile of the
     decline model's confidences where that is higher, but never above the probes' cap."""
-    model, confidences = answerer.model, []
+    confidences = probe_confidences(answerer, answerer.model, probe_signals(answerer, retriever, correct, mode, k, probes))
+    return scale_of(confidences, answerer.model.threshold, probes.quantile, probes.cap)
+
+
+def scale_of(confidences: list[float], threshold: float, quantile: float, cap: float) -> LibraryScale:
+    """The threshold ``confidences`` (the probes') give at ``quantile``: never below ``threshold``, never above ``cap``."""
+    at_quantile = float(np.quantile(confidences, quantile)) if confidences else 0.0
+    return LibraryScale(max(threshold, min(at_quantile, cap)), at_quantile, len(confidences))
+
+
+def probe_signals(answerer, retriever: Retriever, correct: Callable[[str], str], mode: str, k: int, probes: Probes) -> list[tuple]:
+    """Each probe as the library meets it: searched (``correct``-ed as a question is), with its candidates'
+    signals (terms, candidates, hits); probes with no candidate are left out. They do not depend on the model."""
     searched_questions = [correct(question) for question in probes.questions]
     known = _PROBE_VECTORS.setdefault(retriever.encoder.model_name, {})
     known.update(retriever.embed_ahead(sorted(set(searched_questions)), known))
+    signals = []
     for searched in searched_questions:
         hits = retriever.search(searched, mode, k)
         terms, candidates = answerer.signals(searched, hits)
         if candidates.positions:
-            scores = model.rank.score(candidates.values)
-            values = answerer.question_values(terms, candidates, hits, model, scores, NOTHING_READ)[1]
-            confidences.append(float(model.decline.probability(values)[0]))
-    at_quantile = float(np.quantile(confidences, probes.quantile)) if confidences else 0.0
-    return LibraryScale(max(model.threshold, min(at_quantile, probes.cap)), at_quantile, len(confidences))
+            signals.append((terms, candidates, hits))
+    return signals
+
+
+def probe_confidences(answerer, model, signals: list[tuple]) -> list[float]:
+    """The decline model's confidence that the library answers each probe (the ranker's view, no reader)."""
+    confidences = []
+    for terms, candidates, hits in signals:
+        values = answerer.question_values(terms, candidates, hits, model, model.rank.score(candidates.values), NOTHING_READ)[1]
+        confidences.append(float(model.decline.probability(values)[0]))
+    return confidences
 
 
 def user_cache() -> Path:

@@ -47,14 +47,23 @@ def standing_rows(table: UnitTable, candidates: Candidates) -> list[int]:
     return rows
 
 
-def read_candidates(reader: Reader, question: str, table: UnitTable, candidates: Candidates, rank_scores: np.ndarray, count: int) -> Read:
-    """The reader over the ``count`` best-ranked candidates that can stand, in one batch."""
+def rows_to_read(table: UnitTable, candidates: Candidates, rank_scores: np.ndarray, count: int) -> tuple[int, ...]:
+    """The ``count`` best-ranked candidate rows that can stand as statements, best first."""
     standing = set(standing_rows(table, candidates))
-    rows = [int(r) for r in np.argsort(-rank_scores, kind="stable") if int(r) in standing][:count]
+    return tuple([int(r) for r in np.argsort(-rank_scores, kind="stable") if int(r) in standing][:count])
+
+
+def read_rows(reader: Reader, question: str, table: UnitTable, candidates: Candidates, rows: tuple[int, ...]) -> Read:
+    """The reader over the given candidate rows, in one batch (as an answer reads them)."""
     if not rows:
         return NOTHING_READ
     passages = [passage_for(table.index, table.links, candidates.positions[r]) for r in rows]
     return Read(tuple(rows), tuple(reader.read(question, passages)))
+
+
+def read_candidates(reader: Reader, question: str, table: UnitTable, candidates: Candidates, rank_scores: np.ndarray, count: int) -> Read:
+    """The reader over the ``count`` best-ranked candidates that can stand, in one batch."""
+    return read_rows(reader, question, table, candidates, rows_to_read(table, candidates, rank_scores, count))
 
 
 def combined_scores(read: Read, rank_scores: np.ndarray, rerank) -> np.ndarray:

@@ -20,14 +20,15 @@ from __future__ import annotations
 import hashlib
 import statistics
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import numpy as np
 
-from qa.answer.model import RERANK_SIGNALS, AnswerModel, LinearModel, TreeEnsemble, pack_trees
+from qa.answer.model import RERANK_SIGNALS, AnswerModel, LinearModel, TreeEnsemble
 from qa.answer.reading import NOTHING_READ, Read
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
+from qa.eval.fit_learners import RANKER_FIXED, RANKER_GRID, fit_linear, fit_listwise, fit_trees
 from qa.eval.fit_data import CorpusExamples, Example, half_of, question_key, read_half
 from qa.eval.scoring import score
 from qa.eval.suite import split_summary
@@ -38,7 +39,6 @@ MAX_STATEMENTS = 3
 MAX_CHARS = 420
 MAX_MEDIAN_CHARS = 400
 MAX_MEDIAN_CITATIONS = 3
-REGULARISATION = 1.0  # scikit-learn's C
 READ_COUNT = 8  # candidates the reader reads per question
 VERDICT_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -47,95 +47,8 @@ VERDICT_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 class Fitted:
     model: AnswerModel
     dev: dict[str, dict]  # corpus -> dev summary
-
-
-def fit_linear(values: np.ndarray, labels: np.ndarray, weights: np.ndarray, names: tuple[str, ...], without: frozenset[str] = frozenset()) -> LinearModel:
-    """A logistic regression on standardised signals; signals in ``without`` get no weight at all."""
-    from sklearn.linear_model import LogisticRegression
-
-    used = [i for i, name in enumerate(names) if name not in without]
-    mean, scale = values.mean(0), values.std(0)
-    scale[scale < 1e-9] = 1.0
-    standard = (values - mean) / scale
-    regression = LogisticRegression(C=REGULARISATION, max_iter=5000)
-    regression.fit(standard[:, used], labels, sample_weight=weights * len(weights) / weights.sum())  # mean weight 1
-    coefficients = np.zeros(len(names))
-    coefficients[used] = regression.coef_[0]
-    for i in set(range(len(names))) - set(used):
-        mean[i], scale[i] = 0.0, 1.0
-    return LinearModel(names, mean, scale, coefficients, float(regression.intercept_[0]))
-
-
-def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, names: tuple[str, ...], without: frozenset[str] = frozenset()) -> LinearModel:
-    """A conditional logit: the coefficients that maximise, over questions, the weighted log-probability
-    that the softmax over a question's candidates picks one that holds the evidence (L2-penalised)."""
-    from scipy.optimize import minimize
-
-    values = np.concatenate([g for g, _ in groups])
-    mean, scale = values.mean(0), values.std(0)
-    scale[scale < 1e-9] = 1.0
-    used = np.array([name not in without for name in names])
-    standard = [((g - mean) / scale)[:, used] for g, _ in groups]
-    penalty = 1.0 / (REGULARISATION * len(groups))
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, gradient = penalty * 0.5 * w @ w, penalty * w
-        for x, (_, labels), weight in zip(standard, groups, weights):
-            scores = x @ w
-            p_all = np.exp(scores - scores.max())
-            p_all /= p_all.sum()
-            p_pos = np.where(labels, p_all, 0.0)
-            share = p_pos.sum()
-            total -= weight * np.log(share)
-            gradient += weight * (x.T @ p_all - x.T @ (p_pos / share))
-        return total / len(groups), gradient / len(groups)
-
-    result = minimize(loss, np.zeros(int(used.sum())), jac=True, method="L-BFGS-B")
-    coefficients = np.zeros(len(names))
-    coefficients[used] = result.x
-    mean[~used], scale[~used] = 0.0, 1.0
-    return LinearModel(names, mean, scale, coefficients, 0.0)
-
-
-RANKER_GRID = ({"n_estimators": 100, "num_leaves": 7}, {"n_estimators": 300, "num_leaves": 7}, {"n_estimators": 300, "num_leaves": 15})
-RANKER_FIXED = {"learning_rate": 0.05, "min_child_samples": 50, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "random_state": 0, "verbose": -1}
-
-
-def fit_trees(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, names: tuple[str, ...], parameters: dict, without: frozenset[str] = frozenset()) -> TreeEnsemble:
-    """LightGBM's LambdaRank over the questions' candidates, written out as plain trees (qa/answer/model.py)."""
-    import lightgbm
-
-    values = np.concatenate([g for g, _ in groups])
-    if without:
-        values = values.copy()
-        values[:, [i for i, name in enumerate(names) if name in without]] = 0.0
-    labels = np.concatenate([y for _, y in groups]).astype(int)
-    ranker = lightgbm.LGBMRanker(**RANKER_FIXED, **parameters)
-    ranker.fit(values, labels, group=[len(y) for _, y in groups], sample_weight=np.repeat(weights, [len(y) for _, y in groups]))
-    return pack_trees(names, trees_from_lightgbm(ranker.booster_.dump_model(), names))
-
-
-def trees_from_lightgbm(dump: dict, names: tuple[str, ...]) -> list[list]:
-    """LightGBM's nested tree dump as node lists: [signal, threshold, left, right] or a leaf value."""
-    trees = []
-    for info in dump["tree_info"]:
-        nodes: list = []
-
-        def visit(node: dict) -> int:
-            at = len(nodes)
-            nodes.append(None)
-            if "leaf_value" in node:
-                nodes[at] = float(node["leaf_value"])
-                return at
-            if node["decision_type"] != "<=" or node.get("missing_type") not in ("None", "NaN"):
-                raise ValueError(f"unsupported LightGBM split {node['decision_type']} / {node.get('missing_type')}")
-            left, right = visit(node["left_child"]), visit(node["right_child"])
-            nodes[at] = [names[node["split_feature"]], float(node["threshold"]), left, right]
-            return at
-
-        visit(info["tree_structure"])
-        trees.append(nodes)
-    return trees
+    # (corpus, "own" or "typo") -> the answerable dev questions' confidences, each from rankers fitted without its fold
+    unseen_answerable: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
 
 FOLDS = 3
@@ -181,28 +94,33 @@ def rank_groups(corpora: list[CorpusExamples]) -> tuple[list[tuple[np.ndarray, n
     return groups, weights * len(weights) / weights.sum(), keys
 
 
-def read_examples(corpora: list[CorpusExamples], rank, count: int = READ_COUNT, log=print) -> dict[int, Read]:
-    """The reader over each example's ``count`` best-ranked candidates, once (keyed by id(example))."""
+def read_examples(corpora: list[CorpusExamples], rank, count: int = READ_COUNT, log=print, cache: dict | None = None) -> dict[int, Read]:
+    """The reader over each example's ``count`` best-ranked candidates, once (keyed by id(example)). ``cache``:
+    readings kept by example and the rows read together (several fits that choose the same rows for a question
+    read it once; rows are read as one batch, as an answer reads them, so that int8's per-batch scaling is the
+    answer's own)."""
     from qa.answer.reader import shipped_reader
-    from qa.answer.reading import read_candidates
+    from qa.answer.reading import read_rows, rows_to_read
 
-    reader, reads = shipped_reader(), {}
-    started = time.perf_counter()
+    reader, reads, cache = shipped_reader(), {}, {} if cache is None else cache
+    started, new = time.perf_counter(), 0
     for corpus in corpora:
         table = corpus.pipeline.answerer.table
         for example in corpus.examples:
             if example.candidates.positions:
-                reads[id(example)] = read_candidates(reader, example.terms.question, table, example.candidates, rank.score(example.candidates.values), count)
-    log(f"reader: {len(reads):,} questions read, {(time.perf_counter() - started) * 1000 / max(len(reads), 1):.0f} ms each")
+                rows = rows_to_read(table, example.candidates, rank.score(example.candidates.values), count)
+                key = (id(example), rows)
+                if key not in cache:
+                    cache[key] = read_rows(reader, example.terms.question, table, example.candidates, rows)
+                    new += 1
+                reads[id(example)] = cache[key]
+    log(f"reader: {len(reads):,} questions, {new:,} read now, {(time.perf_counter() - started) * 1000 / max(new, 1):.0f} ms each")
     return reads
 
 
 def fit_half(corpora: list[CorpusExamples]) -> list[CorpusExamples]:
-    """The examples without the dev questions the reader was trained on (qa/eval/fit_data.read_half)."""
-    return [
-        CorpusExamples(c.name, c.pipeline, [e for e in c.examples if e.split != "dev" or read_half(c.name, e.gold.id) == "fit"])
-        for c in corpora
-    ]
+    """The dev questions the reader was not trained on (qa/eval/fit_data.read_half)."""
+    return [CorpusExamples(c.name, c.pipeline, [e for e in c.examples if e.split == "dev" and read_half(c.name, e.gold.id) == "fit"]) for c in corpora]
 
 
 def rerank_groups(corpora: list[CorpusExamples], rank, reads: dict[int, Read]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
@@ -257,9 +175,10 @@ def choose_threshold(confidences: np.ndarray, keys: list[tuple[str, Example]], t
     return float(threshold)
 
 
-def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, reads: dict[int, Read] | None = None) -> dict[str, dict]:
+def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, reads: dict[int, Read] | None = None, weighed: dict | None = None) -> dict[str, dict]:
     """Every example of the split answered by the answerer with ``model`` (and the reader's ``reads``, when
-    the model has a reader), scored as the suite scores it."""
+    the model has a reader), scored as the suite scores it. ``weighed``: each example's weighed candidates, kept
+    across calls whose models weigh alike (they differ only in the statement rule or the threshold)."""
     summaries = {}
     for corpus in corpora:
         answerer = corpus.pipeline.answerer
@@ -268,8 +187,10 @@ def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, read
             started = time.perf_counter()
             if example.candidates.positions:
                 read = (reads or {}).get(id(example), NOTHING_READ) if model.rerank is not None else NOTHING_READ
-                weighed = answerer.weigh(example.terms, example.candidates, example.hits, model, read)
-                answer = answerer.compose(example.searched, example.hits, weighed, started, model)
+                kept = {} if weighed is None else weighed
+                if id(example) not in kept:
+                    kept[id(example)] = answerer.weigh(example.terms, example.candidates, example.hits, model, read)
+                answer = answerer.compose(example.searched, example.hits, kept[id(example)], started, model)
             else:
                 answer = answerer.answer(example.searched, example.hits)
             records.append(replace(score(example.gold, answer), id=example.gold.id))
@@ -316,8 +237,9 @@ def macro(summaries: dict[str, dict], metric: str) -> float:
     return round(statistics.mean(values), 4) if values else 0.0
 
 
-def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print) -> Fitted:
-    """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether)."""
+def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print, read_cache: dict | None = None) -> Fitted:
+    """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether);
+    ``read_cache``: readings shared by several fits (qa/eval/held_out.py)."""
     groups, group_weights, keys = rank_groups(corpora)
     parameters = choose_ranker(groups, group_weights, keys, without)
     rank = fit_trees(groups, group_weights, UNIT_SIGNALS, parameters, without)
@@ -334,17 +256,17 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
     folds = [fold_of(key) for key in keys]
     rankers = [fit_trees_on((i for i, f in enumerate(folds) if f != fold), groups, group_weights, parameters, without) for fold in range(FOLDS)]
-    unseen_values = question_data(corpora, partial, rankers=rankers)[0]
-    threshold = choose_threshold(decline.probability(unseen_values), q_keys)
+    unseen = decline.probability(question_data(corpora, partial, rankers=rankers)[0])
+    threshold = choose_threshold(unseen, q_keys)
     log(f"decline model: {len(q_labels):,} questions, {int(q_labels.sum()):,} answerable; threshold {threshold:.4f} "
         f"(set on its own training questions it would be {choose_threshold(decline.probability(q_values), q_keys):.4f})")
     base, choosing, reads = replace(partial, decline=decline, threshold=threshold), corpora, {}
     if "reader" not in without:
-        base, choosing, reads = fit_reader_part(corpora, base, (groups, group_weights, keys), parameters, without, log)
-    best, best_key, best_dev = base, None, {}
+        base, choosing, reads = fit_reader_part(corpora, base, (groups, group_weights, keys), parameters, without, log, read_cache)
+    best, best_key, best_dev, weighed = base, None, {}, {}
     for keep_ratio in KEEP_RATIOS:
         candidate = replace(base, keep_ratio=keep_ratio)
-        dev = evaluate(choosing, candidate, "dev", reads)
+        dev = evaluate(choosing, candidate, "dev", reads, weighed)  # the statement rule alone differs: weighed once
         within = all((s.get("median_answer_chars") or 0) <= MAX_MEDIAN_CHARS and (s.get("median_citations") or 0) <= MAX_MEDIAN_CITATIONS for s in dev.values())
         key = (within, round((macro(dev, "evidence_cited") + macro(dev, "answer_f1")) / 2, 4))
         log(f"keep_ratio {keep_ratio}: evidence cited {macro(dev, 'evidence_cited')}, answer F1 {macro(dev, 'answer_f1')}, within limits {within}")
@@ -369,10 +291,14 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
                 for name, s in best_dev.items()},
         "versions": _versions(),
     }
-    return Fitted(replace(best, fitted=fitted), best_dev)
+    unseen_answerable: dict[tuple[str, str], list[float]] = {}
+    for confidence, (name, example) in zip(unseen, q_keys):
+        if example.gold.answerable:
+            unseen_answerable.setdefault((name, example.kind), []).append(float(confidence))
+    return Fitted(replace(best, fitted=fitted), best_dev, unseen_answerable)
 
 
-def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data, parameters: dict, without: frozenset[str], log=print):
+def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data, parameters: dict, without: frozenset[str], log=print, read_cache: dict | None = None):
     """What depends on the reader: its combination with the ranker (``rerank``), fitted on the half of dev it was
     not trained on, beside a ranker that has not seen those questions either, as the answerer's ranker meets a new
     question (on its own training questions the ranker is right so often that the reader looks worthless beside
@@ -380,7 +306,7 @@ def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data,
     groups, group_weights, keys = rank_data
     choosing = fit_half(corpora)
     fitting_rank = fit_trees_on((i for i, key in enumerate(keys) if half_of(key) == "reader"), groups, group_weights, parameters, without)
-    reads = read_examples(choosing, fitting_rank, log=log)
+    reads = read_examples(choosing, fitting_rank, log=log, cache=read_cache)
     rerank_data, rerank_weights = rerank_groups(choosing, fitting_rank, reads)
     rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)
     log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")

@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from qa.answer.model import AnswerModel
-from qa.eval.fit import RANKER_GRID, READ_COUNT, Fitted, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, reader_hash
+from qa.eval.fit_learners import RANKER_GRID
+from qa.eval.fit import READ_COUNT, Fitted, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, reader_hash
 from qa.eval.fit_data import CorpusExamples
 
 

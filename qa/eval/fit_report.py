@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qa.eval.fit import evaluate, fit_listwise, fit_model, macro, rank_groups, read_examples
+from qa.eval.fit import evaluate, fit_model, macro, rank_groups, read_examples
+from qa.eval.fit_learners import fit_listwise
 from qa.eval.fit_data import CorpusExamples
 
 # Signals that come from hand-written word lists or patterns, grouped as they would be removed together.
@@ -15,6 +16,7 @@ WORD_LIST_SIGNALS = frozenset({"summary", "meta", "cue_asked", "answer_type", "f
 MISMATCH_SIGNALS = frozenset({"names_missing", "numbers_missing", "negation_mismatch"})
 CONTRAST_SIGNALS = frozenset({"dense_contrast", "passage_contrast", "bm25_contrast"})
 UNKNOWN_WORD_SIGNALS = frozenset({"unknown_share", "rare_unknown", "common_unknown"})
+SIGNAL_GROUPS = {"word-list": WORD_LIST_SIGNALS, "mismatch": MISMATCH_SIGNALS, "contrast": CONTRAST_SIGNALS, "unknown-word": UNKNOWN_WORD_SIGNALS}
 REPORTED = ("evidence_cited", "evidence_top_k_cited", "answer_contained", "false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained")
 
 
