@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite fit fit-reader train-reader clean
+.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader train-reader clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -98,6 +98,11 @@ bench-quick: install $(BENCH_STAMP) $(RAY_STAMP)
 # (cached in evals/cache/ while unchanged) and asked through the `qa ask` path. Report in evals/suite-runs/<time>/.
 eval-suite: install
 	$(BIN)/qa eval --suite evals/suite.json
+
+# Held out by library: for each library of the suite, everything `qa fit` fits is fitted without it and its test split
+# is scored with that fit, beside the fit on every library; report in evals/held-out-runs/<time>/ (see evals/README.md).
+eval-held-out: install
+	$(BIN)/qa eval --suite evals/suite.json --held-out
 
 # Refit the answer model (qa/answer/model.json: which sentences answer, when to decline) on the suite's dev
 # splits, from the same cached indexes as eval-suite; then run `make eval-suite` to see the test splits.

@@ -21,10 +21,12 @@ from qa.errors import QAError
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--suite", "suite_file", type=click.Path(), default=None, help="Run the development suite in this file (evals/suite.json) instead of one gold set.")
 @click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable).")
+@click.option("--held-out", is_flag=True, help="With --suite: fit the answer model without each library in turn and score its test split (make eval-held-out).")
+@click.option("--without", default="", help="With --held-out: signals left out of every fit (comma-separated), for an ablation held out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @answerer_options
 @library_options
-def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, quiet, answerer, unsupported):
+def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, held_out, without, quiet, answerer, unsupported):
     """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
     \b
@@ -34,6 +36,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
       qa eval --compare evals/runs/A evals/runs/B
       qa eval --suite evals/suite.json            # every corpus of the development suite
       qa eval --suite evals/suite.json --corpus medquad
+      qa eval --suite evals/suite.json --held-out   # each library scored by a fit without it
       qa eval --answerer llm --split test        # the LLM beside the extractive answerer, same questions
     """
     from qa.eval import report as eval_report
@@ -45,8 +48,13 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
     if suite_file:
         if answerer == "llm":
             raise QAError("--answerer llm runs one gold set (the LLM beside the extractive answerer); drop --suite.")
-        _run_suite(suite_file, corpus_names, mode, k, out, quiet)
+        if held_out:
+            _run_held_out(suite_file, _signals(without), out, quiet)
+        else:
+            _run_suite(suite_file, corpus_names, mode, k, out, quiet)
         return
+    if held_out:
+        raise QAError("--held-out scores the libraries of a suite; add --suite evals/suite.json.")
     pipeline = open_for_commands(index, answerer=answerer, unsupported=unsupported)
     run = run_gold_evaluation(pipeline, gold, split, mode, k, out, llm=answerer == "llm", progress=not quiet)
     if run.swept:
@@ -76,18 +84,11 @@ def fit(suite_file, out, without, ablation_out, reader_only, quiet):
       qa fit --reader-only         # make fit-reader: after make train-reader
     """
     from qa.answer.model import MODEL_FILE, write_answer_model
-    from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
     from qa.eval.fit import fit_model
     from qa.eval.fit_data import collect_examples
     from qa.eval.suite import load_suite
 
-    left_out = frozenset(name.strip() for name in without.split(",") if name.strip())
-    unknown = sorted(left_out - set(UNIT_SIGNALS) - set(QUESTION_SIGNALS) - {"reader", "rank"})
-    if unknown:
-        raise QAError(
-            f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}, "
-            "and 'reader' (no reader at all) or 'rank' (the reader alone orders what it reads)."
-        )
+    left_out = _signals(without)
     if reader_only and (left_out or ablation_out):
         raise QAError("--reader-only refits the reader's part of the shipped model as it is; leave out --without and --ablation, or drop --reader-only.")
     log = lambda line: click.echo(line, err=True)  # noqa: E731
@@ -162,3 +163,36 @@ def _run_suite(suite_file: str, corpus_names: tuple[str, ...], mode: str | None,
     for split in ("dev", "test"):
         click.echo(f"macro average, {split}: " + ", ".join(f"{name} {value}" for name, value in macro_average(report, split).items()))
     click.echo(f"Report: {path} (and report.json, suite.png)")
+
+
+def _signals(without: str) -> frozenset[str]:
+    """The signals named by --without, checked."""
+    from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
+    from qa.eval.fit_report import SIGNAL_GROUPS
+
+    named = frozenset(name.strip() for name in without.split(",") if name.strip())
+    left_out = frozenset().union(*(SIGNAL_GROUPS.get(name, {name}) for name in named))
+    unknown = sorted(left_out - set(UNIT_SIGNALS) - set(QUESTION_SIGNALS) - {"reader", "rank"})
+    if unknown:
+        raise QAError(
+            f"--without names unknown signals {', '.join(unknown)}; the signals are {', '.join(UNIT_SIGNALS + QUESTION_SIGNALS)}, "
+            f"the groups {', '.join(SIGNAL_GROUPS)}, and 'reader' (no reader at all) or 'rank' (the reader alone orders what it reads)."
+        )
+    return left_out
+
+
+def _run_held_out(suite_file: str, without: frozenset[str], out: str | None, quiet: bool) -> None:
+    import json
+    from datetime import datetime, timezone
+
+    from qa.eval.held_out import held_out_markdown, run_held_out
+    from qa.eval.suite import load_suite
+    from qa.files import write_atomically
+
+    report = run_held_out(load_suite(suite_file), settings_from_env(), without, progress=not quiet, log=lambda line: click.echo(line, err=True))
+    folder = Path(out) if out else Path("evals") / "held-out-runs" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(folder / "report.json", json.dumps(report, indent=1))
+    write_atomically(folder / "report.md", "# Held out by library\n\n" + held_out_markdown(report))
+    click.echo(held_out_markdown(report))
+    click.echo(f"Report: {folder}/report.md (and report.json)")
