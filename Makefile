@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader train-reader clean
+.PHONY: install ocr index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader train-reader clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 install: $(STAMP)
 	$(BIN)/qa export-onnx >/dev/null
 
-index: install
+# Scanned PDFs are read by Tesseract OCR, Debian's tesseract-ocr package (its English model with it), run offline.
+ocr:
+	@command -v tesseract >/dev/null || { echo "Installing Debian's tesseract-ocr for scanned PDFs"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tesseract-ocr; }
+
+index: install ocr
 	$(BIN)/qa index --if-stale
 
 # Builds the index from corpus/ if it is missing or stale, then serves the chat UI at http://127.0.0.1:7860.
@@ -70,7 +75,7 @@ $(RAY_STAMP): $(STAMP) requirements-ray.lock
 
 ray: $(RAY_STAMP)
 
-test: install browser llm-server ray
+test: install ocr browser llm-server ray
 	$(BIN)/python -m pytest -q
 
 # Benchmark-only packages: OpenVINO (both targets), all-mpnet-base-v2 (the full run only).

@@ -19,7 +19,7 @@ class StaleIndexError(QAError):
 
 class UnusableFile(QAError):
     """A file (or a record of one) the indexer skips. ``group`` names the kind of problem, so that a run
-    over thousands of files can report the skips grouped and counted ("no text layer (scanned PDFs?)")."""
+    over thousands of files can report the skips grouped and counted ("PDFs with no text, even by OCR")."""
 
     def __init__(self, message: str, group: str):
         super().__init__(message)

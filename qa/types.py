@@ -41,6 +41,8 @@ class Document:
     # False for a document without a title of its own: ``title`` is then its opening words, for display
     # only, and is not embedded or searched with its passages (those words are in its text already).
     titled: bool = True
+    author: str | None = None
+    ocr_pages: tuple[int, ...] = ()  # pages whose text was read by OCR (a scanned PDF's)
 
     @property
     def search_title(self) -> str:

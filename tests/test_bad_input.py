@@ -193,8 +193,14 @@ def test_serving_on_a_port_in_use(index_dir):
         assert f"port {port} on 127.0.0.1 is in use" in one_error_line(qa("serve", "--port", str(port), "--index", str(index_dir)))
 
 
-def test_auth_must_be_user_and_password(index_dir):
-    assert "--auth must look like user:password" in one_error_line(qa("serve", "--auth", "justuser", "--index", str(index_dir)))
+def test_a_users_file_that_is_missing_or_broken_is_one_line_naming_it_and_the_fix(index_dir, tmp_path):
+    missing = tmp_path / "nobody.json"
+    line = one_error_line(qa("serve", "--users", str(missing), "--index", str(index_dir)))
+    assert f"the users file {missing} does not exist; create it with `qa users add NAME --role editor --users {missing}`" in line
+    broken = tmp_path / "users.json"
+    broken.write_text('{"users": {"alice": {"role": "admin", "password": "x"}}}')
+    assert f"the users file {broken} is not a users file" in one_error_line(qa("serve", "--users", str(broken), "--index", str(index_dir)))
+    assert "--auth is gone" in qa("serve", "--auth", "user:password", "--index", str(index_dir)).output  # and says to use `qa users add`
 
 
 def test_read_manifest_of_garbage(tmp_path):

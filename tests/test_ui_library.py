@@ -252,3 +252,82 @@ def test_a_server_killed_mid_upload_leaves_the_other_answering_from_a_whole_libr
     finally:
         stop(doomed)
         stop(survivor)
+
+
+def _log_in(page, url: str, name: str, password: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("input[type=text], input[name=username]").first.fill(name)
+    page.locator("input[type=password]").first.fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.locator("#qa-question textarea").first.wait_for(timeout=60000)
+
+
+def _remove_as(url: str, name: str, password: str, doc_id: str) -> str:
+    """The remove handler called directly over HTTP (Gradio's queue), logged in as ``name``; the line it returns."""
+    import json
+    import uuid
+
+    import requests
+
+    session = requests.Session()
+    assert session.post(f"{url}login", data={"username": name, "password": password}).status_code == 200
+    config = session.get(f"{url}config").json()
+    elem_ids = {c["id"]: c.get("props", {}).get("elem_id") for c in config["components"]}
+    remove = next(d["id"] for d in config["dependencies"] if any(elem_ids.get(t[0]) == "qa-remove" for t in d["targets"]))
+    session_hash = uuid.uuid4().hex
+    session.post(f"{url}gradio_api/queue/join", json={"data": [doc_id, True], "fn_index": remove, "session_hash": session_hash, "event_data": None, "trigger_id": None})
+    with session.get(f"{url}gradio_api/queue/data", params={"session_hash": session_hash}, stream=True, timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith(b"data:") and b"process_completed" in line:
+                return json.loads(line[5:])["output"]["data"][0]
+    raise AssertionError("the remove call never completed")
+
+
+def test_accounts_with_roles_a_reader_asks_an_editor_also_adds_and_removes(tmp_path):
+    """`qa serve --users FILE`: a wrong password is refused; a reader asks and sees no library controls, and a remove
+    request sent straight to the server as a reader is refused; an editor uploads a Word file and removes it. No
+    password is in any process's command line."""
+    from playwright.sync_api import sync_playwright
+
+    from qa.app.accounts import UsersFile
+    from tests.test_documents_kept import protocol_docx
+
+    users = tmp_path / "users.json"
+    UsersFile(users).add("rita", "reader", "reader passphrase")
+    UsersFile(users).add("ed", "editor", "editor passphrase")
+    word = protocol_docx(tmp_path / "carpal-tunnel-protocol.docx")
+    process, url, corpus = _serve(tmp_path, "--users", str(users))
+    try:
+        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                command_line = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+            except OSError:
+                continue
+            assert "passphrase" not in command_line
+        import requests
+
+        assert requests.post(f"{url}login", data={"username": "rita", "password": "wrong passphrase"}).status_code != 200
+        assert _remove_as(url, "rita", "reader passphrase", "neuropathy-on-mri").startswith("Only editors may add or remove documents")
+        assert (corpus / "neuropathy-on-mri.txt").exists()
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            reader = browser.new_context().new_page()
+            _log_in(reader, url, "rita", "reader passphrase")
+            assert "MRI" in _ask(reader, "What imaging for low back pain with leg weakness?")
+            reader.get_by_role("tab", name="Sources").click()
+            reader.locator("#qa-sources-table").wait_for(timeout=30000)
+            assert not reader.locator("#qa-upload").is_visible() and not reader.locator("#qa-remove").is_visible()
+            reader.screenshot(path=str(ARTIFACTS / "library-6-reader.png"))
+            editor = browser.new_context().new_page()
+            _log_in(editor, url, "ed", "editor passphrase")
+            _upload(editor, word)
+            assert "carpal-tunnel-protocol.docx: added" in editor.locator("#qa-upload-result").inner_text()
+            assert "Carpal tunnel syndrome: clinic protocol" in editor.locator("#qa-sources-table").inner_text()
+            editor.locator("#qa-remove-choice input").fill("Carpal")
+            editor.get_by_role("option", name="Carpal tunnel syndrome: clinic protocol").click()
+            editor.locator("#qa-remove-confirm input").check()
+            editor.locator("#qa-remove").click()
+            editor.get_by_text("Removed carpal-tunnel-protocol-docx").wait_for(timeout=60000)
+            browser.close()
+    finally:
+        stop(process)

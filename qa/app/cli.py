@@ -1,5 +1,5 @@
 """The `qa` command: index, add, remove, docs, export-onnx (qa/app/cli_library.py); search, ask, cite, chat,
-serve (qa/app/cli_answers.py); eval, fit (qa/app/cli_eval.py).
+serve (qa/app/cli_answers.py); eval, fit (qa/app/cli_eval.py); users (qa/app/cli_users.py).
 
 Commands validate their input, make one library call and print. Problems the user can fix are
 QAError and print as one ``Error: ...`` line with exit code 1. Heavy libraries load inside the
@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from qa.app import cli_answers, cli_eval, cli_library
+from qa.app import cli_answers, cli_eval, cli_library, cli_users
 from qa.errors import QAError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -51,9 +51,9 @@ def main():
     """
 
 
-for module in (cli_library, cli_answers, cli_eval):
-    for command in vars(module).values():
-        if isinstance(command, click.Command) and command.callback.__module__ == module.__name__:
+for module in (cli_library, cli_answers, cli_eval, cli_users):
+    for name, command in vars(module).items():  # a group's own subcommands are kept under names starting with "_"
+        if isinstance(command, click.Command) and command.callback.__module__ == module.__name__ and not name.startswith("_"):
             main.add_command(command)
 
 

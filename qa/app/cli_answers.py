@@ -185,20 +185,23 @@ def chat(index, answerer, unsupported):
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless you choose otherwise).")
 @click.option("--port", type=int, default=7860, show_default=True)
-@click.option("--auth", default=None, help="user:password required to open the UI (Gradio's own login).")
+@click.option("--auth", hidden=True, expose_value=False, callback=lambda context, parameter, value: _no_auth(value))
+@click.option("--users", "users_file", envvar="QA_USERS_FILE", default=None, type=click.Path(dir_okay=False),
+              help="Require a login with the accounts in this file (also QA_USERS_FILE); readers ask, editors also add and remove documents. Create it with `qa users add`.")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--read-only", is_flag=True, help="No uploads or removals from the page (for a shared deployment).")
 @click.option("--upload-limit-mb", type=float, default=50, show_default=True, help="Largest file the page accepts.")
 @click.option("--batching", is_flag=True, help="Embed and read questions asked at about the same time in shared passes (measured slower on 2 cores: make bench, Serving).")
 @answerer_options
 @library_options
-def serve(host, port, auth, index, read_only, upload_limit_mb, batching, answerer, unsupported):
+def serve(host, port, users_file, index, read_only, upload_limit_mb, batching, answerer, unsupported):
     """Serve the chat UI in the browser; its Sources tab adds and removes documents unless --read-only.
 
     \b
     Example:
       qa serve --port 7860        # then open http://127.0.0.1:7860
-      qa serve --read-only --auth reader:secret
+      qa users add alice --role editor --users users.json   # asks for the password
+      qa serve --users users.json         # a login; readers ask, editors also add and remove
     """
     from qa.app.web import serve as serve_ui
 
@@ -206,6 +209,13 @@ def serve(host, port, auth, index, read_only, upload_limit_mb, batching, answere
         raise QAError(f"--upload-limit-mb must be greater than 0. Currently, it is {upload_limit_mb:g}.")
     click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
     serve_ui(
-        settings_from_env(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, auth=auth, quiet=True,
+        settings_from_env(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, users_file=users_file, quiet=True,
         read_only=read_only, upload_limit_mb=upload_limit_mb, batching=batching,
     )
+
+
+def _no_auth(value):
+    """--auth user:password is gone: a password on the command line shows in `ps` and the shell's history."""
+    if value is not None:
+        raise click.UsageError("--auth is gone: a password in the command line shows in `ps` and the shell's history. Create accounts with "
+                               "`qa users add NAME --role editor --users users.json` (it asks for the password), then `qa serve --users users.json`.")

@@ -11,6 +11,11 @@ from __future__ import annotations
 import os
 import time
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio is imported
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# At module level: the callbacks' gr.Request annotations are resolved here (only `qa serve` imports this module).
+import gradio as gr
 
 from qa.app import web_callbacks as callbacks
 from qa.app import web_logic
@@ -19,8 +24,6 @@ from qa.ingest.formats import SUFFIXES
 from qa.settings import Settings
 from qa.library.uploads import DEFAULT_LIMIT_MB
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CSS = """
 .gradio-container {max-width: 1280px !important; margin: auto;}
@@ -60,13 +63,12 @@ document.addEventListener('click', function (event) {
 }, true);
 </script>
 """
-def build_app(settings: Settings | None = None, read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB):
+def build_app(settings: Settings | None = None, read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB, users=None):
     """The page: an Ask tab (conversation, citation panel, settings) and a Sources tab (the library), wired
-    to the plain callbacks of qa/app/web_callbacks.py."""
-    import gradio as gr
-
+    to the plain callbacks of qa/app/web_callbacks.py. ``users``: the accounts (qa/app/accounts.py); the library's
+    controls are shown to editors, and its callbacks refuse anyone else."""
     settings = settings or Settings.from_env()
-    live = callbacks.LiveLibrary(settings, upload_limit_mb)
+    live = callbacks.LiveLibrary(settings, upload_limit_mb, users=users)
     with gr.Blocks(title="Cited answers — medical documents") as app:
         gr.Markdown(
             "# Cited answers from the medical documents\n"
@@ -77,15 +79,15 @@ def build_app(settings: Settings | None = None, read_only: bool = False, upload_
         turns, selected = gr.State([]), gr.State(None)
         with gr.Tabs():
             with gr.Tab("Ask"):
-                ask = _ask_tab(gr, live, settings, read_only)
+                ask = _ask_tab(live, settings, read_only)
             with gr.Tab("Sources"):
-                sources = _sources_tab(gr, live, read_only, upload_limit_mb)
-        _wire_ask(gr, live, ask, turns, selected)
-        _wire_library(gr, live, ask, sources, read_only)
+                sources = _sources_tab(live, read_only, upload_limit_mb)
+        _wire_ask(live, ask, turns, selected)
+        _wire_library(app, live, ask, sources, read_only)
     return app
 
 
-def _ask_tab(gr, live: "callbacks.LiveLibrary", settings: Settings, read_only: bool) -> dict:
+def _ask_tab(live: "callbacks.LiveLibrary", settings: Settings, read_only: bool) -> dict:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chat = gr.Chatbot(label="Conversation", show_label=False, height=520, sanitize_html=True, buttons=["copy"], feedback_options=None, elem_id="qa-chat")
@@ -113,16 +115,16 @@ def _ask_tab(gr, live: "callbacks.LiveLibrary", settings: Settings, read_only: b
             "panel": panel, "show_all": show_all, "cite_target": cite_target}
 
 
-def _sources_tab(gr, live: "callbacks.LiveLibrary", read_only: bool, upload_limit_mb: float) -> dict:
+def _sources_tab(live: "callbacks.LiveLibrary", read_only: bool, upload_limit_mb: float) -> dict:
     table = gr.Dataframe(
         value=web_logic.sources_rows(live.index), headers=["Title", "Kind", "Date", "Publisher", "Passages", "ID"], interactive=False, wrap=True,
         column_widths=["38%", "14%", "12%", "18%", "8%", "10%"], elem_id="qa-sources-table",
     )
-    with gr.Group(visible=not read_only):
+    with gr.Group(visible=not read_only) as library_controls:
         uploads = gr.File(file_count="multiple", file_types=list(SUFFIXES), label=f"Add documents ({', '.join(SUFFIXES)}; up to {upload_limit_mb:g} MB each)", elem_id="qa-upload")
         add_button = gr.Button("Add to the library", variant="primary", elem_id="qa-add")
         upload_result = gr.Markdown("", elem_id="qa-upload-result")
-    with gr.Group(visible=not read_only):
+    with gr.Group(visible=not read_only) as remove_controls:
         with gr.Row():
             remove_choice = gr.Dropdown(live.choices(), label="Remove a document", elem_id="qa-remove-choice", scale=3)
             confirm = gr.Checkbox(label="Yes, remove it (its file is moved aside, not deleted)", elem_id="qa-remove-confirm", scale=2)
@@ -131,10 +133,11 @@ def _sources_tab(gr, live: "callbacks.LiveLibrary", read_only: bool, upload_limi
     choice = gr.Dropdown(live.choices(), label="Read a document")
     document_view = gr.HTML("")
     return {"table": table, "uploads": uploads, "add_button": add_button, "upload_result": upload_result, "remove_choice": remove_choice,
+            "library_controls": library_controls, "remove_controls": remove_controls,
             "confirm": confirm, "remove_button": remove_button, "remove_result": remove_result, "choice": choice, "document_view": document_view}
 
 
-def _wire_ask(gr, live: "callbacks.LiveLibrary", ask: dict, turns, selected) -> None:
+def _wire_ask(live: "callbacks.LiveLibrary", ask: dict, turns, selected) -> None:
     def respond(message, chat, turn_list, mode, k, answerer="extractive"):
         for chat_now, turns_now, searched in callbacks.respond(live, message, chat, turn_list, mode, k, answerer):
             yield chat_now, turns_now, searched, ""
@@ -152,19 +155,26 @@ def _wire_ask(gr, live: "callbacks.LiveLibrary", ask: dict, turns, selected) -> 
     )
 
 
-def _wire_library(gr, live: "callbacks.LiveLibrary", ask: dict, sources: dict, read_only: bool) -> None:
+def _wire_library(app, live: "callbacks.LiveLibrary", ask: dict, sources: dict, read_only: bool) -> None:
     def views():
         return web_logic.sources_rows(live.index), gr.update(choices=live.choices(), value=None), gr.update(choices=live.choices(), value=None)
 
-    def add(files, progress=gr.Progress(track_tqdm=True)):
+    def add(files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         progress(0, desc=f"Indexing {len(files or [])} file{'s' if len(files or []) != 1 else ''}")
-        return (callbacks.add_files(live, files), *views())
+        return (callbacks.add_files(live, files, username=request.username), *views())
 
-    def remove(doc_id, confirmed):
-        line, refresh = callbacks.remove_document(live, doc_id, confirmed)
+    def remove(doc_id, confirmed, request: gr.Request):
+        line, refresh = callbacks.remove_document(live, doc_id, confirmed, request.username)
         return (line, *views()) if refresh else (line, gr.update(), gr.update(), gr.update())
 
     library_outputs = [sources["table"], sources["choice"], sources["remove_choice"]]
+    if live.users is not None and not read_only:  # the library's controls for editors only (the callbacks check too)
+        controls = [ask["upload_small"], sources["library_controls"], sources["remove_controls"]]
+
+        def show_controls(request: gr.Request):
+            return [gr.update(visible=live.refusal(request.username) is None)] * len(controls)
+
+        app.load(show_controls, None, controls, api_visibility="private")
     sources["choice"].change(lambda doc_id: callbacks.show_source(live, doc_id), sources["choice"], sources["document_view"], api_visibility="private")
     if read_only:  # the handlers exist only where uploads are allowed
         return
@@ -181,20 +191,18 @@ def serve(
     settings: Settings | None = None,
     host: str = "127.0.0.1",
     port: int = 7860,
-    auth: str | None = None,
+    users_file: str | None = None,
     quiet: bool = False,
     read_only: bool = False,
     upload_limit_mb: float = DEFAULT_LIMIT_MB,
     batching: bool = False,
 ) -> None:
-    import gradio as gr
+    """``users_file``: the accounts (qa/app/accounts.py); when given, a login is required and roles apply."""
+    from qa.app.accounts import UsersFile
 
-    credentials = None
-    if auth:
-        user, sep, password = auth.partition(":")
-        if not sep or not user or not password:
-            raise QAError(f"--auth must look like user:password. Currently, it is {auth!r}.")
-        credentials = (user, password)
+    users = UsersFile(users_file) if users_file else None
+    if users is not None and not users.accounts():  # read now: a missing or broken file is one line, before the model loads
+        raise QAError(f"the users file {users_file} has no accounts; add one with `qa users add NAME --role editor --users {users_file}`.")
     _require_free_port(host, port)
     from qa.answer.reader import serve_from_this_process
     from qa.embed.query_batching import batch_queries_in_this_process
@@ -203,13 +211,13 @@ def serve(
     if batching:
         batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
     settings = settings or Settings.from_env()
-    app = build_app(settings, read_only, upload_limit_mb)
+    app = build_app(settings, read_only, upload_limit_mb, users)
     app.queue(default_concurrency_limit=4, max_size=200)
     started = time.perf_counter()
     app.launch(
         server_name=host,
         server_port=port,
-        auth=credentials,
+        auth=(lambda name, password: users.verify(name, password) is not None) if users is not None else None,
         show_error=False,
         quiet=quiet,
         ssr_mode=False,

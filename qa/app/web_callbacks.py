@@ -39,10 +39,11 @@ class LiveLibrary:
 
     POLL_S = 1.0
 
-    def __init__(self, settings: Settings, upload_limit_mb: float = DEFAULT_LIMIT_MB, pipeline=None, watch: bool = True):
+    def __init__(self, settings: Settings, upload_limit_mb: float = DEFAULT_LIMIT_MB, pipeline=None, watch: bool = True, users=None):
         from qa.pipeline import shared_pipeline
 
         self.settings = settings
+        self.users = users  # qa.app.accounts.UsersFile: a login is required and roles apply (None: no accounts)
         self.pipeline = pipeline or shared_pipeline(settings)
         in_store = self.pipeline.library is not None
         self.library = settings if in_store else settings.with_overrides(corpus=self.pipeline.index.manifest["corpus"]["folder"])
@@ -73,6 +74,15 @@ class LiveLibrary:
 
     def close(self) -> None:
         self._stop.set()
+
+    def refusal(self, username: str | None) -> str | None:
+        """Why ``username`` may not add or remove documents (None: they may): with accounts, only an editor may."""
+        if self.users is None:
+            return None
+        role = self.users.role_of(username)
+        if role == "editor":
+            return None
+        return f"Only editors may add or remove documents; {html.escape(username or 'this session')} is {'a ' + role if role else 'not logged in'}."
 
     def choices(self) -> list[tuple[str, str]]:
         return [(d.title, d.doc_id) for d in self.index.documents.values()]
@@ -142,10 +152,14 @@ def show_source(live: LiveLibrary, doc_id: str | None) -> str:
     return web_logic.document_html(live.index, doc_id) if doc_id in live.index.documents else ""
 
 
-def add_files(live: LiveLibrary, files: list, progress: bool = True) -> str:
-    """Uploaded files into the library (qa/library/uploads.py); one line per file, as Markdown."""
+def add_files(live: LiveLibrary, files: list, progress: bool = True, username: str | None = None) -> str:
+    """Uploaded files into the library (qa/library/uploads.py); one line per file, as Markdown. With accounts, only
+    an editor's files are added."""
     from qa.library.uploads import add_uploads
 
+    refused = live.refusal(username)
+    if refused:
+        return refused
     paths = [Path(f if isinstance(f, str) else f.name) for f in (files or [])]
     if not paths:
         return "Choose one or more files first."
@@ -158,11 +172,14 @@ def add_files(live: LiveLibrary, files: list, progress: bool = True) -> str:
     return "\n".join(f"- {html.escape(r.line())}" for r in results)
 
 
-def remove_document(live: LiveLibrary, doc_id: str | None, confirmed: bool) -> tuple[str, bool]:
+def remove_document(live: LiveLibrary, doc_id: str | None, confirmed: bool, username: str | None = None) -> tuple[str, bool]:
     """The removal's one line, and whether the lists should be refreshed (not while the user still has to
-    tick the confirmation: their pick stays)."""
+    tick the confirmation: their pick stays). With accounts, only an editor may remove."""
     from qa.library.manage import remove_document as remove
 
+    refused = live.refusal(username)
+    if refused:
+        return refused, False
     if not doc_id:
         return "Pick the document to remove.", True
     if not confirmed:

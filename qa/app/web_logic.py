@@ -168,8 +168,11 @@ def citation_panel_html(index: Index, chunk_id: str, span: tuple[int, int] | Non
     context = passage_in_context(index, chunk_id, span)
     document = context.document
     facts = [("Kind", document.kind), ("Date", document.date or "not printed in the document"), ("Section", context.chunk.section or "(opening)")]
-    if document.page_at(context.quote_start):
-        facts.append(("Page", str(document.page_at(context.quote_start))))
+    page = document.page_at(context.quote_start)
+    if page:
+        facts.append(("Page", f"{page} (read by OCR from a scan)" if page in document.ocr_pages else str(page)))
+    if document.author:
+        facts.append(("Author", document.author))
     if document.publisher:
         facts.append(("Publisher", document.publisher))
     if document.doi:
@@ -199,13 +202,15 @@ def _page_image(index: Index, document, context) -> str:
     from qa.render.pdf_pages import highlighted_page
 
     source = index.source_file(document.source_path)
-    png = highlighted_page(source, page, context.quote) if source is not None else None
+    scanned = page in document.ocr_pages
+    png = highlighted_page(source, page, context.quote, scanned) if source is not None else None
     if png is None:
         return ""
     alt = f"Page {page} of {document.title}, the quoted passage highlighted"
+    read = " Its text was read by OCR from the scanned image, so it may differ from the page in places." if scanned else ""
     return (
         f'<div class="qa-page-view"><img class="qa-page" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
-        f'<p class="qa-note">Page {page} of the PDF. <a href="#qa-text-view" class="qa-text-link">Text view</a> below.</p>'
+        f'<p class="qa-note">Page {page} of the PDF.{read} <a href="#qa-text-view" class="qa-text-link">Text view</a> below.</p>'
     )
 
 

@@ -161,7 +161,7 @@ def build_index(
     corpus_folder, index_folder = Path(corpus_folder), Path(index_folder)
     unit_vectors = _unit_vectors_choice(index_folder, unit_vectors)
     with index_lock(index_folder):
-        corpus = load_corpus(corpus_folder)
+        corpus = load_corpus(corpus_folder, progress)
         fingerprint = _fingerprint(corpus_folder, corpus_files(corpus_folder))
         load_seconds = time.perf_counter() - started
         previous = _previous_index(index_folder, model, max_tokens, unit_vectors, _precision(_resolved_backend(model, backend, encoder)))

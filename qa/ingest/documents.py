@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from qa.ingest.cleaning import clean
 from qa.errors import QAError, UnusableFile
 from qa.ingest.formats import SUFFIXES as FORMAT_SUFFIXES
-from qa.ingest.formats import read_sources
+from qa.ingest.formats import read_sources, unread_kind
 from qa.types import Document
 
 SUPPORTED_SUFFIXES = FORMAT_SUFFIXES
@@ -83,11 +83,12 @@ def _metadata_for(folder: Path, relative: str, cache: dict[Path, dict]) -> dict:
     return {}
 
 
-def load_documents(path: Path, relative: str, metadata: dict | None = None) -> tuple[list[Document], list[str]]:
-    """The documents in one file (a .jsonl file holds many) and notes about how it was read."""
+def load_documents(path: Path, relative: str, metadata: dict | None = None, progress: bool = False) -> tuple[list[Document], list[str]]:
+    """The documents in one file (a .jsonl file holds many) and notes about how it was read; ``progress``: a bar
+    for the pages OCR reads."""
     meta = metadata or {}
     documents, notes = [], []
-    for source in read_sources(path, relative):
+    for source in read_sources(path, relative, _ocr_bar if progress else None):
         if source.note:
             notes.append(source.note)
         record_meta = meta.get(source.key, {}) if source.key and isinstance(meta.get(source.key), dict) else meta
@@ -115,6 +116,8 @@ def load_documents(path: Path, relative: str, metadata: dict | None = None) -> t
                 content_hash=hashlib.sha256(identity.encode()).hexdigest(),
                 pages=cleaned.pages,
                 titled=cleaned.titled,
+                author=record_meta.get("author") or source.author,
+                ocr_pages=source.ocr_pages,
             )
         )
     return documents, notes
@@ -132,6 +135,12 @@ def _what_cleaning_left(cleaned) -> str:
     return "it holds only headings or a reference list"
 
 
+def _ocr_bar(relative: str, pages: list[int]):
+    from tqdm import tqdm
+
+    return tqdm(pages, desc=f"OCR {PurePosixPath(relative).name}", unit="page", leave=False)
+
+
 def _default_kind(relative: str) -> str:
     return {".pdf": "PDF document", ".html": "web page", ".htm": "web page"}.get(PurePosixPath(relative).suffix.lower(), DEFAULT_KIND)
 
@@ -142,6 +151,17 @@ def list_document_files(folder: Path) -> list[Path]:
         p
         for p in folder.rglob("*")
         if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def unread_files(folder: Path) -> list[Path]:
+    """Files under the folder of a kind qa does not read (hidden ones and metadata.json aside): they are counted
+    and named among the skipped files, never passed over in silence."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES and p.name != METADATA_FILE
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
@@ -156,12 +176,14 @@ def hash_file(path: Path) -> str:
     return content_hash(path.read_bytes())
 
 
-def load_corpus(folder: str | Path) -> Corpus:
+def load_corpus(folder: str | Path, progress: bool = False) -> Corpus:
     folder = Path(folder)
     if not folder.is_dir():
         raise QAError(f"corpus folder {str(folder)!r} does not exist; pass --corpus with a folder of documents ({', '.join(SUPPORTED_SUFFIXES)}).")
     files = [(path.relative_to(folder).as_posix(), path) for path in list_document_files(folder)]
-    corpus = load_files(files, corpus_metadata(folder), str(folder))
+    corpus = load_files(files, corpus_metadata(folder), str(folder), progress)
+    unread = [Skipped(relative, *unread_kind(relative)) for relative in (p.relative_to(folder).as_posix() for p in unread_files(folder))]
+    corpus = replace(corpus, skipped=corpus.skipped + tuple(unread), files=corpus.files + len(unread))
     if not corpus.documents:
         detail = re.sub(r":?\n\s*", "; ", skip_summary(corpus.skipped, len(files), limit=3)) if corpus.skipped else f"no {', '.join(SUPPORTED_SUFFIXES)} files"
         raise QAError(f"corpus folder {str(folder)!r} has no usable documents ({detail}); add documents.")
@@ -174,8 +196,9 @@ def corpus_metadata(folder: Path):
     return lambda relative: _metadata_for(Path(folder), relative, cache)
 
 
-def load_files(files: list[tuple[str, Path]], metadata=lambda relative: {}, label: str = "") -> Corpus:
-    """(name in the library, file) pairs as documents; files that cannot be used are skipped with the reason."""
+def load_files(files: list[tuple[str, Path]], metadata=lambda relative: {}, label: str = "", progress: bool = False) -> Corpus:
+    """(name in the library, file) pairs as documents; files that cannot be used are skipped with the reason;
+    ``progress``: a bar for each scanned PDF's pages as OCR reads them."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     notes: list[str] = []
@@ -185,7 +208,9 @@ def load_files(files: list[tuple[str, Path]], metadata=lambda relative: {}, labe
         try:
             if path.stat().st_size == 0:
                 raise UnusableFile(f"{relative} is empty", "empty files")
-            loaded, file_notes = load_documents(path, relative, metadata(relative))
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise UnusableFile(*unread_kind(relative))
+            loaded, file_notes = load_documents(path, relative, metadata(relative), progress)
         except UnusableFile as exc:
             skipped.append(Skipped(relative, str(exc), exc.group))
             continue

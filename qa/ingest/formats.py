@@ -5,44 +5,32 @@
   (``title``, ``kind``, ``date``, ``url``, ``publisher``, ``doi`` between ``---`` lines).
 * ``.html``/``.htm`` — main content extracted with trafilatura (navigation, scripts, footers dropped;
   headings, lists and figure captions kept), the page's own title and date.
-* ``.pdf`` — text per page with pypdf (layout mode keeps paragraph breaks); pages are marked so citations
-  can say "p. 3". A PDF without a text layer (scanned) is reported, never indexed empty.
+* ``.pdf`` — text per page with pypdf, a page with no text layer read by OCR (qa/ingest/pdf.py).
+* ``.docx`` — Word's own structure: title, headings, lists, tables, core properties (qa/ingest/word.py).
 * ``.jsonl`` in BEIR layout — one ``{"_id", "title", "text"}`` record per line, one document each.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QAError, UnusableFile
+from qa.ingest.sources import PAGE_MARKER, Source, content_fingerprint  # noqa: F401 (PAGE_MARKER: the readers' page marks)
 
-PAGE_MARKER = "<<page {}>>"  # a line of its own; the cleaner turns these into page offsets
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".jsonl")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One document's worth of text from a file (a .jsonl file yields many)."""
-
-    text: str
-    fingerprint: str  # hash of the bytes this document came from
-    key: str | None = None  # the record id inside a multi-document file
-    title: str | None = None
-    date: str | None = None
-    kind: str | None = None
-    url: str | None = None
-    publisher: str | None = None
-    doi: str | None = None
-    note: str | None = None  # e.g. "decoded as cp1252"
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl")
 
 
-def _hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def unread_kind(relative: str) -> tuple[str, str]:
+    """Why a file of a kind qa does not read is skipped (the whole line, and its group in a summary)."""
+    suffix = Path(relative).suffix.lower()
+    if suffix == ".doc":
+        return (f"{relative} is an old binary Word document (.doc); open it in Word or LibreOffice, save it as .docx, then index that.",
+                ".doc files (old Word format); save them as .docx")
+    kind = f"{suffix} files" if suffix else "files without a suffix"
+    return (f"{relative}: {kind} are not read; qa reads {', '.join(SUFFIXES)}; save it in one of those formats.",
+            "files of a kind qa does not read; save them as .txt, .md, .html, .pdf or .docx")
 
 
 def decode_text(data: bytes, path: str) -> tuple[str, str | None]:
@@ -61,11 +49,18 @@ def decode_text(data: bytes, path: str) -> tuple[str, str | None]:
     raise QAError(f"{path} could not be decoded as text.")  # unreachable: latin-1 decodes any bytes
 
 
-def read_sources(path: Path, relative: str) -> list[Source]:
+def read_sources(path: Path, relative: str, progress=None) -> list[Source]:
+    """The documents of one file; ``progress``: told of each scanned page as OCR reads it (qa/ingest/pdf.py)."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        return [_read_pdf(data, relative)]
+        from qa.ingest.pdf import read_pdf
+
+        return [read_pdf(data, relative, progress)]
+    if suffix == ".docx":
+        from qa.ingest.word import read_docx
+
+        return [read_docx(data, relative)]
     if suffix == ".jsonl":
         return _read_jsonl(data, relative)
     text, note = decode_text(data, relative)
@@ -73,13 +68,13 @@ def read_sources(path: Path, relative: str) -> list[Source]:
         meta, body = split_front_matter(text, relative)
         return [
             Source(
-                markdown_to_text(body), _hash(data), title=meta.get("title"), date=meta.get("date"), kind=meta.get("kind"), url=meta.get("url"),
+                markdown_to_text(body), content_fingerprint(data), title=meta.get("title"), date=meta.get("date"), kind=meta.get("kind"), url=meta.get("url"),
                 publisher=meta.get("publisher"), doi=meta.get("doi"), note=note,
             )
         ]
     if suffix in (".html", ".htm"):
         return [_read_html(text, data, relative, note)]
-    return [Source(text, _hash(data), note=note)]
+    return [Source(text, content_fingerprint(data), note=note)]
 
 
 # ---- Markdown ------------------------------------------------------------------------------------
@@ -155,33 +150,7 @@ def _read_html(text: str, data: bytes, relative: str, note: str | None) -> Sourc
     title = meta.title if meta and meta.title else None
     if title and not body.lstrip().startswith("#"):
         body = f"# {title}\n\n{body}"
-    return Source(markdown_to_text(body), _hash(data), title=title, date=meta.date if meta else None, url=meta.url if meta else None, note=note)
-
-
-# ---- PDF -----------------------------------------------------------------------------------------
-
-def _read_pdf(data: bytes, relative: str) -> Source:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise UnusableFile(f"{relative} is an encrypted PDF; save an unencrypted copy to index it.", "encrypted PDFs; save unencrypted copies")
-        pages = [(page.extract_text(extraction_mode="layout") or "") for page in reader.pages]
-        title = (reader.metadata.title if reader.metadata else None) or None
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise UnusableFile(f"{relative} is not a readable PDF ({exc}); re-export it or remove it.", "unreadable PDFs; re-export them") from exc
-    if not any(p.strip() for p in pages):
-        raise UnusableFile(f"{relative} has no text layer (a scanned PDF?); run OCR on it first, then index it.", "PDFs with no text layer (scanned?); run OCR first")
-    parts = []
-    for number, text in enumerate(pages, 1):
-        lines = [line.strip() for line in text.splitlines()]
-        parts.append(f"{PAGE_MARKER.format(number)}\n\n" + "\n".join(lines))
-    body = "\n\n".join(parts)
-    if title:
-        body = f"{title}\n\n{body}"
-    return Source(body, _hash(data), title=title)
+    return Source(markdown_to_text(body), content_fingerprint(data), title=title, date=meta.date if meta else None, url=meta.url if meta else None, note=note)
 
 
 # ---- BEIR JSONL ----------------------------------------------------------------------------------
@@ -202,7 +171,7 @@ def _read_jsonl(data: bytes, relative: str) -> list[Source]:
         if not text.strip() and not title:
             problems.append(f"line {number} (empty record)")
             continue
-        sources.append(Source(f"{title or key}\n\n{text}", _hash(raw), key=key, title=title or key, kind="passage"))
+        sources.append(Source(f"{title or key}\n\n{text}", content_fingerprint(raw), key=key, title=title or key, kind="passage"))
     if not sources:
         raise UnusableFile(f"{relative} has no usable {{\"_id\", \"title\", \"text\"}} records ({', '.join(problems) or 'empty file'}).", "JSONL files with no usable records")
     if problems:

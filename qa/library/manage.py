@@ -28,11 +28,15 @@ class Added:
     report: BuildReport | None  # the incremental build (None when nothing was copied)
     refused: dict[str, str]  # file name -> why the indexer could not use it (it was taken out again)
 
+    def notes_for(self, name: str) -> list[str]:
+        """What the indexer noted while reading the file ``name`` (pages OCR found no text on, a text decoded as cp1252)."""
+        return [note.split(": ", 1)[1] for note in (self.report.notes if self.report else ()) if note.split(": ", 1)[0].rsplit("/", 1)[-1] == name and ": " in note]
+
 
 def add_to_library(files: list[tuple[str, Path]], settings: Settings, progress: bool = True) -> Added:
     """(name in the library, file to copy) pairs: copied into the corpus and indexed incrementally, the one
     path for `qa add` and the page's uploads. If indexing fails, the copies are taken out again, so the
-    corpus and its index never disagree; a file the indexer skips (a PDF with no text layer) is taken out
+    corpus and its index never disagree; a file the indexer skips (a PDF with no text, even by OCR) is taken out
     too, with the reason, and the index records the corpus as it is then."""
     if settings.milvus_uri:
         report = _store_build(settings, files=files, progress=progress)

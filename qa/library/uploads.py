@@ -4,7 +4,7 @@ Every file gets one result line. A file is refused before anything is written wh
 an unsupported type, empty, binary but named as text, or named like a different document already in
 the library; a path in its name is reduced to the file name, so nothing lands outside the corpus
 folder. Accepted files then go through the same path as ``qa add`` (``qa.library.manage.add_to_library``:
-copy, incremental ``qa index``); a file the indexer skips (a PDF with no text layer, say) is taken out of
+copy, incremental ``qa index``); a file the indexer skips (a PDF with no text, even by OCR, say) is taken out of
 the corpus again, with the reason.
 Uploads run one after another in a process: a second session's upload waits for the first.
 """
@@ -46,6 +46,8 @@ def check(uploaded_name: str, data: Path, settings: Settings, limit_mb: float = 
     if not name or name.startswith(".") or "\x00" in name:
         return UploadResult(uploaded_name, "skipped", "not a usable file name; rename it")
     suffix = PurePosixPath(name).suffix.lower()
+    if suffix == ".doc":
+        return UploadResult(name, "skipped", "an old binary Word document; save it as .docx in Word or LibreOffice, then add that")
     if suffix not in SUFFIXES:
         return UploadResult(name, "skipped", f"{suffix or 'no'} file type; supported are {', '.join(SUFFIXES)}")
     size = data.stat().st_size
@@ -82,5 +84,5 @@ def add_uploads(files: list[tuple[str, Path]], settings: Settings, limit_mb: flo
         added = add_to_library([(name, files[number][1]) for number, name in accepted], settings, progress)
         for number, name in accepted:
             reason = added.refused.get(name)
-            results[number] = UploadResult(name, "skipped", reason) if reason else UploadResult(name, "added", "")
+            results[number] = UploadResult(name, "skipped", reason) if reason else UploadResult(name, "added", "; ".join(added.notes_for(name)))
         return [results[number] for number in range(len(files))]

@@ -168,9 +168,11 @@ def context_to_json(context: PassageContext, index: Index) -> dict:
         "kind": document.kind,
         "date": document.date,
         "publisher": document.publisher,
+        "author": document.author,
         "doi": document.doi,
         "section": context.chunk.section,
         "page": document.page_at(context.quote_start),
+        "page_read_by_ocr": document.page_at(context.quote_start) in document.ocr_pages,
         "source": source_path(index, document.source_path),
         "before": context.before,
         "quote": context.quote,
@@ -187,13 +189,16 @@ def context_to_text(context: PassageContext, index: Index, mark: tuple[str, str]
     document = context.document
     facts = [f"Document: {document.title}", f"Kind: {document.kind}"]
     facts.append(f"Date: {document.date or 'not printed in the document'}")
+    if document.author:
+        facts.append(f"Author: {document.author}")
     if document.publisher:
         facts.append(f"Publisher: {document.publisher}")
     if document.doi:
         facts.append(f"DOI: {document.doi}")
     facts.append(f"Section: {context.chunk.section or '(opening)'}")
     if document.page_at(context.quote_start):
-        facts.append(f"Page: {document.page_at(context.quote_start)}")
+        read = " (read by OCR from a scan)" if document.page_at(context.quote_start) in document.ocr_pages else ""
+        facts.append(f"Page: {document.page_at(context.quote_start)}{read}")
     facts.append(f"Source: {source_path(index, document.source_path)}  (characters {context.quote_start}-{context.quote_end})")
     body = f"{context.before}{mark[0]}{context.quote}{mark[1]}{context.after}"
     lines = facts + ["", body.strip("\n"), ""]
