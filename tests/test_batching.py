@@ -1,4 +1,4 @@
-"""Micro-batching (qa/batching.py): concurrent calls share one batched call, each gets its own result, a
+"""Micro-batching (qa/embed/batching.py): concurrent calls share one batched call, each gets its own result, a
 failing batch fails every caller in it, and no batch is larger than allowed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from qa.batching import MicroBatcher
+from qa.embed.batching import MicroBatcher
 
 
 def _call_from_threads(batcher, items):

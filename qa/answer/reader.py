@@ -244,8 +244,8 @@ class Reader:
 
     def batch_concurrent_calls(self, window_s: float = 0.005, max_questions: int = 8) -> None:
         """From now on, questions read at about the same time by concurrent threads (a server's sessions)
-        share one pass of the model (qa/batching.py)."""
-        from qa.batching import MicroBatcher
+        share one pass of the model (qa/embed/batching.py)."""
+        from qa.embed.batching import MicroBatcher
 
         self._batcher = MicroBatcher(self.read_many, window_s, max_questions)
 
@@ -260,7 +260,7 @@ def serve_from_this_process(batching: bool = False) -> None:
     each pass on one thread that does not spin while it waits, so that concurrent sessions' passes run side by
     side, one per core (`make bench`, *Serving*: fewer CPU-ms per answer and more answers/s than passes on
     every core); with ``batching``, questions read at about the same time share one pass instead
-    (qa/batching.py)."""
+    (qa/embed/batching.py)."""
     global _SERVING, _BATCHED
     _SERVING, _BATCHED = True, batching
 

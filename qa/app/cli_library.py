@@ -158,16 +158,9 @@ def docs(index, as_json):
     Example:
       qa docs
     """
-    settings = settings_from_env(index=index)
-    loaded = open_index(settings)
-    counts: dict[str, int] = {}
-    for chunk in loaded.chunks:
-        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-    corpus = loaded.manifest["corpus"]["folder"]
-    rows = [
-        {"doc_id": d.doc_id, "title": d.title, "kind": d.kind, "date": d.date, "chunks": counts.get(d.doc_id, 0), "source": f"{corpus}/{d.source_path}"}
-        for d in loaded.documents.values()
-    ]
+    from qa.render.output import documents_to_json
+
+    rows = documents_to_json(open_index(settings_from_env(index=index)))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return

@@ -63,12 +63,11 @@ document.addEventListener('click', function (event) {
 }, true);
 </script>
 """
-def build_app(settings: Settings | None = None, read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB, users=None):
-    """The page: an Ask tab (conversation, citation panel, settings) and a Sources tab (the library), wired
-    to the plain callbacks of qa/app/web_callbacks.py. ``users``: the accounts (qa/app/accounts.py); the library's
+def build_app(live: "callbacks.LiveLibrary", read_only: bool = False, upload_limit_mb: float = DEFAULT_LIMIT_MB):
+    """The page over a live library: an Ask tab (conversation, citation panel, settings) and a Sources tab (the
+    library), wired to the plain callbacks of qa/app/web_callbacks.py. With accounts (``live.users``), the library's
     controls are shown to editors, and its callbacks refuse anyone else."""
-    settings = settings or Settings.from_env()
-    live = callbacks.LiveLibrary(settings, upload_limit_mb, users=users)
+    settings = live.settings
     with gr.Blocks(title="Cited answers — medical documents") as app:
         gr.Markdown(
             "# Cited answers from the medical documents\n"
@@ -211,26 +210,39 @@ def serve(
     if batching:
         batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
     settings = settings or Settings.from_env()
-    app = build_app(settings, read_only, upload_limit_mb, users)
-    app.queue(default_concurrency_limit=4, max_size=200)
+    live = callbacks.LiveLibrary(settings, upload_limit_mb, users=users)
+    page = build_app(live, read_only, upload_limit_mb)
+    page.queue(default_concurrency_limit=4, max_size=200)
+    server = serving_app(live, page, users, upload_limit_mb)
     started = time.perf_counter()
-    app.launch(
-        server_name=host,
-        server_port=port,
+    import uvicorn
+
+    uvicorn.run(server, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
+    callbacks.log.info("served for %.0f s", time.perf_counter() - started)
+
+
+def serving_app(live: "callbacks.LiveLibrary", page, users, upload_limit_mb: float):
+    """One server: the JSON API (qa/app/api.py) under /api, the page at /, both behind the same accounts."""
+    from fastapi import FastAPI
+
+    from qa.app.api import build_api
+
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    server.mount("/api", build_api(live, users))
+    settings = live.settings
+    return gr.mount_gradio_app(
+        server, page, path="/",
         auth=(lambda name, password: users.verify(name, password) is not None) if users is not None else None,
         show_error=False,
-        quiet=quiet,
         ssr_mode=False,
         theme=gr.themes.Soft(),
         css=CSS,
         head=HEAD,
         footer_links=[],
-        prevent_thread_lock=False,
         allowed_paths=[],  # the app serves no files of its own; everything it shows is rendered text
         max_file_size=f"{2 * upload_limit_mb:g}mb",  # a hard cap; the page's own line explains the limit below it
-        blocked_paths=[str(settings.index.resolve()), str(settings.corpus.resolve())] if settings else None,
+        blocked_paths=[str(settings.index.resolve()), str(settings.corpus.resolve())],
     )
-    callbacks.log.info("served for %.0f s", time.perf_counter() - started)
 
 
 def _require_free_port(host: str, port: int) -> None:

@@ -1,5 +1,5 @@
 """A question's vector, embedded together with the questions other threads (a server's sessions) embed at about
-the same time, once a server turns batching on: one pass of the encoder for them all (qa/batching.py)."""
+the same time, once a server turns batching on: one pass of the encoder for them all (qa/embed/batching.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from qa.batching import MicroBatcher
+from qa.embed.batching import MicroBatcher
 from qa.embed.encoders import Encoder
 
 WINDOW_S = 0.005  # how long the first question of a round waits for others

@@ -210,3 +210,15 @@ def context_to_text(context: PassageContext, index: Index, mark: tuple[str, str]
     if context.reference_note:
         lines.append(context.reference_note)
     return "\n".join(lines)
+
+
+def documents_to_json(index: Index) -> list[dict]:
+    """The library's documents, as `qa docs --json` and GET /api/docs list them."""
+    counts: dict[str, int] = {}
+    for chunk in index.chunks:
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    corpus = index.manifest.get("corpus", {}).get("folder", "")
+    return [
+        {"doc_id": d.doc_id, "title": d.title, "kind": d.kind, "date": d.date, "chunks": counts.get(d.doc_id, 0), "source": f"{corpus}/{d.source_path}"}
+        for d in index.documents.values()
+    ]
