@@ -16,8 +16,9 @@ DIR (default: scifact-claims/ beside this script) gets questions.jsonl only:
 - a claim with no rationale in the abstract it cites is unanswerable (SciFact's NOT ENOUGH INFO): the library holds
   an abstract about it that does not settle it, a near miss.
 - split: dev or test by the SHA-256 of the claim's first cited abstract (claims about one abstract stay together).
-SciFact's 809 training claims are not used here (200 of them are the probes of qa/answer/probes.json).
-Standard library only; the output is the same on every run.
+SciFact's training claims are not asked here (200 of them are the probes of qa/answer/probes.json); they are written,
+each with the abstract it cites and its label, to evals/reader-data/scifact-train-claims.jsonl, where the reader learns
+its yes/no verdicts from them (qa/train/verdict_data.py). Standard library only; the output is the same on every run.
 """
 
 from __future__ import annotations
@@ -116,13 +117,44 @@ def build(mirror: Path, out: Path, corpus: Path) -> Counter:
     return counts
 
 
+def training_claims(mirror: Path, out: Path) -> Counter:
+    """SciFact's training claims for the reader's verdicts (evals/reader-data/): each claim with the abstract it
+    cites (title and sentences), its rationale sentences' indices and SUPPORT, CONTRADICT or NOT ENOUGH INFO."""
+    with archive(mirror) as zipped:
+        titles, abstracts = {}, {}
+        for row in csv.DictReader(io.TextIOWrapper(zipped.open("corpus_train.csv"), encoding="utf-8")):
+            titles[row["doc_id"]], abstracts[row["doc_id"]] = row["title"], sentences_of(row["abstract"])
+        rows = list(csv.DictReader(io.TextIOWrapper(zipped.open("claims_train.csv"), encoding="utf-8")))
+    merged: dict[tuple[str, str], dict] = {}  # (claim, abstract): one record, its evidence sets' sentences together
+    counts = Counter()
+    for row in rows:
+        doc = row["evidence_doc_id"] or next((str(n) for n in numbers_of(row["cited_doc_ids"]) if str(n) in abstracts), "")
+        if doc not in abstracts:
+            counts["claims citing no abstract of the corpus"] += 1
+            continue
+        label = row["evidence_label"] or "NOT ENOUGH INFO"
+        record = merged.setdefault((row["id"], doc), {"id": row["id"], "claim": normalised(row["claim"]), "title": normalised(titles[doc]),
+                                                      "sentences": [normalised(x) for x in abstracts[doc]], "rationale": [], "label": label})
+        record["rationale"] = sorted(set(record["rationale"]) | set(numbers_of(row["evidence_sentences"])))
+        if record["label"] != label:
+            record["label"] = "MIXED"
+    records = list(merged.values())
+    counts.update(r["label"] for r in records)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    counts[f"{out.name} sha256 " + hashlib.sha256(out.read_bytes()).hexdigest()] = 1
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mirror", type=Path)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("scifact-claims"))
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--training-claims", type=Path, default=Path(__file__).resolve().parents[1] / "reader-data" / "scifact-train-claims.jsonl")
     arguments = parser.parse_args()
-    for key, value in sorted(build(arguments.mirror, arguments.out, arguments.corpus).items()):
+    counts = {**build(arguments.mirror, arguments.out, arguments.corpus), **training_claims(arguments.mirror, arguments.training_claims)}
+    for key, value in sorted(counts.items()):
         print(f"{key}: {value}")
 
 

@@ -29,6 +29,7 @@ METRICS = {
     "evidence_top_k_cited": "among answerable questions with an evidence passage in the k passages retrieved for the answer, the share that cite one",
     "median_citations": "median number of citations of non-abstaining answers",
     "verdict_accuracy": "share of questions with a labelled yes/no/maybe decision whose answer opens with that verdict (maybe: 'The documents do not settle this'; a decline counts as wrong)",
+    "verdict_contradicted": "among answers that open with Yes or No, the share whose first statement, read alone by the reader against the question, says the other (a 'No.' before a sentence that says yes)",
     "span_holds_answer": "share of answerable questions with short reference answers whose marked answer span contains one (case and whitespace aside)",
     "citation_precision": "share of (statement, citation) pairs where the cited quote or passage supports the statement (model-free check in qa/answer/support.py)",
     "citation_recall": "share of answer statements that carry at least one supporting citation",
@@ -80,6 +81,7 @@ class EvalRecord:
     statements_written: int = 0  # by the LLM, kept or not (0 for the extractive answerer)
     statements_rejected: int = 0
     verdict_correct: bool | None = None  # None: the question has no labelled decision
+    verdict_contradicted: bool | None = None  # None: the answer opens with no Yes or No
     span_holds_answer: bool | None = None  # None: the question has no short reference answer
 
 
@@ -123,6 +125,17 @@ def retrieval_scores(pipeline, questions: list[GoldQuestion], mode: str) -> dict
     return evaluator.evaluate(run)
 
 
+def contradicted(answer: Answer) -> bool | None:
+    """Whether the answer's Yes or No disagrees with its first statement as the reader reads that statement alone
+    against the question (the reader's own yes or no; its "unclear" disagrees with neither); None without a Yes or No."""
+    if answer.abstained or answer.verdict not in ("yes", "no") or not answer.statements:
+        return None
+    from qa.answer.reader import Passage, shipped_reader
+
+    reading = shipped_reader().read(answer.question, [Passage("", "", CITATION_MARKER.sub("", answer.statements[0].text).strip())])[0]
+    return reading.verdict in ("yes", "no") and reading.verdict != answer.verdict
+
+
 def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> EvalRecord:
     answer_text = normalise_text(CITATION_MARKER.sub(" ", answer.text))
     matched_groups = [group for group in gold.key_facts if any(normalise_text(alt) in answer_text for alt in group)]
@@ -152,6 +165,7 @@ def score(gold: GoldQuestion, answer: Answer, retrieval: dict | None = None) -> 
     span = answer.statements[answer.answer_span[0]].text[answer.answer_span[1] : answer.answer_span[2]] if answer.answer_span else ""
     return EvalRecord(
         verdict_correct=(not answer.abstained and answer.verdict == VERDICT_OF_DECISION.get(gold.decision)) if gold.decision else None,
+        verdict_contradicted=contradicted(answer),
         span_holds_answer=(bool(span) and any(normalise_text(a) in normalise_text(span) for a in gold.answers)) if gold.answerable and gold.answers else None,
         id=gold.id,
         question=gold.question,
@@ -245,7 +259,9 @@ def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
         "median_answer_chars": statistics.median(r.length for r in answered) if answered else None,
         "median_citations": statistics.median(r.citations for r in answered) if answered else None,
         "verdict_accuracy": _share([r for r in records if r.verdict_correct is not None], lambda r: r.verdict_correct),
-        "span_holds_answer": _share([r for r in records if r.span_holds_answer is not None], lambda r: r.span_holds_answer),
+        "verdict_contradicted": _share([r for r in records if r.verdict_contradicted is not None], lambda r: r.verdict_contradicted),
+        "verdict_contradicted": "among answers that open with Yes or No, the share whose first statement, read alone by the reader against the question, says the other (a 'No.' before a sentence that says yes)",
+    "span_holds_answer": _share([r for r in records if r.span_holds_answer is not None], lambda r: r.span_holds_answer),
     }
     generating = [r for r in records if r.generated_tokens]
     if generating:

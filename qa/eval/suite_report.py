@@ -26,6 +26,7 @@ ANSWER_ROWS = [
     ("answer_contained", "gold answer contained in the answer"),
     ("span_holds_answer", "the marked answer span holds a gold answer"),
     ("verdict_accuracy", "yes/no/maybe verdict right"),
+    ("verdict_contradicted", "Yes/No contradicted by its own statement"),
     ("key_fact_recall", "key-fact recall"),
     ("false_abstention", "answerable declined"),
     ("abstention_recall", "unanswerable declined (own set)"),

@@ -27,6 +27,7 @@ from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
 from qa.train.reader_data import SQUAD_SUBSET, Pair, squad_pairs, write_pairs
 from qa.train.reader_net import TrainingSettings, export, onnx_scores, train
+from qa.train.verdict_data import SCIFACT_TRAIN, scifact_pairs
 
 REBUILD_COMMAND = "make train-reader (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"  # written into the manifest beside the file it rebuilds
 
@@ -45,9 +46,9 @@ def build_pairs(suite_path: Path | None, cache: Path, settings, seed: int, progr
     """The pairs to train on and to check on, and the inputs' hashes: the SQuAD subset's (a HELD_OUT share of
     its questions checks), and the suite's when a suite is given (the reader's half of the dev questions trains,
     the other half, which `qa fit` fits the answer model on, checks). Written to ``cache/pairs.jsonl``."""
-    inputs = {"squad2-train-10-articles.json": file_sha256(SQUAD_SUBSET)}
-    squad = squad_pairs(seed=seed)
-    training, checking = [p for p in squad if not held_out(p.group)], [p for p in squad if held_out(p.group)]
+    inputs = {"squad2-train-10-articles.json": file_sha256(SQUAD_SUBSET), "scifact-train-claims.jsonl": file_sha256(SCIFACT_TRAIN)}
+    public = squad_pairs(seed=seed) + scifact_pairs(seed=seed)
+    training, checking = [p for p in public if not held_out(p.group)], [p for p in public if held_out(p.group)]
     if suite_path is not None:
         from qa.eval.suite import load_suite
         from qa.train.reader_suite import suite_pairs

@@ -14,6 +14,7 @@ from qa.answer.model import load_rank_model
 from qa.answer.reader import passage_for
 from qa.eval.fit_data import collect_examples, read_half
 from qa.train.reader_data import VERDICT_OF_DECISION, Pair, _ENTITY, answer_span, near_misses
+from qa.train.verdict_data import statement_pairs
 
 # Pairs per question, by kind of question: (positives, hard negatives).
 PER_QUESTION = {"own": (2, 3), "typo": (1, 2), "foreign": (0, 2), "unanswerable": (0, 3)}
@@ -63,6 +64,8 @@ def suite_pairs(suite, settings, seed: int = 0, progress: bool = True, log=None)
                 into.append(Pair(example.searched, passage, 1, span, verdict, group, source))
             for i in negatives:
                 into.append(Pair(example.searched, passage_for(index, links, positions[i]), 0, None, -1, group, source))
+            if kind == "own" and positives:  # yes/no questions its evidence sentence settles (qa/train/verdict_data.py)
+                into.extend(statement_pairs(group, passage_for(index, links, positions[positives[0]]), source))
             if kind == "own" and positives and rng.random() < NEAR_MISS_SHARE:
                 passage = passage_for(index, links, positions[positives[0]])
                 entities = sorted({e for e in _ENTITY.findall(index.documents[index.units[positions[positives[0]]].doc_id].text) if len(e) > 3})
