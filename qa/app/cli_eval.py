@@ -125,8 +125,9 @@ def fit(suite_file, out, without, ablation_out, reader_only, quiet):
 @click.option("--epochs", type=float, default=1.5, show_default=True)
 @click.option("--max-steps", type=int, default=0, help="Stop after this many batches (0: the whole of --epochs).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--student-layers", type=int, default=0, show_default=True, help="Ship a student of this many layers distilled from the trained reader (0: the reader itself).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def train_reader(suite_file, out, cache, epochs, max_steps, seed, quiet):
+def train_reader(suite_file, out, cache, epochs, max_steps, seed, student_layers, quiet):
     """Train the reader (a cross-encoder from the shipped MiniLM) and write it as int8 ONNX with its manifest.
 
     \b
@@ -139,7 +140,7 @@ def train_reader(suite_file, out, cache, epochs, max_steps, seed, quiet):
     from qa.train.reader_net import TrainingSettings
 
     log = lambda line: click.echo(line, err=True)  # noqa: E731
-    settings = TrainingSettings(epochs=epochs, max_steps=max_steps, seed=seed)
+    settings = TrainingSettings(epochs=epochs, max_steps=max_steps, seed=seed, student_layers=student_layers)
     manifest = build(Path(out) if out else READER_DIR, Path(suite_file), settings, Path(cache), run_settings=settings_from_env(), progress=not quiet, log=log)
     held = manifest["held_out"]["int8"]
     click.echo(f"Wrote {Path(out) if out else READER_DIR}/{manifest['file']} ({manifest['bytes'] / 1e6:.1f} MB, {manifest['training']['steps']} steps, "

@@ -260,8 +260,7 @@ def summarise(records: list[EvalRecord], mode: str = "hybrid") -> dict:
         "median_citations": statistics.median(r.citations for r in answered) if answered else None,
         "verdict_accuracy": _share([r for r in records if r.verdict_correct is not None], lambda r: r.verdict_correct),
         "verdict_contradicted": _share([r for r in records if r.verdict_contradicted is not None], lambda r: r.verdict_contradicted),
-        "verdict_contradicted": "among answers that open with Yes or No, the share whose first statement, read alone by the reader against the question, says the other (a 'No.' before a sentence that says yes)",
-    "span_holds_answer": _share([r for r in records if r.span_holds_answer is not None], lambda r: r.span_holds_answer),
+        "span_holds_answer": _share([r for r in records if r.span_holds_answer is not None], lambda r: r.span_holds_answer),
     }
     generating = [r for r in records if r.generated_tokens]
     if generating:

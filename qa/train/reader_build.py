@@ -26,7 +26,7 @@ from qa.answer.reader import READER_DIR, VERDICTS, load_tokenizer
 from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
 from qa.train.reader_data import SQUAD_SUBSET, Pair, squad_pairs, write_pairs
-from qa.train.reader_net import TrainingSettings, export, onnx_scores, train
+from qa.train.reader_net import TrainingSettings, distil, export, onnx_scores, train
 from qa.train.verdict_data import SCIFACT_TRAIN, scifact_pairs
 
 REBUILD_COMMAND = "make train-reader (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"  # written into the manifest beside the file it rebuilds
@@ -126,10 +126,17 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
     network, facts = train(training, model_folder, settings, log)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(model_folder, settings.max_tokens)
     with tempfile.TemporaryDirectory(dir=out, prefix=".train-") as scratch:
+        teacher = None
+        if settings.student_layers:  # the trained reader teaches a smaller one, which is shipped
+            teacher_full, teacher_int8 = Path(scratch) / "teacher.fp32.onnx", Path(scratch) / "teacher.int8.onnx"
+            export(network, teacher_full, teacher_int8)
+            teacher = {"layers": len(network.encoder.encoder.layer), "training": facts,
+                       "held_out_int8": held_out_figures(checking, onnx_scores(teacher_int8, tokenizer, checking))}
+            network, facts = distil(network, training, model_folder, settings, log)
         full, quantised = Path(scratch) / "reader.fp32.onnx", Path(scratch) / SHIPPED_FILE
         export(network, full, quantised)
-        tokenizer = load_tokenizer(model_folder, settings.max_tokens)
         full_readings, int8_readings = onnx_scores(full, tokenizer, checking), onnx_scores(quantised, tokenizer, checking)
         manifest = {
             "about": "The reader: a MiniLM cross-encoder fine-tuned by `make train-reader` (qa/train/); applied by qa/answer/reader.py.",
@@ -142,6 +149,7 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
                      "by_source": dict(sorted(Counter(p.source for p in pairs).items()))},
             "held_out": {"fp32": held_out_figures(checking, full_readings), "int8": held_out_figures(checking, int8_readings)},
             "int8_agreement": agreement(full_readings, int8_readings),
+            **({"distilled_from": teacher} if teacher else {}),
             "built": {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "seconds": round(time.perf_counter() - started, 1),
                       "machine": f"{platform.machine()}, {os.cpu_count()} cores", **_versions()},
         }

@@ -32,6 +32,8 @@ class TrainingSettings:
     verdict_weight: float = 0.5
     seed: int = 0
     max_steps: int = 0  # 0: as many as the epochs take
+    student_layers: int = 0  # > 0: the shipped reader is a student of this many layers distilled from the trained reader
+    distil_hard_weight: float = 0.5  # the student's loss: the teacher's outputs, plus this share of the pairs' own labels
 
 
 def build_network(model_folder: Path):
@@ -98,12 +100,74 @@ def train(pairs: list[Pair], model_folder: Path, settings: TrainingSettings, log
     """Fine-tunes the network on the pairs; returns it (in eval mode) and the training facts."""
     import torch
 
-    random.seed(settings.seed)
-    np.random.seed(settings.seed)
-    torch.manual_seed(settings.seed)
+    _seed(settings.seed)
+    network = build_network(model_folder)
+    binary, choice = torch.nn.BCEWithLogitsLoss(), torch.nn.CrossEntropyLoss(ignore_index=-1)
+
+    def loss(outputs, targets, inputs):
+        return _hard_loss(outputs, targets, settings, binary, choice)
+
+    return _fit(network, pairs, load_tokenizer(model_folder, settings.max_tokens), settings, loss, log)
+
+
+def distil(teacher, pairs: list[Pair], model_folder: Path, settings: TrainingSettings, log: Callable[[str], None] = print):
+    """A student of ``settings.student_layers`` of the teacher's encoder layers (spread evenly, the last kept), its
+    heads and embeddings copied, trained on the teacher's own outputs for the same pairs (its score, its span
+    distributions, its verdict probabilities) beside the pairs' labels; returns it (in eval mode) and the facts."""
+    import copy
+
+    import torch
+
+    _seed(settings.seed)
+    depth = len(teacher.encoder.encoder.layer)
+    kept = [round((i + 1) * depth / settings.student_layers) - 1 for i in range(settings.student_layers)]
+    student = copy.deepcopy(teacher)
+    student.encoder.encoder.layer = torch.nn.ModuleList([student.encoder.encoder.layer[i] for i in kept])
+    student.encoder.config.num_hidden_layers = len(kept)
+    teacher = teacher.eval()
+    binary, choice = torch.nn.BCEWithLogitsLoss(), torch.nn.CrossEntropyLoss(ignore_index=-1)
+    divergence = torch.nn.KLDivLoss(reduction="batchmean")
+
+    def loss(outputs, targets, inputs):
+        with torch.no_grad():
+            taught = teacher(*inputs)
+        score, start, end, verdict = outputs
+        soft = torch.nn.functional.mse_loss(score, taught[0])
+        for mine, theirs in ((start, taught[1]), (end, taught[2]), (verdict, taught[3])):
+            soft = soft + divergence(torch.log_softmax(mine, -1), torch.softmax(theirs, -1))
+        return soft + settings.distil_hard_weight * _hard_loss(outputs, targets, settings, binary, choice)
+
+    student, facts = _fit(student, pairs, load_tokenizer(model_folder, settings.max_tokens), settings, loss, log)
+    return student, {**facts, "teacher_layers_kept": kept}
+
+
+def _hard_loss(outputs, targets, settings: TrainingSettings, binary, choice):
+    """The pairs' own labels: answers or not, the answer span's first and last tokens, the verdict."""
+    score, start, end, verdict = outputs
+    labels, starts, ends, verdicts = targets
+    loss = binary(score, labels)
+    if (starts >= 0).any():
+        loss = loss + settings.span_weight * 0.5 * (choice(start, starts) + choice(end, ends))
+    if (verdicts >= 0).any():
+        loss = loss + settings.verdict_weight * choice(verdict, verdicts)
+    return loss
+
+
+def _seed(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _fit(network, pairs: list[Pair], tokenizer, settings: TrainingSettings, loss_of, log: Callable[[str], None]):
+    """AdamW over the batches (the encoder at its learning rate, the heads at theirs), warm-up then linear decay;
+    ``loss_of(outputs, targets, inputs)`` gives each batch's loss."""
+    import torch
+
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = load_tokenizer(model_folder, settings.max_tokens)
-    network = build_network(model_folder).to(device).train()
+    network = network.to(device).train()
     rng = random.Random(settings.seed)
     plan = [b for _ in range(math.ceil(settings.epochs)) for b in batches(pairs, settings.batch, rng)]
     plan = plan[: int(len(plan) * settings.epochs / math.ceil(settings.epochs)) or 1]
@@ -116,16 +180,10 @@ def train(pairs: list[Pair], model_folder: Path, settings: TrainingSettings, log
     )
     warmup = max(1, int(len(plan) * settings.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / max(1, len(plan) - warmup))))
-    binary, choice = torch.nn.BCEWithLogitsLoss(), torch.nn.CrossEntropyLoss(ignore_index=-1)
     started, recent = time.perf_counter(), []
     for step, batch in enumerate(plan, 1):
         ids, mask, types, labels, starts, ends, verdicts = tensors(tokenizer, batch, device)
-        score, start, end, verdict = network(ids, mask, types)
-        loss = binary(score, labels)
-        if (starts >= 0).any():
-            loss = loss + settings.span_weight * 0.5 * (choice(start, starts) + choice(end, ends))
-        if (verdicts >= 0).any():
-            loss = loss + settings.verdict_weight * choice(verdict, verdicts)
+        loss = loss_of(network(ids, mask, types), (labels, starts, ends, verdicts), (ids, mask, types))
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
