@@ -95,11 +95,12 @@ def servers(quick: bool, log=print) -> dict:
 
 
 def measured_sessions(servers: list, milvus_pid: int, questions_each: int, log=print) -> dict:
-    """The sessions spread over ``servers`` (each warmed first), with the CPU the servers and the Milvus server
-    spent per answer: what bounds answers/s per core, and so what a cluster of such servers can serve."""
+    """The sessions spread over ``servers`` through the JSON API (each warmed first), with the CPU the servers and
+    the Milvus server spent per answer: what bounds answers/s per core, and so what a cluster of such servers can
+    serve."""
     urls = [url for _, url in servers]
-    warm(urls)
-    result, spent = measured_load(urls, [process.pid for process, _ in servers] + [milvus_pid], questions_each, log)
+    warm(urls, "api")
+    result, spent = measured_load(urls, [process.pid for process, _ in servers] + [milvus_pid], questions_each, log, "api")
     server_ms, milvus_ms = sum(spent[:-1]), spent[-1]
     cores = os.cpu_count() or 1
     result |= {
@@ -114,19 +115,19 @@ def measured_sessions(servers: list, milvus_pid: int, questions_each: int, log=p
     return result
 
 
-def warm(urls: list[str]) -> None:
+def warm(urls: list[str], kind: str = "page") -> None:
     """A few questions to each server first: models loaded, the page's caches filled."""
     questions = gold_questions()[:3]
     for url in urls:
-        client = _client(url)
+        client = CLIENTS[kind](url)
         for question in questions:
-            _ask(client, question)
+            client.ask(question)
 
 
-def measured_load(urls: list[str], pids: list[int], questions_each: int, log=print) -> tuple[dict, list[float]]:
+def measured_load(urls: list[str], pids: list[int], questions_each: int, log=print, kind: str = "page") -> tuple[dict, list[float]]:
     """`sessions` over the servers, and the CPU milliseconds each of ``pids`` spent per answer meanwhile."""
     before = [cpu_seconds(pid) for pid in pids]
-    load = sessions(urls, questions_each, log)
+    load = sessions(urls, questions_each, log, kind)
     answered = max(load["questions"] - load["errors"], 1)
     return load, [(cpu_seconds(pid) - start) * 1000 / answered for pid, start in zip(pids, before)]
 
@@ -137,16 +138,43 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _client(url: str):
-    from gradio_client import Client
+class PageClient:
+    """The page's own /ask endpoint, as the browser calls it (Gradio's queue); an answer is the assistant's last
+    message (HTML)."""
 
-    return Client(url, verbose=False)
+    def __init__(self, url: str):
+        from gradio_client import Client
+
+        self.client = Client(url, verbose=False)
+
+    def ask(self, question: str) -> str:
+        chat, *_ = self.client.predict(question, [], "hybrid", 8, "extractive", api_name="/ask")
+        return chat[-1]["content"][0]["text"] if chat else ""
+
+    @staticmethod
+    def answered(answer: str) -> bool:
+        return "qa-answer" in answer
 
 
-def _ask(client, question: str) -> str:
-    """The page's own /ask endpoint, as the browser calls it: the assistant's last message (HTML)."""
-    chat, *_ = client.predict(question, [], "hybrid", 8, "extractive", api_name="/ask")
-    return chat[-1]["content"][0]["text"] if chat else ""
+class ApiClient:
+    """POST /api/ask, as an integration calls it; an answer is its text (an abstention's too)."""
+
+    def __init__(self, url: str):
+        import requests
+
+        self.session, self.url = requests.Session(), f"{url}api/ask"
+
+    def ask(self, question: str) -> str:
+        response = self.session.post(self.url, json={"question": question}, timeout=300)
+        response.raise_for_status()
+        return response.json()["answer"]
+
+    @staticmethod
+    def answered(answer: str) -> bool:
+        return bool(answer)
+
+
+CLIENTS = {"page": PageClient, "api": ApiClient}
 
 
 def update_latency(uri: str, other: str, scratch: Path, log=print) -> float:
@@ -161,8 +189,8 @@ def update_latency(uri: str, other: str, scratch: Path, log=print) -> float:
     build_library(library, [(note.name, note)], DEFAULT_MODEL, progress=False)
     committed = time.perf_counter()
     library.close()
-    client = _client(other)
-    while "ascorbic acid" not in _ask(client, "How is scurvy treated?"):
+    client = ApiClient(other)
+    while "ascorbic acid" not in client.ask("How is scurvy treated?"):
         if time.perf_counter() - committed > 120:
             raise RuntimeError("the other server did not answer from the update within 120 s")
         time.sleep(0.2)
@@ -178,20 +206,20 @@ def gold_questions() -> list[str]:
     return [json.loads(line)["question"] for line in (ROOT / "evals" / "gold.jsonl").read_text().splitlines() if line.strip()]
 
 
-def sessions(urls: list[str], questions_each: int, log=print) -> dict:
+def sessions(urls: list[str], questions_each: int, log=print, kind: str = "page") -> dict:
     questions = gold_questions()
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
     def session(number: int) -> None:
-        client = _client(urls[number % len(urls)])
+        client = CLIENTS[kind](urls[number % len(urls)])
         for i in range(questions_each):
             question = questions[(number * questions_each + i) % len(questions)]
             started = time.perf_counter()
             try:
-                answer = _ask(client, question)
-                ok = "qa-answer" in answer
+                answer = client.ask(question)
+                ok = client.answered(answer)
             except Exception as exc:  # counted, not raised: the figure is how many failed
                 ok, answer = False, repr(exc)
             with lock:

@@ -200,7 +200,7 @@ def _scaling(rows: list[dict]) -> list[str]:
     """Sessions on one server and on two over the same Milvus, and what the CPU per answer implies for a cluster."""
     lines = [
         "",
-        f"{rows[-1]['sessions']} concurrent sessions through the page's API on one Milvus, {rows[-1]['cores']} cores in all (servers, Milvus and the "
+        f"{rows[-1]['sessions']} concurrent sessions through the JSON API on one Milvus, {rows[-1]['cores']} cores in all (servers, Milvus and the "
         "clients share them), same run:",
         "",
         "| `qa serve` processes | questions | errors | p50 | p95 | answers/s | per core | server CPU ms per answer | Milvus CPU ms per answer |",
@@ -318,19 +318,19 @@ def _index_profile(profile: dict | None) -> list[str]:
 
 
 def _serving(serving: dict | None) -> list[str]:
-    """One `qa serve` through the page's API, each session's passes alone against micro-batched ones."""
+    """One `qa serve` through the JSON API and the page's API: the reader's passes on one or two threads, or micro-batched."""
     if not serving:
         return []
     lines = [
-        "## Serving: one `qa serve`, through the page's API",
+        "## Serving: one `qa serve`, through the JSON API and the page",
         "",
         f"Seed index, {serving['cores']} cores; the {serving['sessions']} client sessions run on the same machine. "
         "CPU per answer is the server's own (user + system), and the limit is cores × 1000 / that.",
         "",
-        "| passes | one session alone, warm p50 | sessions × questions | errors | p50 | p95 | answers/s | server CPU ms per answer | answers/s limit |",
+        "| through, passes | one session alone, warm p50 | sessions × questions | errors | p50 | p95 | answers/s | server CPU ms per answer | answers/s limit |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for variant in ("alone passes", "micro-batched"):
+    for variant in (key for key, value in serving.items() if isinstance(value, dict) and "load" in value):
         row = serving[variant]
         load = row["load"]
         lines.append(f"| {variant} | {row['alone_p50_ms']} ms | {load['sessions']} × {serving['questions_each']} | {load['errors']} | {load['p50_ms']} ms | "

@@ -1,5 +1,6 @@
-"""One `qa serve` on the seed index, through the page's own /ask endpoint (as the browser calls it), with and
-without micro-batching of concurrent sessions' encoder and reader passes, in the same run:
+"""One `qa serve` on the seed index, through the JSON API (POST /api/ask, as an integration calls it) and through
+the page's own /ask endpoint (as the browser calls it), with the reader's passes on one thread or two, and with
+concurrent sessions' encoder and reader passes micro-batched, each variant in the same run:
 
 * one session alone, warm: p50 over sequential questions;
 * 20 sessions asking 5 questions each, all at once: errors, p50, p95, answers/s;
@@ -15,10 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster import SESSIONS, _ask, _client, gold_questions, measured_load, warm
+from cluster import CLIENTS, SESSIONS, gold_questions, measured_load, warm
 from latency import ROOT
 
 ALONE_QUESTIONS = 20
+# (variant, client, qa serve options)
+VARIANTS = (
+    ("API, one thread a pass", "api", []),
+    ("API, two threads a pass", "api", ["--reader-threads", "2"]),
+    ("API, micro-batched", "api", ["--batching"]),
+    ("page, one thread a pass", "page", []),
+)
 
 
 def run(quick: bool, log=print) -> dict:
@@ -30,24 +38,24 @@ def run(quick: bool, log=print) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         index = Path(scratch) / "index"
         build_index(ROOT / "corpus", index, DEFAULT_MODEL, progress=False)
-        for variant, options in (("alone passes", []), ("micro-batched", ["--batching"])):
+        for variant, kind, options in VARIANTS:
             process, url = start_qa_serve(index, *options)
             try:
-                result[variant] = _measure(process.pid, url, result["questions_each"], log)
+                result[variant] = _measure(process.pid, url, kind, result["questions_each"], log)
             finally:
                 stop(process)
             log(f"serving, {variant}: {result[variant]}")
     return result
 
 
-def _measure(pid: int, url: str, questions_each: int, log) -> dict:
-    warm([url])
-    client = _client(url)
+def _measure(pid: int, url: str, kind: str, questions_each: int, log) -> dict:
+    warm([url], kind)
+    client = CLIENTS[kind](url)
     alone = []
     for question in gold_questions()[:ALONE_QUESTIONS]:
         started = time.perf_counter()
-        _ask(client, question)
+        client.ask(question)
         alone.append((time.perf_counter() - started) * 1000)
-    load, (per_answer_ms,) = measured_load([url], [pid], questions_each, log)
+    load, (per_answer_ms,) = measured_load([url], [pid], questions_each, log, kind)
     return {"alone_p50_ms": round(statistics.median(alone), 1), "load": load, "server_cpu_ms_per_answer": round(per_answer_ms, 1),
             "answers_per_s_limit_on_these_cores": round((os.cpu_count() or 1) * 1000 / max(per_answer_ms, 1e-9), 1)}

@@ -251,25 +251,24 @@ class Reader:
 
 
 _SHIPPED: Reader | None = None
-_SERVING = False  # both set by serve_from_this_process
+_SERVING: int = 0  # threads per pass in a server (0: not a server); both set by serve_from_this_process
 _BATCHED = False
 
 
-def serve_from_this_process(batching: bool = False) -> None:
+def serve_from_this_process(batching: bool = False, threads: int = 1) -> None:
     """Called before the shipped reader is first loaded, it runs the reader as a server's sessions need it:
-    each pass on one thread that does not spin while it waits, so that concurrent sessions' passes run side by
-    side, one per core (`make bench`, *Serving*: fewer CPU-ms per answer and more answers/s than passes on
-    every core); with ``batching``, questions read at about the same time share one pass instead
-    (qa/embed/batching.py)."""
+    each pass on ``threads`` threads that do not spin while they wait, so that concurrent sessions' passes run
+    side by side (one thread each: one per core; `make bench`, *Serving*, measures 1 and 2); with ``batching``,
+    questions read at about the same time share one pass instead (qa/embed/batching.py)."""
     global _SERVING, _BATCHED
-    _SERVING, _BATCHED = True, batching
+    _SERVING, _BATCHED = max(1, threads), batching
 
 
 def shipped_reader() -> Reader:
     """The shipped reader, loaded once per process, when an answer model that uses it first asks."""
     global _SHIPPED
     if _SHIPPED is None:
-        _SHIPPED = Reader(threads=1, spinning=False) if _SERVING else Reader()
+        _SHIPPED = Reader(threads=_SERVING, spinning=False) if _SERVING else Reader()
         if _BATCHED:
             _SHIPPED.batch_concurrent_calls()
     return _SHIPPED

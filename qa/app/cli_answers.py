@@ -191,10 +191,12 @@ def chat(index, answerer, unsupported):
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--read-only", is_flag=True, help="No uploads or removals from the page (for a shared deployment).")
 @click.option("--upload-limit-mb", type=float, default=50, show_default=True, help="Largest file the page accepts.")
+@click.option("--reader-threads", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="ONNX Runtime threads for one reader pass; concurrent sessions' passes run side by side (make bench, Serving, measures 1 and 2).")
 @click.option("--batching", is_flag=True, help="Embed and read questions asked at about the same time in shared passes (measured slower on 2 cores: make bench, Serving).")
 @answerer_options
 @library_options
-def serve(host, port, users_file, index, read_only, upload_limit_mb, batching, answerer, unsupported):
+def serve(host, port, users_file, index, read_only, upload_limit_mb, reader_threads, batching, answerer, unsupported):
     """Serve the chat UI in the browser; its Sources tab adds and removes documents unless --read-only.
 
     \b
@@ -210,7 +212,7 @@ def serve(host, port, users_file, index, read_only, upload_limit_mb, batching, a
     click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
     serve_ui(
         settings_from_env(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, users_file=users_file, quiet=True,
-        read_only=read_only, upload_limit_mb=upload_limit_mb, batching=batching,
+        read_only=read_only, upload_limit_mb=upload_limit_mb, batching=batching, reader_threads=reader_threads,
     )
 
 

@@ -195,8 +195,10 @@ def serve(
     read_only: bool = False,
     upload_limit_mb: float = DEFAULT_LIMIT_MB,
     batching: bool = False,
+    reader_threads: int = 1,
 ) -> None:
-    """``users_file``: the accounts (qa/app/accounts.py); when given, a login is required and roles apply."""
+    """``users_file``: the accounts (qa/app/accounts.py); when given, a login is required and roles apply.
+    ``reader_threads``: ONNX Runtime's threads for one reader pass (concurrent sessions' passes run side by side)."""
     from qa.app.accounts import UsersFile
 
     users = UsersFile(users_file) if users_file else None
@@ -206,7 +208,7 @@ def serve(
     from qa.answer.reader import serve_from_this_process
     from qa.embed.query_batching import batch_queries_in_this_process
 
-    serve_from_this_process(batching)  # the reader's passes on one core each, side by side (or shared, batching)
+    serve_from_this_process(batching, reader_threads)  # the reader's passes side by side, not spinning (or shared, batching)
     if batching:
         batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
     settings = settings or Settings.from_env()
