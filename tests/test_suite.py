@@ -140,3 +140,15 @@ def test_qa_eval_suite_indexes_asks_and_reports_every_corpus(tmp_path):
     # A second run reuses the cached indexes.
     again = subprocess.run([sys.executable, "-m", "qa.app.cli", "eval", "--suite", str(suite), "--out", str(tmp_path / "run2"), "-q"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "index up to date" in again.stderr and "built in" not in again.stderr
+
+
+def test_a_message_copy_holds_the_question_under_a_subject_line_and_goes_with_its_original():
+    from qa.eval.messages import as_message, message_copies
+    from qa.eval.suite import kind_of, original_id
+
+    question = GoldQuestion("q7", "What are the treatments for Parasites - Angiostrongyliasis ?", True, "", (), ("e",), given_split="test")
+    (copy,) = message_copies([question, GoldQuestion("u1", "Who won?", False, "", (), ())])
+    subject, body = copy.question.split("\n", 1)
+    assert subject == "Angiostrongyliasis" and question.question in body and copy.question == as_message(question.question, "q7")
+    assert (copy.id, copy.split, kind_of(copy.id), original_id(copy.id)) == ("m:q7", "test", "message", "q7")
+    assert (kind_of("t:q7"), original_id("t:q7"), kind_of("x:medquad:q7"), original_id("x:medquad:q7")) == ("typo", "q7", "foreign", "x:medquad:q7")

@@ -47,7 +47,7 @@ VERDICT_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 class Fitted:
     model: AnswerModel
     dev: dict[str, dict]  # corpus -> dev summary
-    # (corpus, "own" or "typo") -> the answerable dev questions' confidences, each from rankers fitted without its fold
+    # (corpus, "own", "typo" or "message") -> the answerable dev questions' confidences, each from rankers fitted without its fold
     unseen_answerable: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
 

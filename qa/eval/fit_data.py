@@ -14,15 +14,14 @@ import numpy as np
 from qa.answer.query import QuestionTerms
 from qa.answer.signals import Candidates
 from qa.eval.gold import GoldQuestion, span_overlap
-from qa.eval.suite import Suite, corpus_questions, kind_of, suite_index
-from qa.eval.typos import TYPO_PREFIX
+from qa.eval.suite import Suite, corpus_questions, kind_of, original_id, suite_index
 from qa.types import Hit
 
 
 @dataclass(frozen=True)
 class Example:
     corpus: str
-    kind: str  # "own", "typo" or "foreign"
+    kind: str  # "own", "typo", "message" or "foreign"
     gold: GoldQuestion
     searched: str  # the question as searched (corrections applied)
     hits: tuple[Hit, ...]
@@ -51,8 +50,8 @@ def read_half(corpus: str, question_id: str) -> str:
 
 
 def question_key(corpus: str, question_id: str) -> str:
-    """A question's key: "corpus:id", a typo'd copy's id without its prefix (so that it goes with its original)."""
-    return f"{corpus}:{question_id.removeprefix(TYPO_PREFIX)}"
+    """A question's key: "corpus:id", a copy's (typo'd, message) id without its prefix (so that it goes with its original)."""
+    return f"{corpus}:{original_id(question_id)}"
 
 
 def half_of(question_key: str) -> str:

@@ -29,7 +29,7 @@ from qa.eval.suite import Suite, question_families
 
 QUANTILES = tuple(round(0.5 + 0.05 * step, 2) for step in range(11))  # the probe quantiles tried, 0.50 to 1.00
 THRESHOLDS = ("model", "probes")  # the fitted model's threshold alone; raised to the library's probe scale
-REPORTED = ("false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained", "evidence_cited",
+REPORTED = ("false_abstention", "typo.false_abstention", "message.false_abstention", "abstention_recall", "cross_corpus_abstained", "evidence_cited",
             "right_document_cited", "answer_f1", "verdict_accuracy", "verdict_contradicted")
 
 
@@ -132,7 +132,7 @@ def _corrector(pipeline):
 def held_out_markdown(report: dict) -> str:
     """Per threshold, one row per library, worst first: held out / in sample."""
     lines = []
-    titles = ("answerable declined", "typo'd declined", "unanswerable declined", "other libraries' declined", "evidence cited", "right document cited",
+    titles = ("answerable declined", "typo'd declined", "messages declined", "unanswerable declined", "other libraries' declined", "evidence cited", "right document cited",
               "answer F1", "verdicts right", "verdicts contradicted")
     for threshold in THRESHOLDS:
         lines += [f"### Decline threshold: {'the fitted model’s own' if threshold == 'model' else 'raised to the library’s probe scale'}", "",

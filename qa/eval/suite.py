@@ -36,6 +36,7 @@ class SuiteCorpus:
     # neither is asked the other's questions as foreign ones, and they are foreign elsewhere only once.
     shares_questions_with: str | None = None
     typos: bool = True  # also ask a typo'd copy of every answerable question (qa/eval/typos.py)
+    messages: bool = False  # also ask every answerable question as a consumer's message (qa/eval/messages.py)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def load_suite(path: str | Path) -> Suite:
                     cross_questions=int(entry.get("cross_questions", 0)),
                     shares_questions_with=entry.get("shares_questions_with"),
                     typos=bool(entry.get("typos", True)),
+                    messages=bool(entry.get("messages", False)),
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -194,18 +196,20 @@ def beir_metrics(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, in
 
 @dataclass(frozen=True)
 class CorpusQuestions:
-    """What a corpus is asked: its own questions (evidence located), their typo'd copies, and foreign ones."""
+    """What a corpus is asked: its own questions (evidence located), their typo'd and message copies, and foreign ones."""
 
     own: tuple[GoldQuestion, ...]
     typos: tuple[GoldQuestion, ...]
     foreign: tuple[GoldQuestion, ...]
     unlocated: tuple[str, ...]  # answerable questions left out: their evidence is not in the cleaned text
+    messages: tuple[GoldQuestion, ...] = ()
 
     def all(self) -> list[GoldQuestion]:
-        return [*self.own, *self.typos, *self.foreign]
+        return [*self.own, *self.typos, *self.messages, *self.foreign]
 
 
 def corpus_questions(suite: Suite, corpus: SuiteCorpus, documents: dict) -> CorpusQuestions:
+    from qa.eval.messages import message_copies
     from qa.eval.typos import typo_copies
 
     own = load_gold(corpus.questions, documents, strict=False)
@@ -214,34 +218,45 @@ def corpus_questions(suite: Suite, corpus: SuiteCorpus, documents: dict) -> Corp
     foreign = ()
     if corpus.cross_questions:
         foreign = tuple(cross_corpus_questions(corpus.name, foreign_pools(suite.corpora), corpus.cross_questions, question_families(suite.corpora)[corpus.name]))
-    return CorpusQuestions(own, tuple(typo_copies(own)) if corpus.typos else (), foreign, unlocated)
+    return CorpusQuestions(own, tuple(typo_copies(own)) if corpus.typos else (), foreign, unlocated, tuple(message_copies(own)) if corpus.messages else ())
+
+
+COPY_PREFIXES = {"t:": "typo", "m:": "message"}  # a copy of an own question: qa/eval/typos.py, qa/eval/messages.py
 
 
 def kind_of(record_id: str) -> str:
-    """"own", "typo" (a typo'd copy of an own question) or "foreign" (another corpus's question)."""
-    from qa.eval.typos import TYPO_PREFIX
+    """"own", "typo" (a typo'd copy of an own question), "message" (it asked as a consumer's message) or "foreign"
+    (another corpus's question)."""
+    if record_id.startswith("x:"):
+        return "foreign"
+    return next((kind for prefix, kind in COPY_PREFIXES.items() if record_id.startswith(prefix)), "own")
 
-    return "foreign" if record_id.startswith("x:") else "typo" if record_id.startswith(TYPO_PREFIX) else "own"
+
+def original_id(record_id: str) -> str:
+    """The id of the own question a copy was made from (a foreign or own question's id as it is)."""
+    return next((record_id[len(prefix):] for prefix in COPY_PREFIXES if record_id.startswith(prefix)), record_id)
 
 
 def split_summary(records: list) -> dict:
-    """The summary of one split: own questions, with the typo'd copies' and foreign questions' figures added."""
+    """The summary of one split: own questions, with the copies' (typo'd, messages) and foreign questions' figures added."""
     own = [r for r in records if kind_of(r.id) == "own"]
-    typos = [r for r in records if kind_of(r.id) == "typo"]
     foreign = [r for r in records if kind_of(r.id) == "foreign"]
     summary = summarise(own)
     summary["cross_corpus_questions"] = len(foreign)
     summary["cross_corpus_abstained"] = round(sum(r.abstained for r in foreign) / len(foreign), 4) if foreign else None
-    if typos:
-        typo_summary = summarise(typos)
+    for kind in COPY_PREFIXES.values():
+        copies = [r for r in records if kind_of(r.id) == kind]
+        if not copies:
+            continue
+        copy_summary = summarise(copies)
         for key in TYPO_METRICS:
-            summary[f"typo.{key}"] = typo_summary.get(key)
-        if summary.get("evidence_cited") is not None and typo_summary.get("evidence_cited") is not None:
-            summary["typo.evidence_cited_gap"] = round(summary["evidence_cited"] - typo_summary["evidence_cited"], 4)
+            summary[f"{kind}.{key}"] = copy_summary.get(key)
+        if summary.get("evidence_cited") is not None and copy_summary.get("evidence_cited") is not None:
+            summary[f"{kind}.evidence_cited_gap"] = round(summary["evidence_cited"] - copy_summary["evidence_cited"], 4)
     return summary
 
 
-# The figures reported for the typo'd copies beside the clean questions.
+# The figures reported for the typo'd and message copies beside the clean questions.
 TYPO_METRICS = ("answerable", "evidence_cited", "right_document_cited", "false_abstention", "evidence_top_k_cited", "answer_contained", "answer_f1")
 
 

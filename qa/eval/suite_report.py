@@ -37,6 +37,8 @@ ANSWER_ROWS = [
     ("typo.false_abstention", "typo'd: answerable declined"),
     ("typo.answer_contained", "typo'd: gold answer contained"),
     ("typo.evidence_cited_gap", "evidence cited, clean minus typo'd"),
+    ("message.evidence_cited", "as a consumer's message: evidence in a cited passage"),
+    ("message.false_abstention", "as a consumer's message: answerable declined"),
     ("median_answer_chars", "median answer (chars)"),
     ("median_citations", "median citations per answer"),
     ("latency.total.p50", "ask p50 (ms)"),
@@ -44,8 +46,9 @@ ANSWER_ROWS = [
 MACRO = [
     "evidence_cited", "evidence_top_k_cited", "evidence_cited_quote", "right_document_cited", "citation_precision", "answer_f1", "answer_contained",
     "false_abstention", "abstention_recall", "cross_corpus_abstained", "typo.evidence_cited", "typo.false_abstention", "retrieval.hybrid.success@5",
+    "verdict_accuracy", "verdict_contradicted",
 ]
-ANSWER_CORPORA = ("seed", "medquad", "pubmedqa", "pubmedqa-plain", "squad2", "medicationqa")
+ANSWER_CORPORA = ("seed", "medquad", "pubmedqa", "pubmedqa-plain", "squad2", "medicationqa", "cpgqa", "rct-fulltext", "scifact")
 # The targets, checked on the test split: (corpus, metric, direction, target).
 TARGETS = [
     *[(c, m, "<=", 0.05) for c in ANSWER_CORPORA for m in ("false_abstention", "typo.false_abstention")],
@@ -59,7 +62,11 @@ TARGETS = [
     ("squad2", "abstention_recall", ">=", 0.50),
     ("squad2", "answer_contained", ">=", 0.85),
     ("squad2", "span_holds_answer", ">=", 0.60),
-    ("pubmedqa", "verdict_accuracy", ">=", 0.70),
+    ("pubmedqa", "verdict_accuracy", ">=", 0.75),
+    ("seed-yesno", "verdict_accuracy", ">=", 0.95),
+    ("seed-yesno", "verdict_contradicted", "<=", 0.0),
+    *[(c, "verdict_contradicted", "<=", 0.02) for c in ANSWER_CORPORA],
+    *[(c, "message.false_abstention", "<=", 0.10) for c in ("medquad", "medicationqa")],
     ("medicationqa", "right_document_cited", ">=", 0.90),
     ("medicationqa", "evidence_cited", ">=", 0.85),
     ("seed", "abstention_recall", ">=", 0.85),

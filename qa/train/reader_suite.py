@@ -13,11 +13,12 @@ import numpy as np
 from qa.answer.model import load_rank_model
 from qa.answer.reader import passage_for
 from qa.eval.fit_data import collect_examples, read_half
+from qa.eval.suite import original_id
 from qa.train.reader_data import VERDICT_OF_DECISION, Pair, _ENTITY, answer_span, near_misses
 from qa.train.verdict_data import statement_pairs
 
 # Pairs per question, by kind of question: (positives, hard negatives).
-PER_QUESTION = {"own": (2, 3), "typo": (1, 2), "foreign": (0, 2), "unanswerable": (0, 3)}
+PER_QUESTION = {"own": (2, 3), "typo": (1, 2), "message": (1, 2), "foreign": (0, 2), "unanswerable": (0, 3)}
 NEAR_MISS_SHARE = 1.0  # of answerable own questions, one near miss each
 
 
@@ -56,8 +57,8 @@ def suite_pairs(suite, settings, seed: int = 0, progress: bool = True, log=None)
             positives = [i for i in ranked if example.labels[i]][:wanted_positive]
             negatives = [i for i in ranked if not example.labels[i] and _can_read(index.units[positions[i]].text)][:wanted_negative]
             source = f"suite:{corpus.name}:{kind}"
-            group = f"{corpus.name}:{example.gold.id.removeprefix('t:')}"
-            verdict = VERDICT_OF_DECISION.get(verdicts.get(example.gold.id.removeprefix("t:"), ""), -1)
+            group = f"{corpus.name}:{original_id(example.gold.id)}"
+            verdict = VERDICT_OF_DECISION.get(verdicts.get(original_id(example.gold.id), ""), -1)
             for i in positives:
                 passage = passage_for(index, links, positions[i])
                 span = answer_span(passage.text, example.gold.answers) if example.gold.answers else None
