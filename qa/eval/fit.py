@@ -162,11 +162,16 @@ def question_data(corpora: list[CorpusExamples], model: AnswerModel, split: str 
 
 def choose_threshold(confidences: np.ndarray, keys: list[tuple[str, Example]], target: float = TARGET_DECLINED) -> float:
     """The highest threshold at which every corpus declines at most ``target`` of its answerable questions,
-    own and typo'd counted apart."""
+    own, typo'd and message copies counted apart."""
     groups: dict[tuple[str, str], list[float]] = {}
     for confidence, (name, example) in zip(confidences, keys):
         if example.gold.answerable:
             groups.setdefault((name, example.kind), []).append(float(confidence))
+    return threshold_within(groups, target)
+
+
+def threshold_within(groups: dict, target: float) -> float:
+    """The highest threshold below which no group of answerable questions' confidences has more than ``target`` of its own."""
     threshold = 1.0
     for values in groups.values():
         ordered = sorted(values)

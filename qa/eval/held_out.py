@@ -23,12 +23,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.answer.library_scale import load_probes, probe_confidences, probe_signals, scale_of
-from qa.eval.fit import TARGET_DECLINED, Fitted, evaluate, fit_model, read_examples
+from qa.eval.fit import TARGET_DECLINED, Fitted, evaluate, fit_model, read_examples, threshold_within
 from qa.eval.fit_data import CorpusExamples, collect_examples
 from qa.eval.suite import Suite, question_families
 
 QUANTILES = tuple(round(0.5 + 0.05 * step, 2) for step in range(11))  # the probe quantiles tried, 0.50 to 1.00
-THRESHOLDS = ("model", "probes")  # the fitted model's threshold alone; raised to the library's probe scale
+# The decline thresholds scored: the fitted model's own (each library declines at most TARGET_DECLINED of its answerable
+# dev questions); that raised to the library's probe scale; and the threshold other targets would have given.
+OTHER_TARGETS = (0.01, 0.02)
+THRESHOLDS = ("model", "probes", *(f"target {t}" for t in OTHER_TARGETS))
 REPORTED = ("false_abstention", "typo.false_abstention", "message.false_abstention", "abstention_recall", "cross_corpus_abstained", "evidence_cited",
             "right_document_cited", "answer_f1", "verdict_accuracy", "verdict_contradicted")
 
@@ -116,7 +119,8 @@ def _scored(corpus: CorpusExamples, fitted: Fitted, probe_confidence: list[float
     """The library's test split answered with ``fitted`` under each threshold."""
     test = CorpusExamples(corpus.name, corpus.pipeline, [e for e in corpus.examples if e.split == "test"])
     reads = read_examples([test], fitted.model.rank, log=lambda message: None, cache=read_cache)
-    thresholds = {"model": fitted.model.threshold, "probes": library_threshold(probe_confidence, fitted.model.threshold, scale)}
+    thresholds = {"model": fitted.model.threshold, "probes": library_threshold(probe_confidence, fitted.model.threshold, scale),
+                  **{f"target {t}": threshold_within(fitted.unseen_answerable, t) for t in OTHER_TARGETS}}
     weighed: dict = {}  # the thresholds do not change how candidates are weighed
     scored = {}
     for name, threshold in thresholds.items():
@@ -135,7 +139,8 @@ def held_out_markdown(report: dict) -> str:
     titles = ("answerable declined", "typo'd declined", "messages declined", "unanswerable declined", "other libraries' declined", "evidence cited", "right document cited",
               "answer F1", "verdicts right", "verdicts contradicted")
     for threshold in THRESHOLDS:
-        lines += [f"### Decline threshold: {'the fitted model’s own' if threshold == 'model' else 'raised to the library’s probe scale'}", "",
+        described = {"model": "the fitted model's own", "probes": "raised to the library's probe scale"}.get(threshold, f"the fit's, for {threshold} of answerable questions declined")
+        lines += [f"### Decline threshold: {described}", "",
                   "| library (held out / in sample) | threshold | " + " | ".join(titles) + " |", "|---|---|" + "---|" * len(titles)]
         for name in worst_first(report, threshold):
             held, inside = (report["libraries"][name].get(side, {}).get(threshold, {}) for side in ("held out", "in sample"))
