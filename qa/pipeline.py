@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -13,7 +11,6 @@ from typing import Iterator
 
 from qa.answer.base import Answerer
 from qa.answer.extractive import ExtractiveAnswerer
-from qa.answer.library_scale import library_scale
 from qa.answer.model import AnswerModel
 from qa.embed.encoders import load_encoder
 from qa.errors import QAError
@@ -119,12 +116,11 @@ def _as_asked(answer: Answer, query: Query, started: float) -> Answer:
 
 
 def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerModel | None = None, previous: "Pipeline | None" = None,
-                  own_scale: bool = True, **retriever_options) -> Pipeline:
+                  **retriever_options) -> Pipeline:
     """The index, the encoder, the retriever and the answerers, loaded once. ``model``: the fitted answer
     model (default: qa/answer/model.json). ``previous``: the pipeline this one replaces (after an upload, a
     removal or another server's commit): its encoder and answer model are reused, and on a Milvus library its
-    rows where the documents did not change. ``own_scale``: the answerer declines on the library's own scale
-    (qa/answer/library_scale.py); `qa fit` turns it off, as it sets the threshold every library starts from."""
+    rows where the documents did not change."""
     library = None
     if settings.milvus_uri:
         from qa.stores.library_index import load_library_index
@@ -143,12 +139,7 @@ def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerMo
     retriever = Retriever(index, encoder, **retriever_options)
     lexicon = build_lexicon(index.chunks, index.documents)
     answerer = ExtractiveAnswerer(index, retriever.embed_query, lexicon, model or (previous.answerer._model if previous is not None else None))
-    speller = Speller(lexicon)
-    if own_scale:
-        index_key = hashlib.sha256(json.dumps(index.manifest, sort_keys=True, default=str).encode()).hexdigest()
-        correct = lambda question: speller.correct(validate_question(question)).text  # noqa: E731 (as a question is searched)
-        answerer.library_threshold = library_scale(answerer, retriever, correct, settings.mode, settings.k, index_key, index.folder).threshold
-    return Pipeline(settings, index, retriever, answerer, speller, library)
+    return Pipeline(settings, index, retriever, answerer, Speller(lexicon), library)
 
 
 @lru_cache(maxsize=4)

@@ -59,7 +59,6 @@ class ExtractiveAnswerer:
         self._model = model
         self._reader = reader
         self.table = build_unit_table(index)
-        self.library_threshold = 0.0  # this library's own (qa/answer/library_scale.py), set by open_pipeline
 
     @property
     def model(self) -> AnswerModel:
@@ -120,11 +119,9 @@ class ExtractiveAnswerer:
 
     def compose(self, question: str, hits: tuple[Hit, ...], weighed: Weighed, started: float, model: AnswerModel | None = None) -> Answer:
         """The answer from the weighed candidates: a decline below the threshold, else cited statements."""
-        own_model = model is None or model is self.model
         model = model or self.model
         confidence = round(weighed.confidence, 4)
-        # A model handed in (by `qa fit`) is held to its own threshold alone; the answer model to the library's too.
-        if weighed.confidence < (max(model.threshold, self.library_threshold) if own_model else model.threshold):
+        if weighed.confidence < model.threshold:
             return Answer(question, decline_text(weighed.terms), (), True, {"answer": _ms(started)}, hits, confidence=confidence)
         chosen = self.choose_statements(question, weighed, model)
         citations, parts = [], []

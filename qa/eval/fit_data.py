@@ -79,7 +79,7 @@ def collect_examples(
         if not corpus.questions or (names and corpus.name not in names):
             continue
         index, _ = suite_index(corpus, suite.cache, settings.model, progress)
-        pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False, own_scale=False)
+        pipeline = open_pipeline(settings.with_overrides(index=index), check_corpus=False)
         asked = [q for q in corpus_questions(suite, corpus, pipeline.index.documents).all() if q.split in splits]
         examples = []
         for gold in tqdm(asked, desc=f"Signals: {corpus.name}", unit="q", disable=not progress, file=sys.stderr, leave=False):

@@ -3,45 +3,29 @@ judged on a library it was not fitted on.
 
 For each library of the suite (libraries asked the same questions, such as PubMedQA and its plain-text copy, are
 left out together), everything `qa fit` fits is fitted again without it: the ranker and its size, the reader's
-combination with it, the decline model and its threshold, the statement rule and the verdict threshold, and the
-probe scale's quantile and cap (``choose_probe_scale``). Other libraries' foreign questions taken from it leave the
-fit too. Its test split is then answered with that fit and scored beside the fit on every library, the in-sample
+combination with it, the decline model and its threshold, the statement rule and the verdict threshold. Other
+libraries' foreign questions taken from it leave the fit too. Its test split is then answered with that fit and scored beside the fit on every library, the in-sample
 figure. The reader itself stays trained on half of every library's dev questions: it has read text and questions of
 the held-out library's kind, never its test split.
 
-Two decline thresholds are scored for every fit: the fitted model's own, and that threshold raised to the library's
-probe scale (qa/answer/library_scale.py) with the quantile and cap chosen on the training libraries.
+Every fit is scored under its own decline threshold (no training library declines more than TARGET_DECLINED of its
+answerable dev questions) and under those other targets would give it, so that the target is judged held out too.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-import numpy as np
-
-from qa.answer.library_scale import load_probes, probe_confidences, probe_signals, scale_of
-from qa.eval.fit import TARGET_DECLINED, Fitted, evaluate, fit_model, read_examples, threshold_within
+from qa.eval.fit import Fitted, evaluate, fit_model, read_examples, threshold_within
 from qa.eval.fit_data import CorpusExamples, collect_examples
 from qa.eval.suite import Suite, question_families
 
-QUANTILES = tuple(round(0.5 + 0.05 * step, 2) for step in range(11))  # the probe quantiles tried, 0.50 to 1.00
-# The decline thresholds scored: the fitted model's own (each library declines at most TARGET_DECLINED of its answerable
-# dev questions); that raised to the library's probe scale; and the threshold other targets would have given.
-OTHER_TARGETS = (0.01, 0.02)
-THRESHOLDS = ("model", "probes", *(f"target {t}" for t in OTHER_TARGETS))
+OTHER_TARGETS = (0.01, 0.02)  # shares of answerable dev questions declined, beside qa fit's TARGET_DECLINED
+THRESHOLDS = ("model", *(f"target {t}" for t in OTHER_TARGETS))
 REPORTED = ("false_abstention", "typo.false_abstention", "message.false_abstention", "abstention_recall", "cross_corpus_abstained", "evidence_cited",
             "right_document_cited", "answer_f1", "verdict_accuracy", "verdict_contradicted")
-
-
-@dataclass(frozen=True)
-class ProbeScale:
-    """How a library's probes raise its threshold: their ``quantile``, never above ``cap``."""
-
-    quantile: float
-    cap: float
 
 
 def library_families(suite: Suite, names: list[str]) -> list[tuple[str, ...]]:
@@ -64,73 +48,40 @@ def leave_out(corpora: list[CorpusExamples], family: tuple[str, ...]) -> list[Co
     ]
 
 
-def declined_share(confidences: list[float], threshold: float) -> float:
-    return sum(c < threshold for c in confidences) / len(confidences) if confidences else 0.0
-
-
-def choose_probe_scale(fitted: Fitted, probe_confidence: dict[str, list[float]]) -> ProbeScale | None:
-    """The highest quantile at which no training library declines more of its answerable dev questions (own and
-    typo'd apart, each scored by rankers fitted without it) than the target or than the model's threshold already
-    does; the cap is the highest threshold that quantile gives a training library, rounded up to 0.01. None when no
-    quantile keeps every library within the target."""
-    threshold = fitted.model.threshold
-    for quantile in sorted(QUANTILES, reverse=True):
-        raised = {name: max(threshold, float(np.quantile(values, quantile))) for name, values in probe_confidence.items() if values}
-        if all(declined_share(values, raised.get(name, threshold)) <= max(TARGET_DECLINED, declined_share(values, threshold))
-               for (name, _), values in fitted.unseen_answerable.items()):
-            return ProbeScale(quantile, math.ceil(max(raised.values(), default=threshold) * 100) / 100)
-    return None
-
-
-def library_threshold(confidences: list[float], threshold: float, scale: ProbeScale | None) -> float:
-    return threshold if scale is None else scale_of(confidences, threshold, scale.quantile, scale.cap).threshold
-
-
 def run_held_out(suite: Suite, settings, without: frozenset[str] = frozenset(), progress: bool = True, log=None) -> dict:
-    """Every library held out in turn, and the fit on every library; test splits scored under both thresholds."""
+    """Every library held out in turn, and the fit on every library; test splits scored under each threshold."""
     log = log or (lambda message: print(message, file=sys.stderr))
     quiet = lambda message: None  # noqa: E731
     started = time.perf_counter()
     corpora = collect_examples(suite, settings, ("dev", "test"), progress=progress, log=log)
-    probes = load_probes()
-    probes_met = {c.name: probe_signals(c.pipeline.answerer, c.pipeline.retriever, _corrector(c.pipeline), settings.mode, settings.k, probes) for c in corpora}
-    log(f"examples and probes: {time.perf_counter() - started:.0f} s")
+    log(f"examples: {time.perf_counter() - started:.0f} s")
     names = [c.name for c in corpora]
     read_cache: dict = {}
     report: dict = {"without": sorted(without), "libraries": {name: {} for name in names}, "fits": {}}
     for family in [None, *library_families(suite, names)]:
         fit_started = time.perf_counter()
-        training = corpora if family is None else leave_out(corpora, family)
-        fitted = fit_model(training, without, log=quiet, read_cache=read_cache)
-        confidence = {c.name: probe_confidences(c.pipeline.answerer, fitted.model, probes_met[c.name]) for c in corpora}
-        scale = choose_probe_scale(fitted, {c.name: confidence[c.name] for c in training})
+        fitted = fit_model(corpora if family is None else leave_out(corpora, family), without, log=quiet, read_cache=read_cache)
         label = "in sample" if family is None else "held out"
         for corpus in corpora if family is None else [c for c in corpora if c.name in family]:
-            report["libraries"][corpus.name][label] = _scored(corpus, fitted, confidence[corpus.name], scale, read_cache)
+            report["libraries"][corpus.name][label] = _scored(corpus, fitted, read_cache)
         fit_name = "every library" if family is None else "without " + " and ".join(family)
-        report["fits"][fit_name] = {"threshold": round(fitted.model.threshold, 4), "probe_scale": scale and vars(scale),
-                                    "seconds": round(time.perf_counter() - fit_started)}
-        log(f"{fit_name}: threshold {fitted.model.threshold:.4f}, probe scale {scale}, {time.perf_counter() - fit_started:.0f} s")
+        report["fits"][fit_name] = {"threshold": round(fitted.model.threshold, 4), "seconds": round(time.perf_counter() - fit_started)}
+        log(f"{fit_name}: threshold {fitted.model.threshold:.4f}, {time.perf_counter() - fit_started:.0f} s")
     report["seconds"] = round(time.perf_counter() - started)
     return report
 
 
-def _scored(corpus: CorpusExamples, fitted: Fitted, probe_confidence: list[float], scale: ProbeScale | None, read_cache: dict) -> dict:
+def _scored(corpus: CorpusExamples, fitted: Fitted, read_cache: dict) -> dict:
     """The library's test split answered with ``fitted`` under each threshold."""
     test = CorpusExamples(corpus.name, corpus.pipeline, [e for e in corpus.examples if e.split == "test"])
     reads = read_examples([test], fitted.model.rank, log=lambda message: None, cache=read_cache)
-    thresholds = {"model": fitted.model.threshold, "probes": library_threshold(probe_confidence, fitted.model.threshold, scale),
-                  **{f"target {t}": threshold_within(fitted.unseen_answerable, t) for t in OTHER_TARGETS}}
+    thresholds = {"model": fitted.model.threshold, **{f"target {t}": threshold_within(fitted.unseen_answerable, t) for t in OTHER_TARGETS}}
     weighed: dict = {}  # the thresholds do not change how candidates are weighed
     scored = {}
     for name, threshold in thresholds.items():
-        summary = evaluate([corpus], replace(fitted.model, threshold=threshold), "test", reads, weighed)[corpus.name]
+        summary = evaluate([test], replace(fitted.model, threshold=threshold), "test", reads, weighed)[corpus.name]
         scored[name] = {"threshold": round(threshold, 4), **{metric: summary.get(metric) for metric in REPORTED}}
     return scored
-
-
-def _corrector(pipeline):
-    return lambda question: pipeline.query(question).text
 
 
 def held_out_markdown(report: dict) -> str:
@@ -139,7 +90,7 @@ def held_out_markdown(report: dict) -> str:
     titles = ("answerable declined", "typo'd declined", "messages declined", "unanswerable declined", "other libraries' declined", "evidence cited", "right document cited",
               "answer F1", "verdicts right", "verdicts contradicted")
     for threshold in THRESHOLDS:
-        described = {"model": "the fitted model's own", "probes": "raised to the library's probe scale"}.get(threshold, f"the fit's, for {threshold} of answerable questions declined")
+        described = "the fitted model's own" if threshold == "model" else f"the fit's, for {threshold} of answerable questions declined"
         lines += [f"### Decline threshold: {described}", "",
                   "| library (held out / in sample) | threshold | " + " | ".join(titles) + " |", "|---|---|" + "---|" * len(titles)]
         for name in worst_first(report, threshold):
@@ -147,10 +98,9 @@ def held_out_markdown(report: dict) -> str:
             cells = [_pair(held.get(metric), inside.get(metric)) for metric in REPORTED]
             lines.append(f"| {name} | {_pair(held.get('threshold'), inside.get('threshold'))} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["| fit | threshold | probe quantile | cap | seconds |", "|---|---|---|---|---|"]
+    lines += ["| fit | threshold | seconds |", "|---|---|---|"]
     for fit_name, fit in report["fits"].items():
-        scale = fit["probe_scale"] or {}
-        lines.append(f"| {fit_name} | {fit['threshold']} | {scale.get('quantile', '–')} | {scale.get('cap', '–')} | {fit['seconds']} |")
+        lines.append(f"| {fit_name} | {fit['threshold']} | {fit['seconds']} |")
     return "\n".join(lines) + f"\n\nTest splits; {report['seconds'] / 60:.0f} minutes in all.\n"
 
 
