@@ -15,6 +15,7 @@ from qa.answer.model import AnswerModel
 from qa.embed.encoders import load_encoder
 from qa.errors import QAError
 from qa.retrieve.lexicon import build_lexicon
+from qa.retrieve.focus import message_focus
 from qa.retrieve.retriever import Retriever
 from qa.retrieve.spelling import Query, Speller
 from qa.settings import Settings
@@ -86,8 +87,10 @@ class Pipeline:
         return self._chains[key]
 
     def query(self, question: str) -> Query:
-        """The question as searched: validated, its misspelt words corrected where the match is clear."""
-        return self.speller.correct(validate_question(question))
+        """The question as searched: validated, a message's subject line and the sentences that ask (qa/retrieve/focus.py),
+        its misspelt words corrected where the match is clear."""
+        typed = validate_question(question)
+        return replace(self.speller.correct(message_focus(typed)), typed=typed)
 
     def ask(self, question: str, mode: str | None = None, k: int | None = None, answerer: str | None = None) -> Answer:
         started = time.perf_counter()

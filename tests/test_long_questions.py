@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from qa.answer.reader import QUESTION_SHARE, Passage, encode_pairs, question_within, shipped_reader
@@ -32,6 +32,7 @@ def tokenizer():
 @given(st.lists(WORDS, min_size=1, max_size=600))
 def test_a_question_of_any_length_is_read_within_its_share_with_room_for_the_candidate(tokenizer, pieces):
     question = " ".join(pieces)
+    assume(question.split())  # a question of words (an empty one is refused before it is read)
     passage = Passage("Imaging", "", "Obtain urgent MRI of the lumbar spine when leg weakness is present.")
     encoded = encode_pairs(tokenizer, question, [passage])
     budget = int(tokenizer.truncation["max_length"] * QUESTION_SHARE)
@@ -67,3 +68,18 @@ def test_a_long_message_is_answered_in_the_page(pipeline):
     live = web_callbacks.LiveLibrary(pipeline.settings, pipeline=pipeline)
     *_, (chat, turns, _) = web_callbacks.respond(live, MESSAGE, [], [], "hybrid", 8)
     assert turns and "Error" not in chat[-1]["content"]
+
+
+def test_a_message_is_searched_as_its_subject_line_and_what_it_asks():
+    from qa.retrieve.focus import message_focus
+
+    message = "DVT\nCan a birth control called Ocella cause DVT? My daughter has had a swollen calf for two days. What should she do? Thanks."
+    assert message_focus(message) == "DVT Can a birth control called Ocella cause DVT? What should she do?"
+    for plain in ("What imaging for low back pain with leg weakness?", "I want to know more about aortic stenosis.", "Is it safe? Is it quick?"):
+        assert message_focus(plain) == plain  # one question, nothing asked with "?", or nothing but questions: as written
+
+
+def test_an_answer_to_a_message_shows_the_message_as_written(pipeline):
+    answer = pipeline.ask(MESSAGE)
+    assert answer.question == MESSAGE and not answer.abstained
+    assert any("MRI" in citation.quote for citation in answer.citations)
