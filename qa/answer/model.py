@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -96,18 +97,31 @@ class TreeEnsemble:
     sizes: np.ndarray  # nodes per tree (the rest of a row is padding)
 
     def score(self, values: np.ndarray) -> np.ndarray:
+        """Every row through every tree at once: the nodes as one flat array (a node's number plus its tree's offset),
+        one step down per level of the deepest tree."""
         values = np.atleast_2d(values)
         trees, rows = self.feature.shape[0], values.shape[0]
-        node = np.zeros((trees, rows), dtype=np.int64)
-        tree_index = np.arange(trees)[:, None]
-        for _ in range(self.feature.shape[1]):
-            feature = self.feature[tree_index, node]
-            inner = feature >= 0
-            if not inner.any():
-                break
-            goes_left = values[np.arange(rows)[None, :], np.maximum(feature, 0)] <= self.threshold[tree_index, node]
-            node = np.where(inner, np.where(goes_left, self.left[tree_index, node], self.right[tree_index, node]), node)
-        return self.value[tree_index, node].sum(0)
+        feature, threshold, left, right, value, depth = self._flat
+        by_feature = values.T.ravel()  # a row's value of signal f at f * rows + row
+        row = np.tile(np.arange(rows), trees)
+        node = np.repeat(np.arange(trees) * self.feature.shape[1], rows)
+        for _ in range(depth):
+            split = feature[node]
+            goes_left = by_feature[np.maximum(split, 0) * rows + row] <= threshold[node]
+            node = np.where(split >= 0, np.where(goes_left, left[node], right[node]), node)
+        return value[node].reshape(trees, rows).sum(0)
+
+    @cached_property
+    def _flat(self) -> tuple:
+        """The packed trees as flat arrays with global node numbers, and the deepest tree's depth."""
+        offset = (np.arange(self.feature.shape[0]) * self.feature.shape[1])[:, None]
+        depth, level = 0, np.zeros(self.feature.shape, dtype=np.int64)
+        for column in range(self.feature.shape[1]):  # a node's children come after it in its tree's list
+            inner = self.feature[:, column] >= 0
+            rows = np.nonzero(inner)[0]
+            level[rows, self.left[rows, column]] = level[rows, self.right[rows, column]] = level[rows, column] + 1
+            depth = max(depth, int(level[rows, column].max(initial=-1)) + 1)
+        return (self.feature.ravel(), self.threshold.ravel(), (self.left + offset).ravel(), (self.right + offset).ravel(), self.value.ravel(), depth)
 
     def to_json(self) -> dict:
         trees = []

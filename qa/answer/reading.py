@@ -8,6 +8,8 @@ model.json) orders those. A candidate the reader did not read is never quoted wh
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,13 +38,22 @@ class Read:
 NOTHING_READ = Read((), ())
 
 
+_STANDING: "weakref.WeakKeyDictionary[UnitTable, dict[int, bool]]" = weakref.WeakKeyDictionary()  # per table: unit -> can stand
+_STANDING_LOCK = threading.Lock()
+
+
 def standing_rows(table: UnitTable, candidates: Candidates) -> list[int]:
-    """The candidate rows that can stand as statements (qa/answer/statements.py)."""
+    """The candidate rows that can stand as statements (qa/answer/statements.py); each unit's answer is kept with its
+    table, as the table's units never change."""
     index = table.index
+    with _STANDING_LOCK:
+        known = _STANDING.setdefault(table, {})
     rows = []
     for row, position in enumerate(candidates.positions):
-        unit = index.units[position]
-        if can_stand(unit, index.chunk(unit.chunk_id).section, index.documents[unit.doc_id].title):
+        if position not in known:
+            unit = index.units[position]
+            known[position] = can_stand(unit, index.chunk(unit.chunk_id).section, index.documents[unit.doc_id].title)
+        if known[position]:
             rows.append(row)
     return rows
 

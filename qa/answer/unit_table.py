@@ -39,7 +39,7 @@ class ComputedTerms(Sequence):
         return self._compute(row % self._count)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per loaded index, compared (and kept in weak maps) by identity
 class UnitTable:
     index: Index
     links: UnitLinks
