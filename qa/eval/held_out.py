@@ -25,7 +25,7 @@ from qa.eval.suite import Suite, question_families
 OTHER_TARGETS = (0.01, 0.02)  # shares of answerable dev questions declined, beside qa fit's TARGET_DECLINED
 THRESHOLDS = ("model", *(f"target {t}" for t in OTHER_TARGETS))
 REPORTED = ("false_abstention", "typo.false_abstention", "message.false_abstention", "abstention_recall", "cross_corpus_abstained", "evidence_cited",
-            "right_document_cited", "answer_f1", "verdict_accuracy", "verdict_contradicted")
+            "message.evidence_cited", "right_document_cited", "key_fact_recall", "answer_f1", "verdict_accuracy", "verdict_contradicted")
 
 
 def library_families(suite: Suite, names: list[str]) -> list[tuple[str, ...]]:
@@ -87,8 +87,8 @@ def _scored(corpus: CorpusExamples, fitted: Fitted, read_cache: dict) -> dict:
 def held_out_markdown(report: dict) -> str:
     """Per threshold, one row per library, worst first: held out / in sample."""
     lines = []
-    titles = ("answerable declined", "typo'd declined", "messages declined", "unanswerable declined", "other libraries' declined", "evidence cited", "right document cited",
-              "answer F1", "verdicts right", "verdicts contradicted")
+    titles = ("answerable declined", "typo'd declined", "messages declined", "unanswerable declined", "other libraries' declined", "evidence cited",
+              "messages: evidence cited", "right document cited", "key facts", "answer F1", "verdicts right", "verdicts contradicted")
     for threshold in THRESHOLDS:
         described = "the fitted model's own" if threshold == "model" else f"the fit's, for {threshold} of answerable questions declined"
         lines += [f"### Decline threshold: {described}", "",
