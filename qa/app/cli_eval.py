@@ -126,8 +126,10 @@ def fit(suite_file, out, without, ablation_out, reader_only, quiet):
 @click.option("--max-steps", type=int, default=0, help="Stop after this many batches (0: the whole of --epochs).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--student-layers", type=int, default=0, show_default=True, help="Ship a student of this many layers distilled from the trained reader (0: the reader itself).")
+@click.option("--teacher", "teacher_weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With --student-layers: teach from these weights (the cache's teacher.pt of an earlier run) instead of training a reader first.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def train_reader(suite_file, out, cache, epochs, max_steps, seed, student_layers, quiet):
+def train_reader(suite_file, out, cache, epochs, max_steps, seed, student_layers, teacher_weights, quiet):
     """Train the reader (a cross-encoder from the shipped MiniLM) and write it as int8 ONNX with its manifest.
 
     \b
@@ -141,7 +143,10 @@ def train_reader(suite_file, out, cache, epochs, max_steps, seed, student_layers
 
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     settings = TrainingSettings(epochs=epochs, max_steps=max_steps, seed=seed, student_layers=student_layers)
-    manifest = build(Path(out) if out else READER_DIR, Path(suite_file), settings, Path(cache), run_settings=settings_from_env(), progress=not quiet, log=log)
+    if teacher_weights and not student_layers:
+        raise QAError("--teacher gives a student its teacher; add --student-layers N, or drop --teacher.")
+    manifest = build(Path(out) if out else READER_DIR, Path(suite_file), settings, Path(cache), run_settings=settings_from_env(), progress=not quiet, log=log,
+                     teacher_weights=Path(teacher_weights) if teacher_weights else None)
     held = manifest["held_out"]["int8"]
     click.echo(f"Wrote {Path(out) if out else READER_DIR}/{manifest['file']} ({manifest['bytes'] / 1e6:.1f} MB, {manifest['training']['steps']} steps, "
                f"{manifest['built']['seconds'] / 60:.1f} min); held out: AUC {held['auc']}, answer first {held['answer_first']}, "

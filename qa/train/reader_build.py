@@ -26,7 +26,7 @@ from qa.answer.reader import READER_DIR, VERDICTS, load_tokenizer
 from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
 from qa.train.reader_data import SQUAD_SUBSET, Pair, squad_pairs, write_pairs
-from qa.train.reader_net import TrainingSettings, distil, export, onnx_scores, train
+from qa.train.reader_net import TrainingSettings, distil, export, load_network, onnx_scores, save_network, train
 from qa.train.verdict_data import SCIFACT_TRAIN, scifact_pairs
 
 REBUILD_COMMAND = "make train-reader (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"  # written into the manifest beside the file it rebuilds
@@ -107,9 +107,10 @@ def agreement(full: list, quantised: list) -> dict:
 
 
 def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, settings: TrainingSettings = TrainingSettings(), cache: Path | None = None,
-                 pairs: list[Pair] | None = None, run_settings=None, progress: bool = True, log=print) -> dict:
+                 pairs: list[Pair] | None = None, run_settings=None, progress: bool = True, log=print, teacher_weights: Path | None = None) -> dict:
     """Builds (or takes) the pairs, trains, exports, checks, and writes ``out/reader.int8.onnx`` and
-    ``out/reader.json``; returns the manifest."""
+    ``out/reader.json``; returns the manifest. With a student to distil, the trained reader's weights are kept in
+    ``cache/teacher.pt`` (``teacher_weights``: a teacher trained before, taught from instead of training one)."""
     started = time.perf_counter()
     cache = Path(cache or tempfile.mkdtemp(prefix="qa-reader-"))
     cache.mkdir(parents=True, exist_ok=True)
@@ -123,7 +124,12 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
     pairs = training + checking
     log(f"{len(training)} pairs to train on, {len(checking)} to check on: " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(p.source for p in pairs).items())))
     model_folder = resolve_model_path(DEFAULT_MODEL)
-    network, facts = train(training, model_folder, settings, log)
+    if teacher_weights is not None:
+        network, facts = load_network(model_folder, teacher_weights), {"teacher_weights": str(teacher_weights), "teacher_sha256": file_sha256(teacher_weights)}
+    else:
+        network, facts = train(training, model_folder, settings, log)
+        if settings.student_layers:
+            save_network(network, cache / "teacher.pt")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer(model_folder, settings.max_tokens)

@@ -61,6 +61,22 @@ def build_network(model_folder: Path):
     return ReaderNetwork()
 
 
+def save_network(network, path: Path) -> None:
+    """The network's weights (tensors only), to teach students from later."""
+    import torch
+
+    torch.save(network.state_dict(), str(path))
+
+
+def load_network(model_folder: Path, path: Path):
+    """A network saved by save_network (read as tensors only, never as arbitrary objects), in eval mode."""
+    import torch
+
+    network = build_network(model_folder)
+    network.load_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
+    return network.eval()
+
+
 def span_tokens(offsets: list[tuple[int, int]], focus: tuple[int, int], span: tuple[int, int] | None) -> tuple[int, int]:
     """The first and last token of a character span of Passage.text, or (-1, -1) if it was cut off."""
     if span is None or focus[1] <= focus[0]:
