@@ -25,7 +25,7 @@ import numpy as np
 from qa.answer.reader import READER_DIR, VERDICTS, load_tokenizer
 from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
-from qa.train.reader_data import SQUAD_SUBSET, Pair, squad_pairs, write_pairs
+from qa.train.reader_data import SQUAD_SUBSET, Pair, read_pairs, squad_pairs, write_pairs
 from qa.train.reader_net import TrainingSettings, distil, export, load_network, onnx_scores, save_network, train
 from qa.train.verdict_data import SCIFACT_TRAIN, scifact_pairs
 
@@ -47,23 +47,44 @@ def build_pairs(suite_path: Path | None, cache: Path, settings, seed: int, progr
     its questions checks), and the suite's when a suite is given (the reader's half of the dev questions trains,
     the other half, which `qa fit` fits the answer model on, checks). Written to ``cache/pairs.jsonl``."""
     inputs = {"squad2-train-10-articles.json": file_sha256(SQUAD_SUBSET), "scifact-train-claims.jsonl": file_sha256(SCIFACT_TRAIN)}
+    if suite_path is not None:
+        from qa.eval.suite import load_suite
+
+        inputs |= {f"{c.name}/questions.jsonl": file_sha256(c.questions) for c in load_suite(suite_path).corpora if c.questions}
+    key = hashlib.sha256(json.dumps([inputs, seed, *(file_sha256(Path(__file__).with_name(f)) for f in PAIR_SOURCES)]).encode()).hexdigest()
+    kept = _kept_pairs(cache, key)
+    if kept is not None:
+        log(f"pairs: kept in {cache} for these inputs")
+        return kept[0], kept[1], inputs | {"pairs.jsonl": file_sha256(cache / "pairs.jsonl")}
     public = squad_pairs(seed=seed) + scifact_pairs(seed=seed)
     training, checking = [p for p in public if not held_out(p.group)], [p for p in public if held_out(p.group)]
     if suite_path is not None:
         from qa.eval.suite import load_suite
         from qa.train.reader_suite import suite_pairs
 
-        suite = load_suite(suite_path)
-        for corpus in suite.corpora:
-            if corpus.questions:
-                inputs[f"{corpus.name}/questions.jsonl"] = file_sha256(corpus.questions)
-        reader_half, fit_half = suite_pairs(suite, settings, seed=seed, progress=progress, log=log)
+        reader_half, fit_half = suite_pairs(load_suite(suite_path), settings, seed=seed, progress=progress, log=log)
         training += reader_half
         checking += sorted(fit_half, key=lambda p: hashlib.sha256(p.group.encode()).hexdigest())[:MAX_CHECKED]
     path = cache / "pairs.jsonl"
     write_pairs(training + checking, path)
+    (cache / "pairs.json").write_text(json.dumps({"key": key, "training": len(training)}), encoding="utf-8")
     inputs["pairs.jsonl"] = file_sha256(path)
     return training, checking, inputs
+
+
+PAIR_SOURCES = ("reader_data.py", "reader_suite.py", "verdict_data.py")  # the code the pairs come from: a change makes them again
+
+
+def _kept_pairs(cache: Path, key: str) -> tuple[list[Pair], list[Pair]] | None:
+    """The pairs written to ``cache`` for the same inputs, seed and code (training, checking), or None."""
+    try:
+        record = json.loads((cache / "pairs.json").read_text(encoding="utf-8"))
+        if record["key"] != key:
+            return None
+        pairs = read_pairs(cache / "pairs.jsonl")
+    except (OSError, ValueError, KeyError):
+        return None
+    return pairs[: record["training"]], pairs[record["training"] :]
 
 
 def auc(positive: np.ndarray, negative: np.ndarray) -> float | None:
