@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from qa.units import sentence_spans
 
+CLOSING = ")]}\"'”’"  # a question may close inside brackets or quotes: "(What does it mean?)"
 MAX_SUBJECT_WORDS = 8  # a first line this short, not ending like a sentence, is a subject line
 
 
@@ -18,7 +19,7 @@ def message_focus(message: str) -> str:
     question, or asks nothing with a question mark."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     sentences = [line[a:b] for line in lines for a, b in sentence_spans(line, 0, len(line))]
-    asking = [sentence for sentence in sentences if sentence.rstrip().endswith("?")]
+    asking = [sentence for sentence in sentences if sentence.rstrip().rstrip(CLOSING).endswith("?")]
     if not asking or len(asking) == len(sentences):
         return message
     first = lines[0]
