@@ -70,16 +70,33 @@ def test_a_long_message_is_answered_in_the_page(pipeline):
     assert turns and "Error" not in chat[-1]["content"]
 
 
-def test_a_message_is_searched_as_its_subject_line_and_what_it_asks():
+def test_a_long_message_is_searched_as_its_subject_line_and_what_it_asks():
+    from qa.retrieve.focus import MAX_WHOLE_WORDS, message_focus
+
+    circumstances = "My daughter is 19 and has had a swollen calf for two days after a long flight home from her exams. "
+    message = f"DVT\nCan a birth control called Ocella cause DVT? {circumstances * 3}What should she do? Thanks."
+    assert len(message.split()) > MAX_WHOLE_WORDS
+    assert message_focus(message) == "DVT Can a birth control called Ocella cause DVT? What should she do?"
+
+
+def test_a_message_the_reader_reads_whole_is_searched_as_written():
     from qa.retrieve.focus import message_focus
 
-    message = "DVT\nCan a birth control called Ocella cause DVT? My daughter has had a swollen calf for two days. What should she do? Thanks."
-    assert message_focus(message) == "DVT Can a birth control called Ocella cause DVT? What should she do?"
     follow_up = "what about in children? (What does a negative head MRI mean in a patient with limb weakness?)"
-    asked = ("What imaging for low back pain with leg weakness?", "I want to know more about aortic stenosis.", "Is it safe? Is it quick?", follow_up)
+    asked = ("What imaging for low back pain with leg weakness?", "I have had back pain since Monday and it is getting worse.",
+             "Is it safe? Is it quick?", follow_up, "My patient has back pain, leg weakness and a pacemaker that is not MRI safe. What imaging then?",
+             "Metered-dose inhalers. Do health care providers know what to teach?")
     for plain in asked:
-        assert message_focus(plain) == plain  # one question, nothing asked with "?", or nothing but questions (one
-        # closing in brackets, as a follow-up carries the question before it): as written
+        assert message_focus(plain) == plain  # the sentence before a question often names its topic
+
+
+@pytest.mark.parametrize("request_, topic", [("I want to know more about aortic stenosis.", "aortic stenosis"), ("Tell me about narcolepsy", "narcolepsy"),
+                                            ("Can you tell me about DVT?", "DVT"), ("Hello, I would like information on zinc!", "zinc")])
+def test_a_request_for_a_topic_is_searched_as_what_the_topic_is(request_, topic):
+    from qa.retrieve.focus import message_focus
+
+    assert message_focus(request_) == f"What is {topic}?"
+    assert message_focus(f"{request_} What causes it?").startswith(f"What is {topic}? What causes it?")
 
 
 def test_an_answer_to_a_message_shows_the_message_as_written(pipeline):

@@ -1,27 +1,58 @@
 """What a message asks. People write messages, not queries: a subject line, what happened, then the question, and a
-thank-you ("DVT" / "Can a birth control called Ocella cause DVT? My daughter has been on it for a year ..."). The
-circumstances are words the documents do not use; searched and weighed with the question, they bury it. A message of
-several sentences, some of which ask (end in "?") and some not, is searched as its subject line and the sentences that
-ask; a single question, or a message that asks nothing in so many words ("I want to know more about aortic
-stenosis."), is searched as it is. The answer still shows the message as it was written.
+thank-you ("DVT" / "Can a birth control called Ocella cause DVT? My daughter has been on it for a year ..."). In a long
+message the circumstances are most of the words, words the documents do not use; searched and weighed with the
+question, they bury it. A message longer than the reader reads whole (about half its 128 word pieces), of several
+sentences some of which ask (end in "?") and some not, is searched as its subject line and the sentences that ask. A
+shorter one is searched as written: there the sentence before the question often carries its topic ("My patient has
+back pain and a pacemaker. What imaging then?", a PubMedQA title "Metered-dose inhalers. Do providers know what to
+teach?").
+
+A request for a topic ("I want to know more about aortic stenosis.", "Can you tell me about DVT?") asks what the topic
+is, and is searched as "What is aortic stenosis?", so that the statement defining it answers rather than passages that
+share its "tell" and "know" (`tools/request_study.py` measured both rules). The answer shows the message as written.
 """
 
 from __future__ import annotations
 
+import re
+
 from qa.units import sentence_spans
 
-CLOSING = ")]}\"'”’"  # a question may close inside brackets or quotes: "(What does it mean?)"
+CLOSING = ")]}\"'\u201d\u2019"  # a question may close inside brackets or quotes: "(What does it mean?)"
 MAX_SUBJECT_WORDS = 8  # a first line this short, not ending like a sentence, is a subject line
+MAX_WHOLE_WORDS = 45  # about the reader's share for a question (64 word pieces): read whole, searched whole
+TOPIC_REQUEST = re.compile(
+    r"^\W*(?:hi|hello)?\W*(?:please\W+)?(?:"
+    r"(?:i|we)\s+(?:want|wanted|would like|'d like|need|am looking|was looking)\s+(?:to\s+(?:know|learn|read|find out)\s+|for\s+|some\s+)?"
+    r"(?:(?:more|some)\s+)?(?:information|info|more)?\s*(?:about|on|regarding|of)"
+    r"|(?:can|could|would)\s+you\s+(?:please\s+)?(?:tell|explain to)\s+me\s+(?:more\s+)?(?:about|on)"
+    r"|(?:please\s+)?(?:tell|teach)\s+me\s+(?:more\s+)?(?:about|on)"
+    r"|what\s+(?:can\s+you\s+tell\s+me|do\s+you\s+know|should\s+i\s+know)\s+about"
+    r"|(?:more\s+)?(?:information|info)\s+(?:about|on|regarding)"
+    r")\s+(?P<topic>.+?)[\s.?!]*$",
+    re.IGNORECASE,
+)
+
+
+def topic_request(sentence: str) -> str | None:
+    """ "What is <topic>?" for a sentence that asks for a topic as a whole, else None."""
+    match = TOPIC_REQUEST.match(sentence.strip())
+    return f"What is {match.group('topic')}?" if match else None
 
 
 def message_focus(message: str) -> str:
-    """The message's subject line and the sentences that ask, in their order; the message itself when it is one
-    question, or asks nothing with a question mark."""
+    """What the message is searched as: a long message's subject line and the sentences that ask, in their order,
+    each request for a topic asked as what the topic is; otherwise the message as written."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    sentences = [line[a:b] for line in lines for a, b in sentence_spans(line, 0, len(line))]
+    written = [line[a:b] for line in lines for a, b in sentence_spans(line, 0, len(line))]
+    sentences = [topic_request(sentence) or sentence for sentence in written]
+    if sentences == written and len(message.split()) <= MAX_WHOLE_WORDS:
+        return message
+    if len(message.split()) <= MAX_WHOLE_WORDS:
+        return " ".join(sentences)
     asking = [sentence for sentence in sentences if sentence.rstrip().rstrip(CLOSING).endswith("?")]
     if not asking or len(asking) == len(sentences):
-        return message
+        return " ".join(sentences) if sentences != written else message
     first = lines[0]
     subject = len(lines) > 1 and len(first.split()) <= MAX_SUBJECT_WORDS and not first.endswith((".", "?", "!", ":"))
     return " ".join(([first] if subject else []) + asking)
