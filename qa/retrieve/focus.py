@@ -2,7 +2,7 @@
 thank-you ("DVT" / "Can a birth control called Ocella cause DVT? My daughter has been on it for a year ..."). In a long
 message the circumstances are most of the words, words the documents do not use; searched and weighed with the
 question, they bury it. A message longer than the reader reads whole (about half its 128 word pieces), of several
-sentences some of which ask (end in "?") and some not, is searched as its subject line and the sentences that ask. A
+sentences some of which ask (end in "?", or open as a question does) and some not, is searched as its subject line and the sentences that ask. A
 shorter one is searched as written: there the sentence before the question often carries its topic ("My patient has
 back pain and a pacemaker. What imaging then?", a PubMedQA title "Metered-dose inhalers. Do providers know what to
 teach?").
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 
-from qa.units import sentence_spans
-
 CLOSING = ")]}\"'\u201d\u2019"  # a question may close inside brackets or quotes: "(What does it mean?)"
 MAX_SUBJECT_WORDS = 8  # a first line this short, not ending like a sentence, is a subject line
+# The public often asks without a question mark ("what are steroids"): a sentence opening with an interrogative word
+# asks too (the closed class of English question openers, not a list fitted to any library).
+QUESTION_OPENER = re.compile(r"^\W*(?:what|how|why|when|where|which|who|whom|whose|can|could|does|do|did|is|are|was|were|should|would|will|may|might|has|have)\b", re.I)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")  # a message's sentences, the next one capitalised or not ("... confused. what are")
 MAX_WHOLE_WORDS = 45  # about the reader's share for a question (64 word pieces): read whole, searched whole
 TOPIC_REQUEST = re.compile(
     r"^\W*(?:hi|hello)?\W*(?:please\W+)?(?:"
@@ -40,17 +42,22 @@ def topic_request(sentence: str) -> str | None:
     return f"What is {match.group('topic')}?" if match else None
 
 
+def asks(sentence: str) -> bool:
+    """Whether a sentence asks: it ends with a question mark (perhaps inside brackets or quotes), or opens as a question."""
+    return sentence.rstrip().rstrip(CLOSING).endswith("?") or bool(QUESTION_OPENER.match(sentence))
+
+
 def message_focus(message: str) -> str:
     """What the message is searched as: a long message's subject line and the sentences that ask, in their order,
     each request for a topic asked as what the topic is; otherwise the message as written."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    written = [line[a:b] for line in lines for a, b in sentence_spans(line, 0, len(line))]
+    written = [sentence for line in lines for sentence in SENTENCE_END.split(line) if sentence]
     sentences = [topic_request(sentence) or sentence for sentence in written]
     if sentences == written and len(message.split()) <= MAX_WHOLE_WORDS:
         return message
     if len(message.split()) <= MAX_WHOLE_WORDS:
         return " ".join(sentences)
-    asking = [sentence for sentence in sentences if sentence.rstrip().rstrip(CLOSING).endswith("?")]
+    asking = [sentence for sentence in sentences if asks(sentence)]
     if not asking or len(asking) == len(sentences):
         return " ".join(sentences) if sentences != written else message
     first = lines[0]
