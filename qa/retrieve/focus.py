@@ -2,8 +2,8 @@
 thank-you ("DVT" / "Can a birth control called Ocella cause DVT? My daughter has been on it for a year ..."). In a long
 message the circumstances are most of the words, words the documents do not use; searched and weighed with the
 question, they bury it. A message longer than the reader reads whole (about half its 128 word pieces), of several
-sentences some of which ask (end in "?", or open as a question does) and some not, is searched as its subject line and the sentences that ask. A
-shorter one is searched as written: there the sentence before the question often carries its topic ("My patient has
+sentences some of which ask (end in "?", or open as a question does) and some not, is searched as its subject line
+and the sentences that ask. A shorter one is searched as written: there the sentence before the question often carries its topic ("My patient has
 back pain and a pacemaker. What imaging then?", a PubMedQA title "Metered-dose inhalers. Do providers know what to
 teach?").
 
@@ -53,13 +53,12 @@ def message_focus(message: str) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     written = [sentence for line in lines for sentence in SENTENCE_END.split(line) if sentence]
     sentences = [topic_request(sentence) or sentence for sentence in written]
-    if sentences == written and len(message.split()) <= MAX_WHOLE_WORDS:
-        return message
+    whole = " ".join(sentences) if sentences != written else message  # requests asked as what their topic is
     if len(message.split()) <= MAX_WHOLE_WORDS:
-        return " ".join(sentences)
+        return whole
     asking = [sentence for sentence in sentences if asks(sentence)]
     if not asking or len(asking) == len(sentences):
-        return " ".join(sentences) if sentences != written else message
+        return whole
     first = lines[0]
     subject = len(lines) > 1 and len(first.split()) <= MAX_SUBJECT_WORDS and not first.endswith((".", "?", "!", ":"))
     return " ".join(([first] if subject else []) + asking)
