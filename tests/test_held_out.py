@@ -50,3 +50,32 @@ def test_the_report_puts_the_library_that_declines_most_answerable_questions_fir
         "c": {"held out": {"model": {"false_abstention": 0.01, "evidence_cited": 0.5}}},
     }}
     assert worst_first(report, "model") == ["b", "c", "a"]
+
+
+def test_folds_by_library_put_each_library_in_a_fold_of_its_own_and_libraries_asked_the_same_questions_in_one():
+    import pytest
+
+    from qa.eval.fit import FOLDS, Folds, fold_of
+
+    corpora = [CorpusExamples(name, None, [], family) for name, family in (("a", ""), ("b", "b"), ("b-plain", "b"), ("c", ""))]
+    folding = Folds.of_corpora(corpora, "library")
+    assert folding.count == 3
+    assert folding.of_key("b:17") == folding.of_key("b-plain:17") == folding.of_key("b-plain:4")
+    assert len({folding.of_key("a:1"), folding.of_key("b:1"), folding.of_key("c:1")}) == 3
+    keys = [f"{name}:{i}" for name in ("a", "b", "c") for i in range(30)]
+    for by_question in (Folds.of_corpora(corpora), Folds.of_corpora(corpora[1:3], "library")):  # the default; too few libraries to fold by
+        assert by_question.count == FOLDS and by_question.by_library is None
+        assert [by_question.of_key(key) for key in keys] == [fold_of(key) for key in keys]
+    with pytest.raises(ValueError, match="folding 'corpus': use one of question, library"):
+        Folds.of_corpora(corpora, "corpus")
+
+
+def test_holding_out_a_library_the_suite_lacks_names_the_libraries_it_has_before_any_work(tmp_path):
+    import pytest
+
+    from qa.errors import QAError
+    from qa.eval.held_out import run_held_out
+
+    suite = load_suite(ROOT / "evals" / "suite.json")
+    with pytest.raises(QAError, match="no library medquadd in the suite; name one of: .*medquad"):
+        run_held_out(suite, None, held=("medquadd",))

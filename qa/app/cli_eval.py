@@ -20,13 +20,15 @@ from qa.errors import QAError
 @click.option("--floors", type=click.Path(), default=None, help="JSON of metric floors; exit 1 when a metric falls below its floor.")
 @click.option("--index", type=click.Path(), default=None, help="Index folder (default: index/).")
 @click.option("--suite", "suite_file", type=click.Path(), default=None, help="Run the development suite in this file (evals/suite.json) instead of one gold set.")
-@click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable).")
+@click.option("--corpus", "corpus_names", multiple=True, help="With --suite: only this corpus (repeatable); with --held-out, only this library held out.")
 @click.option("--held-out", is_flag=True, help="With --suite: fit the answer model without each library in turn and score its test split (make eval-held-out).")
 @click.option("--without", default="", help="With --held-out: signals left out of every fit (comma-separated), for an ablation held out.")
+@click.option("--folds", type=click.Choice(["question", "library"]), default="question", show_default=True,
+              help="With --held-out: the fits' cross-validation folds, by question or a library per fold.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @answerer_options
 @library_options
-def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, held_out, without, quiet, answerer, unsupported):
+def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, held_out, without, folds, quiet, answerer, unsupported):
     """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
     \b
@@ -37,6 +39,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
       qa eval --suite evals/suite.json            # every corpus of the development suite
       qa eval --suite evals/suite.json --corpus medquad
       qa eval --suite evals/suite.json --held-out   # each library scored by a fit without it
+      qa eval --suite evals/suite.json --held-out --corpus medquad --folds library
       qa eval --answerer llm --split test        # the LLM beside the extractive answerer, same questions
     """
     from qa.eval import report as eval_report
@@ -49,7 +52,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
         if answerer == "llm":
             raise QAError("--answerer llm runs one gold set (the LLM beside the extractive answerer); drop --suite.")
         if held_out:
-            _run_held_out(suite_file, _signals(without), out, quiet)
+            _run_held_out(suite_file, _signals(without), corpus_names, folds, out, quiet)
         else:
             _run_suite(suite_file, corpus_names, mode, k, out, quiet)
         return
@@ -72,9 +75,11 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
 @click.option("--out", type=click.Path(), default=None, help="Where to write the model (default: qa/answer/model.json, the one the answerer uses).")
 @click.option("--without", default="", help="Comma-separated signals to leave out (for an ablation).")
 @click.option("--ablation", "ablation_out", type=click.Path(), default=None, help="Instead of writing the model: fit each variant and write the ablation table (Markdown) here.")
+@click.option("--folds", type=click.Choice(["question", "library"]), default="question", show_default=True,
+              help="Cross-validation folds for the ranker's size, the decline threshold and the reader's weight: by question, or a library per fold.")
 @click.option("--reader-only", is_flag=True, help="Refit only what depends on the reader (its weight beside the ranker, the verdict threshold), keeping the model file's ranker, decline model and threshold: after make train-reader.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def fit(suite_file, out, without, ablation_out, reader_only, quiet):
+def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
     """Fit the answer model (which sentences answer, and when to decline) on the suite's dev splits.
 
     \b
@@ -109,7 +114,7 @@ def fit(suite_file, out, without, ablation_out, reader_only, quiet):
 
         fitted = refit_reader_part(examples, load_answer_model(MODEL_FILE), log)
     else:
-        fitted = fit_model(examples, left_out, log)
+        fitted = fit_model(examples, left_out, log, folds=folds)
     write_answer_model(fitted.model, path)
     click.echo(f"Wrote {path} (threshold {fitted.model.threshold:.4f}, keep_ratio {fitted.model.keep_ratio}); dev:")
     for name, summary in fitted.dev.items():
@@ -185,7 +190,7 @@ def _signals(without: str) -> frozenset[str]:
     return left_out
 
 
-def _run_held_out(suite_file: str, without: frozenset[str], out: str | None, quiet: bool) -> None:
+def _run_held_out(suite_file: str, without: frozenset[str], corpus_names: tuple[str, ...], folds: str, out: str | None, quiet: bool) -> None:
     import json
     from datetime import datetime, timezone
 
@@ -193,7 +198,7 @@ def _run_held_out(suite_file: str, without: frozenset[str], out: str | None, qui
     from qa.eval.suite import load_suite
     from qa.files import write_atomically
 
-    report = run_held_out(load_suite(suite_file), settings_from_env(), without, progress=not quiet, log=lambda line: click.echo(line, err=True))
+    report = run_held_out(load_suite(suite_file), settings_from_env(), without, held=corpus_names, folds=folds, progress=not quiet, log=lambda line: click.echo(line, err=True))
     folder = Path(out) if out else Path("evals") / "held-out-runs" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder.mkdir(parents=True, exist_ok=True)
     write_atomically(folder / "report.json", json.dumps(report, indent=1))

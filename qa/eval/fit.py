@@ -2,14 +2,14 @@
 
 1. The rank model: LightGBM's LambdaRank (boosted trees) of "this unit holds the gold evidence" on the unit signals,
    over the answerable dev questions whose evidence was retrieved, every corpus weighing the same; its size from a
-   small grid by 3-fold cross-validation on dev.
+   small grid by cross-validation on dev (``Folds``: by question, or a library per fold).
 2. The reader's part: the shipped reader (qa/answer/reader.py) reads each question's READ_COUNT best-ranked candidates
-   once; a conditional logit over (reader score, ranker score) orders them (``rerank``; refitted alone by
-   `qa fit --reader-only`, qa/eval/fit_reader.py).
+   once; a conditional logit over (reader score, ranker score) orders them (``rerank``), the ranker's scores from a
+   ranker fitted without the question's fold; refitted alone by `qa fit --reader-only`, qa/eval/fit_reader.py.
 3. The decline model: a logistic regression of "the documents answer this question" on the question signals (the
    ranker's view), over every dev question, own, typo'd and foreign; in each corpus answerable and not weigh the same.
 4. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its answerable dev
-   questions, clean or typo'd, each confidence computed with a ranker fitted on the other folds.
+   questions, clean, typo'd or as a message, each confidence computed with a ranker fitted without its fold.
 5. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and answer F1, macro
    over corpora), within the limits on length and citations.
 Everything is scored through the answerer's own code and the harness's own scoring (qa/eval/scoring.py).
@@ -51,7 +51,9 @@ class Fitted:
     unseen_answerable: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
 
-FOLDS = 3
+FOLDS = 3  # folds by question
+FOLDINGS = ("question", "library")
+MIN_LIBRARY_FOLDS = 3
 
 
 def fold_of(key: str) -> int:
@@ -60,19 +62,46 @@ def fold_of(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % FOLDS
 
 
+@dataclass(frozen=True)
+class Folds:
+    """The fit's cross-validation folds: what is chosen or scored on questions a model was not fitted on (the
+    ranker's size, the confidences the decline threshold is set on, the ranker the reader's weight is fitted beside).
+    By question (``fold_of``, the default), or, folding "library" with MIN_LIBRARY_FOLDS libraries or more, a library
+    per fold (libraries asked the same questions share one), so that those choices are made on libraries the ranker
+    was not fitted on, as a user's library meets it. Held out by library, folds by library raised evidence cited on
+    PubMedQA and MedQuAD and lowered it on MedicationQA, whose answerable questions were declined more
+    (evals/README.md, *Held out by library*): not the default."""
+
+    by_library: dict[str, int] | None  # corpus -> fold; None: by question
+    count: int
+
+    @classmethod
+    def of_corpora(cls, corpora: list[CorpusExamples], folding: str = "question") -> "Folds":
+        if folding not in FOLDINGS:
+            raise ValueError(f"folding {folding!r}: use one of {', '.join(FOLDINGS)}")
+        libraries = sorted({c.library for c in corpora})
+        if folding == "question" or len(libraries) < MIN_LIBRARY_FOLDS:
+            return cls(None, FOLDS)
+        return cls({c.name: libraries.index(c.library) for c in corpora}, len(libraries))
+
+    def of_key(self, key: str) -> int:
+        """The fold of a question's key (qa/eval/fit_data.question_key, "corpus:id")."""
+        return fold_of(key) if self.by_library is None else self.by_library[key.split(":", 1)[0]]
+
+
 def fit_trees_on(rows, groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, parameters: dict, without: frozenset[str] = frozenset()) -> TreeEnsemble:
     """The ranker fitted on the given rows of the rank groups only (the questions it must not see left out)."""
     rows = list(rows)
     return fit_trees([groups[i] for i in rows], weights[rows], UNIT_SIGNALS, parameters, without)
 
 
-def choose_ranker(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, keys: list[str], without: frozenset[str] = frozenset()) -> dict:
+def choose_ranker(groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, keys: list[str], folding: Folds, without: frozenset[str] = frozenset()) -> dict:
     """The grid's parameters whose ranker most often puts an evidence unit first, by cross-validation on dev."""
-    folds = [fold_of(key) for key in keys]
+    folds = [folding.of_key(key) for key in keys]
     best, best_hits = RANKER_GRID[0], -1.0
     for parameters in RANKER_GRID:
         hits = 0.0
-        for fold in range(FOLDS):
+        for fold in range(folding.count):
             model = fit_trees_on((i for i, f in enumerate(folds) if f != fold), groups, weights, parameters, without)
             hits += sum(weights[i] * groups[i][1][np.argmax(model.score(groups[i][0]))] for i, f in enumerate(folds) if f == fold)
         if hits > best_hits:
@@ -95,7 +124,8 @@ def rank_groups(corpora: list[CorpusExamples]) -> tuple[list[tuple[np.ndarray, n
 
 
 def read_examples(corpora: list[CorpusExamples], rank, count: int = READ_COUNT, log=print, cache: dict | None = None) -> dict[int, Read]:
-    """The reader over each example's ``count`` best-ranked candidates, once (keyed by id(example)). ``cache``:
+    """The reader over each example's ``count`` best-ranked candidates, once (keyed by id(example)); ``rank``: the
+    ranker, or a mapping from corpus to each corpus's own. ``cache``:
     readings kept by example and the rows read together (several fits that choose the same rows for a question
     read it once; rows are read as one batch, as an answer reads them, so that int8's per-batch scaling is the
     answer's own)."""
@@ -105,10 +135,10 @@ def read_examples(corpora: list[CorpusExamples], rank, count: int = READ_COUNT, 
     reader, reads, cache = shipped_reader(), {}, {} if cache is None else cache
     started, new = time.perf_counter(), 0
     for corpus in corpora:
-        table = corpus.pipeline.answerer.table
+        table, own = corpus.pipeline.answerer.table, rank[corpus.name] if isinstance(rank, dict) else rank
         for example in corpus.examples:
             if example.candidates.positions:
-                rows = rows_to_read(table, example.candidates, rank.score(example.candidates.values), count)
+                rows = rows_to_read(table, example.candidates, own.score(example.candidates.values), count)
                 key = (id(example), rows)
                 if key not in cache:
                     cache[key] = read_rows(reader, example.terms.question, table, example.candidates, rows)
@@ -120,12 +150,12 @@ def read_examples(corpora: list[CorpusExamples], rank, count: int = READ_COUNT, 
 
 def fit_half(corpora: list[CorpusExamples]) -> list[CorpusExamples]:
     """The dev questions the reader was not trained on (qa/eval/fit_data.read_half)."""
-    return [CorpusExamples(c.name, c.pipeline, [e for e in c.examples if e.split == "dev" and read_half(c.name, e.gold.id) == "fit"]) for c in corpora]
+    return [replace(c, examples=[e for e in c.examples if e.split == "dev" and read_half(c.name, e.gold.id) == "fit"]) for c in corpora]
 
 
-def rerank_groups(corpora: list[CorpusExamples], rank, reads: dict[int, Read]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+def rerank_groups(corpora: list[CorpusExamples], ranks: dict, reads: dict[int, Read]) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """Each answerable dev question whose evidence the reader read (and not only evidence): the read
-    candidates' (reader, ranker) scores and labels; every corpus weighs the same."""
+    candidates' (reader, ranker) scores and labels, the ranker each corpus's own in ``ranks``; every corpus weighs the same."""
     groups, weights = [], []
     for corpus in corpora:
         usable = []
@@ -133,7 +163,7 @@ def rerank_groups(corpora: list[CorpusExamples], rank, reads: dict[int, Read]) -
             read = reads[id(example)]
             labels = example.labels[list(read.rows)]
             if labels.any() and not labels.all():
-                scores = rank.score(example.candidates.values)
+                scores = ranks[corpus.name].score(example.candidates.values)
                 usable.append((np.array([[r.score, scores[row]] for row, r in zip(read.rows, read.readings)]), labels))
         groups += usable
         weights += [1.0 / len(usable)] * len(usable) if usable else []
@@ -141,9 +171,9 @@ def rerank_groups(corpora: list[CorpusExamples], rank, reads: dict[int, Read]) -
     return groups, weights * len(weights) / weights.sum()
 
 
-def question_data(corpora: list[CorpusExamples], model: AnswerModel, split: str = "dev", rankers: list | None = None):
+def question_data(corpora: list[CorpusExamples], model: AnswerModel, split: str = "dev", rankers: list | None = None, folding: Folds | None = None):
     """Each example's question signals as the answerer computes them, its label (answerable) and weight;
-    ``rankers``: one per fold, each fitted without that fold's questions, to score them (else the model's)."""
+    ``rankers``: one per fold of ``folding``, each fitted without that fold's questions, to score them (else the model's)."""
     rows, labels, weights, keys = [], [], [], []
     for corpus in corpora:
         answerer = corpus.pipeline.answerer
@@ -151,7 +181,7 @@ def question_data(corpora: list[CorpusExamples], model: AnswerModel, split: str 
         positives = sum(e.gold.answerable for e in examples) or 1
         negatives = sum(not e.gold.answerable for e in examples) or 1
         for example in examples:
-            rank = rankers[fold_of(question_key(corpus.name, example.gold.id))] if rankers else model.rank
+            rank = rankers[folding.of_key(question_key(corpus.name, example.gold.id))] if rankers else model.rank
             rank_scores = rank.score(example.candidates.values)
             rows.append(answerer.question_values(example.terms, example.candidates, example.hits, model, rank_scores, NOTHING_READ)[1])
             labels.append(example.gold.answerable)
@@ -180,12 +210,15 @@ def threshold_within(groups: dict, target: float) -> float:
     return float(threshold)
 
 
-def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, reads: dict[int, Read] | None = None, weighed: dict | None = None) -> dict[str, dict]:
+def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, reads: dict[int, Read] | None = None, weighed: dict | None = None,
+             ranks: dict | None = None) -> dict[str, dict]:
     """Every example of the split answered by the answerer with ``model`` (and the reader's ``reads``, when
     the model has a reader), scored as the suite scores it. ``weighed``: each example's weighed candidates, kept
-    across calls whose models weigh alike (they differ only in the statement rule or the threshold)."""
-    summaries = {}
+    across calls whose models weigh alike (they differ only in the statement rule or the threshold); ``ranks``:
+    each corpus's own ranker in place of the model's."""
+    summaries, given = {}, model
     for corpus in corpora:
+        model = replace(given, rank=ranks[corpus.name]) if ranks else given
         answerer = corpus.pipeline.answerer
         records = []
         for example in (e for e in corpus.examples if e.split == split):
@@ -203,7 +236,7 @@ def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, read
     return summaries
 
 
-def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], log=print) -> float:
+def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], ranks: dict, log=print) -> float:
     """The verdict probability below which a yes/no answer says "The documents do not settle this": the grid
     value with the most verdicts right on the dev questions with a labelled decision (maybe: unclear), the
     suite's verdict accuracy; of equals, the highest. Scoring a wrong Yes or No below an "unclear" (right less
@@ -213,9 +246,9 @@ def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, 
 
     cases = []
     for corpus in corpora:
-        answerer = corpus.pipeline.answerer
+        answerer, own = corpus.pipeline.answerer, replace(model, rank=ranks[corpus.name])
         for example in (e for e in corpus.examples if e.split == "dev" and e.gold.decision and e.candidates.positions):
-            weighed = answerer.weigh(example.terms, example.candidates, example.hits, model, reads.get(id(example), NOTHING_READ))
+            weighed = answerer.weigh(example.terms, example.candidates, example.hits, own, reads.get(id(example), NOTHING_READ))
             reading = weighed.read.reading_for(answerer.statement_order(weighed)[0])
             if reading is not None:
                 cases.append((reading.verdict, reading.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
@@ -242,11 +275,13 @@ def macro(summaries: dict[str, dict], metric: str) -> float:
     return round(statistics.mean(values), 4) if values else 0.0
 
 
-def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print, read_cache: dict | None = None) -> Fitted:
+def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print, read_cache: dict | None = None, folds: str = "question") -> Fitted:
     """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether);
-    ``read_cache``: readings shared by several fits (qa/eval/held_out.py)."""
+    ``read_cache``: readings shared by several fits (qa/eval/held_out.py); ``folds``: cross-validation by "question"
+    or "library" (``Folds``)."""
     groups, group_weights, keys = rank_groups(corpora)
-    parameters = choose_ranker(groups, group_weights, keys, without)
+    folding = Folds.of_corpora(corpora, folds)
+    parameters = choose_ranker(groups, group_weights, keys, folding, without)
     rank = fit_trees(groups, group_weights, UNIT_SIGNALS, parameters, without)
     values, labels = np.concatenate([g for g, _ in groups]), np.concatenate([y for _, y in groups])
     log(f"rank model: {len(groups):,} questions, {len(labels):,} candidate units, {int(labels.sum()):,} hold evidence")
@@ -259,26 +294,26 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     partial = AnswerModel(rank, LinearModel(QUESTION_SIGNALS, blank, blank + 1, blank, 0.0), 0.0, KEEP_RATIOS[0], MAX_STATEMENTS, MAX_CHARS, {})
     q_values, q_labels, q_weights, q_keys = question_data(corpora, partial)
     decline = fit_linear(q_values, q_labels, q_weights, QUESTION_SIGNALS, without)
-    folds = [fold_of(key) for key in keys]
-    rankers = [fit_trees_on((i for i, f in enumerate(folds) if f != fold), groups, group_weights, parameters, without) for fold in range(FOLDS)]
-    unseen = decline.probability(question_data(corpora, partial, rankers=rankers)[0])
+    folds = [folding.of_key(key) for key in keys]
+    rankers = [fit_trees_on((i for i, f in enumerate(folds) if f != fold), groups, group_weights, parameters, without) for fold in range(folding.count)]
+    unseen = decline.probability(question_data(corpora, partial, rankers=rankers, folding=folding)[0])
     threshold = choose_threshold(unseen, q_keys)
     log(f"decline model: {len(q_labels):,} questions, {int(q_labels.sum()):,} answerable; threshold {threshold:.4f} "
         f"(set on its own training questions it would be {choose_threshold(decline.probability(q_values), q_keys):.4f})")
-    base, choosing, reads = replace(partial, decline=decline, threshold=threshold), corpora, {}
+    base, choosing, reads, ranks = replace(partial, decline=decline, threshold=threshold), corpora, {}, None
     if "reader" not in without:
-        base, choosing, reads = fit_reader_part(corpora, base, (groups, group_weights, keys), parameters, without, log, read_cache)
+        base, ranks, choosing, reads = fit_reader_part(corpora, base, (groups, group_weights, keys), parameters, folding, without, log, read_cache)
     best, best_key, best_dev, weighed = base, None, {}, {}
     for keep_ratio in KEEP_RATIOS:
         candidate = replace(base, keep_ratio=keep_ratio)
-        dev = evaluate(choosing, candidate, "dev", reads, weighed)  # the statement rule alone differs: weighed once
+        dev = evaluate(choosing, candidate, "dev", reads, weighed, ranks)  # the statement rule alone differs: weighed once
         within = all((s.get("median_answer_chars") or 0) <= MAX_MEDIAN_CHARS and (s.get("median_citations") or 0) <= MAX_MEDIAN_CITATIONS for s in dev.values())
         key = (within, round((macro(dev, "evidence_cited") + macro(dev, "answer_f1")) / 2, 4))
         log(f"keep_ratio {keep_ratio}: evidence cited {macro(dev, 'evidence_cited')}, answer F1 {macro(dev, 'answer_f1')}, within limits {within}")
         if best_key is None or key > best_key:
             best, best_key, best_dev = candidate, key, dev
     if best.rerank is not None:
-        best = replace(best, verdict_threshold=choose_verdict_threshold(choosing, best, reads, log))
+        best = replace(best, verdict_threshold=choose_verdict_threshold(choosing, best, reads, ranks, log))
     best = replace(best, rank=rank)  # the answerer ranks with the ranker fitted on every dev question
     digest = hashlib.sha256()
     for array in (values, labels, group_weights, q_values, q_labels, q_weights):
@@ -290,7 +325,9 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "candidate_units": int(len(labels)),
         "without": sorted(without),
         "reader": {"read_count": best.read_count, "manifest_sha256": reader_hash() if best.rerank is not None else None},
-        "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID), "by": "3-fold cross-validation on dev"},
+        "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID),
+                   "by": f"{folding.count}-fold cross-validation on dev, " + ("a library per fold" if folding.by_library else "by question"),
+                   "folds": "library" if folding.by_library else "question"},
         "target_declined": TARGET_DECLINED,
         "dev": {name: {k: s.get(k) for k in ("evidence_cited", "false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained", "answer_f1")}
                 for name, s in best_dev.items()},
@@ -303,19 +340,29 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     return Fitted(replace(best, fitted=fitted), best_dev, unseen_answerable)
 
 
-def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data, parameters: dict, without: frozenset[str], log=print, read_cache: dict | None = None):
+def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data, parameters: dict, folding: Folds, without: frozenset[str], log=print,
+                    read_cache: dict | None = None):
     """What depends on the reader: its combination with the ranker (``rerank``), fitted on the half of dev it was
-    not trained on, beside a ranker that has not seen those questions either, as the answerer's ranker meets a new
-    question (on its own training questions the ranker is right so often that the reader looks worthless beside
-    it). Returns the model with that ranker and combination, the questions it was fitted on, and their reads."""
+    not trained on, beside a ranker that has not seen those questions either, nor, with a fold per library, their
+    library: as the answerer's ranker meets a user's library. (On its own training questions the ranker is right so
+    often that the reader looks worthless beside it.) Returns the model with that combination, each corpus's
+    fitting ranker, the questions it was fitted on, and their reads."""
     groups, group_weights, keys = rank_data
     choosing = fit_half(corpora)
-    fitting_rank = fit_trees_on((i for i, key in enumerate(keys) if half_of(key) == "reader"), groups, group_weights, parameters, without)
-    reads = read_examples(choosing, fitting_rank, log=log, cache=read_cache)
-    rerank_data, rerank_weights = rerank_groups(choosing, fitting_rank, reads)
+    for_reader = [half_of(key) == "reader" for key in keys]
+    if folding.by_library is None:
+        shared = fit_trees_on((i for i, own in enumerate(for_reader) if own), groups, group_weights, parameters, without)
+        ranks = {c.name: shared for c in corpora}
+    else:
+        folds = [folding.of_key(key) for key in keys]
+        by_fold = {fold: fit_trees_on((i for i, (own, f) in enumerate(zip(for_reader, folds)) if own and f != fold), groups, group_weights, parameters, without)
+                   for fold in sorted(set(folding.by_library.values()))}
+        ranks = {c.name: by_fold[folding.by_library[c.name]] for c in corpora}
+    reads = read_examples(choosing, ranks, log=log, cache=read_cache)
+    rerank_data, rerank_weights = rerank_groups(choosing, ranks, reads)
     rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)
     log(f"rerank: {len(rerank_data):,} questions; coefficients {dict(zip(RERANK_SIGNALS, np.round(rerank.coefficients, 3)))}")
-    return replace(base, rank=fitting_rank, rerank=rerank, read_count=READ_COUNT), choosing, reads
+    return replace(base, rerank=rerank, read_count=READ_COUNT), ranks, choosing, reads
 
 
 def reader_hash() -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from qa.answer.model import AnswerModel
 from qa.eval.fit_learners import RANKER_GRID
-from qa.eval.fit import READ_COUNT, Fitted, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, reader_hash
+from qa.eval.fit import READ_COUNT, Fitted, Folds, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, reader_hash
 from qa.eval.fit_data import CorpusExamples
 
 
@@ -16,10 +16,11 @@ def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=pri
     refitted for the shipped reader, while the model's ranker, decline model, threshold and statement rule stay
     as they are (a whole refit also moves the ranker's near-ties and the decline model: evals/README.md)."""
     rank_data = rank_groups(corpora)
+    folds = model.fitted.get("ranker", {}).get("folds", "question")  # the shipped model's own
     parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
-    with_reader, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, frozenset(), log)
-    dev = evaluate(choosing, with_reader, "dev", reads)
-    verdict_threshold = choose_verdict_threshold(choosing, with_reader, reads, log)
+    with_reader, ranks, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
+    dev = evaluate(choosing, with_reader, "dev", reads, ranks=ranks)
+    verdict_threshold = choose_verdict_threshold(choosing, with_reader, reads, ranks, log)
     fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | {
         "reader": {"read_count": READ_COUNT, "manifest_sha256": reader_hash()},
         "reader_part": {"refitted": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "qa fit --reader-only (make fit-reader)",

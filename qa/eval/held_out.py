@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import replace
 
+from qa.errors import QAError
 from qa.eval.fit import Fitted, evaluate, fit_model, read_examples, threshold_within
 from qa.eval.fit_data import CorpusExamples, collect_examples
 from qa.eval.suite import Suite, question_families
@@ -42,27 +43,33 @@ def library_families(suite: Suite, names: list[str]) -> list[tuple[str, ...]]:
 def leave_out(corpora: list[CorpusExamples], family: tuple[str, ...]) -> list[CorpusExamples]:
     """The other libraries, without the foreign questions they were asked from ``family`` ("x:<library>:<id>")."""
     return [
-        CorpusExamples(c.name, c.pipeline, [e for e in c.examples if not (e.kind == "foreign" and e.gold.id.split(":")[1] in family)])
+        replace(c, examples=[e for e in c.examples if not (e.kind == "foreign" and e.gold.id.split(":")[1] in family)])
         for c in corpora
         if c.name not in family
     ]
 
 
-def run_held_out(suite: Suite, settings, without: frozenset[str] = frozenset(), progress: bool = True, log=None) -> dict:
-    """Every library held out in turn, and the fit on every library; test splits scored under each threshold."""
+def run_held_out(suite: Suite, settings, without: frozenset[str] = frozenset(), held: tuple[str, ...] = (), in_sample: bool = True, folds: str = "question",
+                 progress: bool = True, log=None) -> dict:
+    """Every library held out in turn (``held``: only these, each with its family), and the fit on every library
+    (``in_sample``); test splits scored under each threshold. ``folds``: the fits' cross-validation (qa/eval/fit.Folds)."""
     log = log or (lambda message: print(message, file=sys.stderr))
     quiet = lambda message: None  # noqa: E731
+    names = [c.name for c in suite.corpora if c.questions]
+    unknown = sorted(set(held) - set(names))
+    if unknown:
+        raise QAError(f"no library {', '.join(unknown)} in the suite; name one of: {', '.join(names)}")
     started = time.perf_counter()
     corpora = collect_examples(suite, settings, ("dev", "test"), progress=progress, log=log)
     log(f"examples: {time.perf_counter() - started:.0f} s")
-    names = [c.name for c in corpora]
+    families = [f for f in library_families(suite, names) if not held or set(f) & set(held)]
     read_cache: dict = {}
-    report: dict = {"without": sorted(without), "libraries": {name: {} for name in names}, "fits": {}}
-    for family in [None, *library_families(suite, names)]:
+    report: dict = {"without": sorted(without), "folds": folds, "libraries": {name: {} for name in names if not held or any(name in f for f in families)}, "fits": {}}
+    for family in [None, *families] if in_sample else families:
         fit_started = time.perf_counter()
-        fitted = fit_model(corpora if family is None else leave_out(corpora, family), without, log=quiet, read_cache=read_cache)
+        fitted = fit_model(corpora if family is None else leave_out(corpora, family), without, log=quiet, read_cache=read_cache, folds=folds)
         label = "in sample" if family is None else "held out"
-        for corpus in corpora if family is None else [c for c in corpora if c.name in family]:
+        for corpus in [c for c in corpora if c.name in report["libraries"] and (family is None or c.name in family)]:
             report["libraries"][corpus.name][label] = _scored(corpus, fitted, read_cache)
         fit_name = "every library" if family is None else "without " + " and ".join(family)
         report["fits"][fit_name] = {"threshold": round(fitted.model.threshold, 4), "seconds": round(time.perf_counter() - fit_started)}
@@ -73,7 +80,7 @@ def run_held_out(suite: Suite, settings, without: frozenset[str] = frozenset(), 
 
 def _scored(corpus: CorpusExamples, fitted: Fitted, read_cache: dict) -> dict:
     """The library's test split answered with ``fitted`` under each threshold."""
-    test = CorpusExamples(corpus.name, corpus.pipeline, [e for e in corpus.examples if e.split == "test"])
+    test = replace(corpus, examples=[e for e in corpus.examples if e.split == "test"])
     reads = read_examples([test], fitted.model.rank, log=lambda message: None, cache=read_cache)
     thresholds = {"model": fitted.model.threshold, **{f"target {t}": threshold_within(fitted.unseen_answerable, t) for t in OTHER_TARGETS}}
     weighed: dict = {}  # the thresholds do not change how candidates are weighed
