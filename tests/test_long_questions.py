@@ -104,3 +104,13 @@ def test_an_answer_to_a_message_shows_the_message_as_written(pipeline):
     answer = pipeline.ask(MESSAGE)
     assert answer.question == MESSAGE and not answer.abstained
     assert any("MRI" in citation.quote for citation in answer.citations)
+
+
+def test_a_short_message_with_a_subject_line_is_searched_as_its_subject_and_what_it_asks():
+    from qa.retrieve.focus import MAX_WHOLE_WORDS, message_focus
+
+    message = "Ocella\nHi, I am asking for my daughter. Can a birth control called Ocella cause DVT? Thanks in advance!"
+    assert len(message.split()) <= MAX_WHOLE_WORDS
+    assert message_focus(message) == "Ocella Can a birth control called Ocella cause DVT?"
+    sentence_first = "My patient has back pain and a pacemaker.\nWhat imaging then?"  # a first line ended as a sentence is no subject line
+    assert message_focus(sentence_first) == sentence_first

@@ -4,6 +4,8 @@ consumer questions (MedQuAD, MedicationQA) through the product's own path, each 
 * long messages: every answerable question inside a message of more than MAX_WHOLE_WORDS words (a subject line, an
   opener, three sentences of circumstances, the question, a closing), searched as its subject line and the sentences
   that ask, or as written;
+* short messages with a subject line: the suite's message copy of every answerable question (qa/eval/messages.py:
+  a subject line, an opener, one sentence of circumstances, the question, a closing), the same two ways;
 * requests for a topic: every "What is (are) X ?" question of MedQuAD asked as a request ("I want to know more about
   X."), searched as "What is X?" or as written; the templated question itself beside them.
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import qa.pipeline  # noqa: E402
-from qa.eval.messages import CIRCUMSTANCES, CLOSINGS, OPENERS, subject_line  # noqa: E402
+from qa.eval.messages import CIRCUMSTANCES, CLOSINGS, OPENERS, as_message, subject_line  # noqa: E402
 from qa.eval.scoring import score  # noqa: E402
 from qa.eval.suite import corpus_questions, load_suite, suite_index  # noqa: E402
 from qa.retrieve.focus import MAX_WHOLE_WORDS, message_focus  # noqa: E402
@@ -67,7 +69,8 @@ def main() -> None:
         index, _ = suite_index(corpus, suite.cache, settings.model, progress=False)
         pipeline = qa.pipeline.open_pipeline(settings.with_overrides(index=index), check_corpus=False)
         own = [q for q in corpus_questions(suite, corpus, pipeline.index.documents).own if q.answerable and q.split == "test"]
-        forms = {"question as written": [(q, q.question) for q in own], "long message": [(q, long_message(q.question, q.id)) for q in own]}
+        forms = {"question as written": [(q, q.question) for q in own], "long message": [(q, long_message(q.question, q.id)) for q in own],
+                 "short message with a subject line": [(q, as_message(q.question, q.id)) for q in own]}
         templated = [(q, m.group("topic")) for q in own if (m := TEMPLATED_WHAT_IS.match(q.question))]
         if templated:
             forms["'What is (are) X ?' as written"] = [(q, q.question) for q, _ in templated]

@@ -1,11 +1,14 @@
 """What a message asks. People write messages, not queries: a subject line, what happened, then the question, and a
 thank-you ("DVT" / "Can a birth control called Ocella cause DVT? My daughter has been on it for a year ..."). In a long
 message the circumstances are most of the words, words the documents do not use; searched and weighed with the
-question, they bury it. A message longer than the reader reads whole (about half its 128 word pieces), of several
-sentences some of which ask (end in "?", or open as a question does) and some not, is searched as its subject line
-and the sentences that ask. A shorter one is searched as written: there the sentence before the question often carries its topic ("My patient has
-back pain and a pacemaker. What imaging then?", a PubMedQA title "Metered-dose inhalers. Do providers know what to
-teach?").
+question, they bury it. A message with a subject line (a short first line of its own, not ended as a sentence), or
+longer than the reader reads whole (about half its 128 word pieces), of several sentences some of which ask (end in
+"?", or open as a question does) and some not, is searched as its subject line and the sentences that ask. A shorter
+one on a single line is searched as written: there the sentence before the question often carries its topic ("My
+patient has back pain and a pacemaker. What imaging then?", a PubMedQA title "Metered-dose inhalers. Do providers
+know what to teach?"). Short messages with a subject line, MedQuAD's and MedicationQA's test questions as messages
+(qa/eval/messages.py, 27-28 words), searched as written and focused, by the shipped model that never saw a message:
+evidence in a quote 0.532 -> 0.842 and 0.676 -> 0.728, declined 0.012 -> 0.000 and 0.146 -> 0.029.
 
 A request for a topic ("I want to know more about aortic stenosis.", "Can you tell me about DVT?") asks what the topic
 is, and is searched as "What is aortic stenosis?", so that the statement defining it answers rather than passages that
@@ -48,17 +51,17 @@ def asks(sentence: str) -> bool:
 
 
 def message_focus(message: str) -> str:
-    """What the message is searched as: a long message's subject line and the sentences that ask, in their order,
-    each request for a topic asked as what the topic is; otherwise the message as written."""
+    """What the message is searched as: the subject line and the sentences that ask, in their order, of a message with
+    a subject line or a long one, each request for a topic asked as what the topic is; otherwise the message as written."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     written = [sentence for line in lines for sentence in SENTENCE_END.split(line) if sentence]
     sentences = [topic_request(sentence) or sentence for sentence in written]
     whole = " ".join(sentences) if sentences != written else message  # requests asked as what their topic is
-    if len(message.split()) <= MAX_WHOLE_WORDS:
+    first = lines[0] if lines else ""
+    subject = len(lines) > 1 and len(first.split()) <= MAX_SUBJECT_WORDS and not first.endswith((".", "?", "!", ":"))
+    if len(message.split()) <= MAX_WHOLE_WORDS and not subject:
         return whole
     asking = [sentence for sentence in sentences if asks(sentence)]
     if not asking or len(asking) == len(sentences):
         return whole
-    first = lines[0]
-    subject = len(lines) > 1 and len(first.split()) <= MAX_SUBJECT_WORDS and not first.endswith((".", "?", "!", ":"))
     return " ".join(([first] if subject else []) + asking)
