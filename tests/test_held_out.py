@@ -59,12 +59,12 @@ def test_folds_by_library_put_each_library_in_a_fold_of_its_own_and_libraries_as
 
     corpora = [CorpusExamples(name, None, [], family) for name, family in (("a", ""), ("b", "b"), ("b-plain", "b"), ("c", ""))]
     folding = Folds.of_corpora(corpora, "library")
-    assert folding.count == 3
+    assert folding.count == 3 and folding.kind == "library"
     assert folding.of_key("b:17") == folding.of_key("b-plain:17") == folding.of_key("b-plain:4")
     assert len({folding.of_key("a:1"), folding.of_key("b:1"), folding.of_key("c:1")}) == 3
     keys = [f"{name}:{i}" for name in ("a", "b", "c") for i in range(30)]
     for by_question in (Folds.of_corpora(corpora), Folds.of_corpora(corpora[1:3], "library")):  # the default; too few libraries to fold by
-        assert by_question.count == FOLDS and by_question.by_library is None
+        assert by_question.count == FOLDS and by_question.by_library is None and by_question.kind == "question"
         assert [by_question.of_key(key) for key in keys] == [fold_of(key) for key in keys]
     with pytest.raises(ValueError, match="folding 'corpus': use one of question, library"):
         Folds.of_corpora(corpora, "corpus")

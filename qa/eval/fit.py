@@ -84,6 +84,11 @@ class Folds:
             return cls(None, FOLDS)
         return cls({c.name: libraries.index(c.library) for c in corpora}, len(libraries))
 
+    @property
+    def kind(self) -> str:
+        """"library" or "question": what the folds are by."""
+        return "question" if self.by_library is None else "library"
+
     def of_key(self, key: str) -> int:
         """The fold of a question's key (qa/eval/fit_data.question_key, "corpus:id")."""
         return fold_of(key) if self.by_library is None else self.by_library[key.split(":", 1)[0]]
@@ -326,8 +331,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "without": sorted(without),
         "reader": {"read_count": best.read_count, "manifest_sha256": reader_hash() if best.rerank is not None else None},
         "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID),
-                   "by": f"{folding.count}-fold cross-validation on dev, " + ("a library per fold" if folding.by_library else "by question"),
-                   "folds": "library" if folding.by_library else "question"},
+                   "by": f"{folding.count}-fold cross-validation on dev, by {folding.kind}", "folds": folding.kind},
         "target_declined": TARGET_DECLINED,
         "dev": {name: {k: s.get(k) for k in ("evidence_cited", "false_abstention", "typo.false_abstention", "abstention_recall", "cross_corpus_abstained", "answer_f1")}
                 for name, s in best_dev.items()},
@@ -356,7 +360,7 @@ def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data,
     else:
         folds = [folding.of_key(key) for key in keys]
         by_fold = {fold: fit_trees_on((i for i, (own, f) in enumerate(zip(for_reader, folds)) if own and f != fold), groups, group_weights, parameters, without)
-                   for fold in sorted(set(folding.by_library.values()))}
+                   for fold in range(folding.count)}
         ranks = {c.name: by_fold[folding.by_library[c.name]] for c in corpora}
     reads = read_examples(choosing, ranks, log=log, cache=read_cache)
     rerank_data, rerank_weights = rerank_groups(choosing, ranks, reads)
