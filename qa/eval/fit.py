@@ -29,7 +29,7 @@ from qa.answer.model import RERANK_SIGNALS, AnswerModel, LinearModel, TreeEnsemb
 from qa.answer.reading import NOTHING_READ, Read
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
 from qa.eval.fit_learners import RANKER_FIXED, RANKER_GRID, fit_linear, fit_listwise, fit_trees
-from qa.eval.fit_data import CorpusExamples, Example, half_of, question_key, read_half
+from qa.eval.fit_data import CorpusExamples, Example, corpus_of, half_of, question_key, read_half
 from qa.eval.scoring import score
 from qa.eval.suite import split_summary
 
@@ -91,7 +91,7 @@ class Folds:
 
     def of_key(self, key: str) -> int:
         """The fold of a question's key (qa/eval/fit_data.question_key, "corpus:id")."""
-        return fold_of(key) if self.by_library is None else self.by_library[key.split(":", 1)[0]]
+        return fold_of(key) if self.by_library is None else self.by_library[corpus_of(key)]
 
 
 def fit_trees_on(rows, groups: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, parameters: dict, without: frozenset[str] = frozenset()) -> TreeEnsemble:
@@ -354,14 +354,11 @@ def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data,
     groups, group_weights, keys = rank_data
     choosing = fit_half(corpora)
     for_reader = [half_of(key) == "reader" for key in keys]
-    if folding.by_library is None:
-        shared = fit_trees_on((i for i, own in enumerate(for_reader) if own), groups, group_weights, parameters, without)
-        ranks = {c.name: shared for c in corpora}
-    else:
-        folds = [folding.of_key(key) for key in keys]
-        by_fold = {fold: fit_trees_on((i for i, (own, f) in enumerate(zip(for_reader, folds)) if own and f != fold), groups, group_weights, parameters, without)
-                   for fold in range(folding.count)}
-        ranks = {c.name: by_fold[folding.by_library[c.name]] for c in corpora}
+    left_out = folding.by_library or {}  # corpus -> the fold its ranker is fitted without; by question, none
+    folds = [left_out.get(corpus_of(key)) for key in keys]
+    by_fold = {fold: fit_trees_on((i for i, (own, f) in enumerate(zip(for_reader, folds)) if own and (fold is None or f != fold)), groups, group_weights, parameters, without)
+               for fold in {left_out.get(c.name) for c in corpora}}
+    ranks = {c.name: by_fold[left_out.get(c.name)] for c in corpora}
     reads = read_examples(choosing, ranks, log=log, cache=read_cache)
     rerank_data, rerank_weights = rerank_groups(choosing, ranks, reads)
     rerank = fit_listwise(rerank_data, rerank_weights, RERANK_SIGNALS, without)

@@ -59,6 +59,11 @@ def question_key(corpus: str, question_id: str) -> str:
     return f"{corpus}:{original_id(question_id)}"
 
 
+def corpus_of(question_key: str) -> str:
+    """The corpus of a question's key (`question_key`)."""
+    return question_key.split(":", 1)[0]
+
+
 def half_of(question_key: str) -> str:
     """`read_half` of a question's key (`question_key`)."""
     return "reader" if hashlib.sha256(question_key.encode()).digest()[0] % 2 == 0 else "fit"
