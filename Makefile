@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install ocr index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader train-reader clean
+.PHONY: install ocr index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader train-reader train-verdict-reader clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -120,6 +120,12 @@ fit: install
 # `make eval-suite` measures it on the test splits.
 train-reader: install
 	$(BIN)/qa train-reader --suite evals/suite.json
+
+# Retrain the verdict reader (qa/answer/verdicts/): the same training with the yes/no verdict data of
+# qa/train/verdict_data.py beside the reader's pairs (SciFact's claims, questions made from the suite's evidence
+# sentences; about 60 minutes on 2 cores); it reads the statement a yes/no answer opens with. Then `make fit-reader`.
+train-verdict-reader: install
+	$(BIN)/qa train-reader --suite evals/suite.json --verdict-data
 
 # Refit only what depends on the reader (its weight beside the ranker, the verdict threshold) for the shipped
 # reader, keeping the answer model's ranker, decline model and threshold (`make fit` refits those too).

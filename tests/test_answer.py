@@ -1,10 +1,13 @@
+import json
 import re
+from pathlib import Path
 
 import pytest
 
 from qa.answer.base import NO_ANSWER
 from qa.answer.base import CITATION_MARKER
 from qa.errors import QAError
+from qa.eval.scoring import contradicted
 
 ANSWERABLE = [
     "What imaging for low back pain with leg weakness?",
@@ -39,24 +42,27 @@ def test_the_readme_question_opens_with_the_mri_recommendation(pipeline, questio
     assert len(answer.text) <= 420
 
 
-def test_the_shipped_answer_model_reads_with_the_shipped_reader(pipeline):
-    from qa.answer.reader import shipped_reader
+def test_the_shipped_answer_model_reads_with_the_shipped_readers(pipeline):
+    from qa.answer.reader import shipped_reader, verdict_reader
 
     model = pipeline.answerer.model
     assert model.rerank is not None and model.read_count > 0
     assert model.fitted["reader"]["manifest_sha256"] == shipped_reader().manifest["sha256"]
+    assert model.fitted["verdict_reader"]["manifest_sha256"] == verdict_reader().manifest["sha256"]
 
 
-def test_a_model_fitted_with_another_reader_is_refused_naming_the_fix(pipeline):
+@pytest.mark.parametrize(("role", "question"), [("reader", "What imaging for low back pain with leg weakness?"),
+                                                ("verdict_reader", "Is MRI without contrast enough for most radiculopathy?")])
+def test_a_model_fitted_with_another_reader_is_refused_naming_the_fix(pipeline, role, question):
     from dataclasses import replace
 
     from qa.answer.extractive import ExtractiveAnswerer
 
     model = pipeline.answerer.model
-    other = replace(model, fitted={**model.fitted, "reader": {**model.fitted["reader"], "manifest_sha256": "0" * 64}})
+    other = replace(model, fitted={**model.fitted, role: {**model.fitted[role], "manifest_sha256": "0" * 64}})
     answerer = ExtractiveAnswerer(pipeline.index, pipeline.answerer.embed_query, pipeline.answerer.lexicon, other)
-    with pytest.raises(QAError, match="fitted with another reader .*make fit-reader"):
-        answerer.answer("What imaging for low back pain with leg weakness?", pipeline.retriever.search("What imaging for low back pain with leg weakness?", "hybrid", 8))
+    with pytest.raises(QAError, match=f"fitted with another {role.replace('_', ' ')} .*make fit-reader"):
+        answerer.answer(question, pipeline.retriever.search(question, "hybrid", 8))
 
 
 def test_off_topic_questions_abstain(pipeline):
@@ -95,6 +101,17 @@ def test_every_yes_no_answer_opens_with_a_verdict_that_matches_its_field(pipelin
         assert answer.abstained or answer.text.startswith(answer.statements[0].text)
     else:
         assert answer.text.startswith(opening[answer.verdict])
+
+
+SEED_YES_NO = [json.loads(line)["question"] for line in (Path(__file__).resolve().parents[1] / "evals" / "yesno.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("question", SEED_YES_NO)
+def test_a_yes_or_no_never_contradicts_the_statement_it_opens(pipeline, question):
+    """The verdict is the first statement's, as the user sees it: read alone against the question, that statement
+    never says the other of the answer's Yes or No (qa/eval/scoring.contradicted, the suite's check)."""
+    answer = pipeline.ask(question)
+    assert contradicted(answer) is not True, (answer.verdict, answer.text)
 
 
 def test_no_heading_is_quoted_as_a_statement(pipeline):

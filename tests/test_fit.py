@@ -81,7 +81,7 @@ def test_qa_fit_reader_only_refits_the_readers_part_and_keeps_the_rest(tmp_path)
     from click.testing import CliRunner
 
     from qa.answer.model import MODEL_FILE
-    from qa.answer.reader import shipped_reader
+    from qa.answer.reader import shipped_reader, verdict_reader
     from qa.app.cli import main
 
     from .conftest import ROOT
@@ -96,5 +96,6 @@ def test_qa_fit_reader_only_refits_the_readers_part_and_keeps_the_rest(tmp_path)
     assert (refitted.threshold, refitted.keep_ratio, refitted.read_count) == (shipped.threshold, shipped.keep_ratio, 8)
     assert refitted.rerank is not None and refitted.verdict_threshold in VERDICT_THRESHOLDS
     assert refitted.fitted["reader"]["manifest_sha256"] == shipped_reader().manifest["sha256"]
+    assert refitted.fitted["verdict_reader"]["manifest_sha256"] == verdict_reader().manifest["sha256"]
     assert refitted.fitted["reader_part"]["by"].startswith("qa fit --reader-only")
     assert "seed" in refitted.fitted["reader_part"]["rerank_and_verdict_threshold_dev"]

@@ -19,7 +19,9 @@ def tiny_reader(tmp_path_factory):
     from qa.train.reader_data import squad_pairs
     from qa.train.reader_net import TrainingSettings
 
-    pairs = squad_pairs(per_article=3)[:48]
+    from qa.train.verdict_data import scifact_pairs
+
+    pairs = squad_pairs(per_article=3)[:48] + scifact_pairs()[:6]  # the verdict data's pairs, which the answer reader leaves out
     out = tmp_path_factory.mktemp("reader")
     manifest = train_reader(out, settings=TrainingSettings(max_tokens=64, batch=8, max_steps=3), cache=out / "cache", pairs=pairs, log=lambda _: None)
     return out, manifest, pairs
@@ -29,6 +31,8 @@ def test_a_tiny_training_run_writes_a_reader_that_loads_and_reads(tiny_reader):
     out, manifest, pairs = tiny_reader
     assert manifest["training"]["steps"] == 3 and manifest["bytes"] == (out / manifest["file"]).stat().st_size
     assert set(manifest["data"]["inputs_sha256"]) >= {"pairs.jsonl"} and manifest["int8_agreement"]["same_side_of_zero"] is not None
+    assert manifest["data"]["verdict_data"] is False and not any(source.startswith("scifact-train") for source in manifest["data"]["by_source"])
+    assert manifest["command"].startswith("make train-reader")
     reader = Reader(out / "reader.json")
     passages = [pair.passage for pair in pairs[:5]]
     readings = reader.read(pairs[0].question, passages)

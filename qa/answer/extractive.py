@@ -23,8 +23,8 @@ from qa.answer.decline import decline_text
 from qa.answer.model import AnswerModel, load_answer_model, softmax
 from qa.answer.query import QuestionTerms, question_terms
 from qa.answer.questions import LIST_ASK, YES_NO_START, asks_yes_no
-from qa.answer.reader import Reader, shipped_reader
-from qa.answer.reading import NOTHING_READ, Read, bold_span, combined_scores, read_candidates, standing_rows
+from qa.answer.reader import Reader, Reading, shipped_reader, verdict_reader
+from qa.answer.reading import NOTHING_READ, Read, bold_span, combined_scores, read_candidates, standing_rows, statement_reading
 from qa.answer.signals import Candidates, question_signals, unit_signals
 from qa.answer.statements import Statement, StatementBuilder
 from qa.answer.unit_table import build_unit_table
@@ -77,11 +77,13 @@ class ExtractiveAnswerer:
             return None
         if self._reader is None:
             self._reader = shipped_reader()
-        fitted_with = model.fitted.get("reader", {}).get("manifest_sha256")
-        if fitted_with and fitted_with != self._reader.manifest["sha256"]:
-            raise QAError(f"the answer model was fitted with another reader (SHA-256 {fitted_with[:12]}…) than {self._reader.path} "
-                          f"({self._reader.manifest['sha256'][:12]}…); refit its reader part with `make fit-reader` (qa fit --reader-only).")
-        return self._reader
+        return _fitted_with(self._reader, model, "reader")
+
+    def verdict_reading(self, question: str, first: Statement, model: AnswerModel) -> Reading:
+        """The reading whose verdict opens a yes/no answer: the verdict reader's, of the first statement as the user
+        sees it, alone, so that a Yes or No never contradicts the statement it stands before (evals/README.md,
+        *A verdict reads the statement it opens*)."""
+        return statement_reading(_fitted_with(verdict_reader(), model, "verdict_reader"), question, first.text)
 
     def read(self, terms: QuestionTerms, candidates: Candidates, rank_scores: np.ndarray, model: AnswerModel) -> Read:
         reader = self.reader_for(model)
@@ -135,7 +137,8 @@ class ExtractiveAnswerer:
         reading = weighed.read.reading_for(first_row)
         verdict = None
         if reading is not None and asks_yes_no(question):
-            verdict = reading.verdict if reading.verdict_probability >= model.verdict_threshold else "unclear"
+            said = self.verdict_reading(question, first, model)
+            verdict = said.verdict if said.verdict_probability >= model.verdict_threshold else "unclear"
         elif reading is None:
             verdict = self._restated_verdict(question, first)
         if verdict:
@@ -197,6 +200,15 @@ class ExtractiveAnswerer:
     def _redundant(self, position: int, covered: set[int], cosine: float = 0.88) -> bool:
         vectors = self.index.unit_vectors
         return any(float(vectors[position] @ vectors[c]) >= cosine for c in covered)
+
+
+def _fitted_with(reader: Reader, model: AnswerModel, role: str) -> Reader:
+    """``reader``, which must be the one the model was fitted with in this role ("reader", "verdict_reader")."""
+    fitted_with = model.fitted.get(role, {}).get("manifest_sha256")
+    if fitted_with and fitted_with != reader.manifest["sha256"]:
+        raise QAError(f"the answer model was fitted with another {role.replace('_', ' ')} (SHA-256 {fitted_with[:12]}…) than {reader.path} "
+                      f"({reader.manifest['sha256'][:12]}…); refit its reader part with `make fit-reader` (qa fit --reader-only).")
+    return reader
 
 
 def _ms(started: float) -> float:

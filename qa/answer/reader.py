@@ -27,10 +27,19 @@ from qa.stores.index_folder import file_sha256
 
 READER_DIR = Path(__file__).with_name("reader")
 READER_MANIFEST = READER_DIR / "reader.json"
+VERDICT_READER_DIR = Path(__file__).with_name("verdicts")  # the reader trained with yes/no verdict data: reads a Yes or No
+VERDICT_READER_MANIFEST = VERDICT_READER_DIR / "reader.json"
 VERDICTS = ("yes", "no", "unclear")
 MAX_SPAN_TOKENS = 40
 QUESTION_SHARE = 0.5  # of the reader's tokens, the most a question may take: the candidate keeps the rest
-RESTORE = "restore the shipped one (`git checkout -- qa/answer/reader`) or rebuild it with `make train-reader`"
+REBUILT_BY = {"reader": "make train-reader", "verdicts": "make train-verdict-reader"}  # a shipped reader's folder -> its command
+
+
+def restore(manifest: Path) -> str:
+    """How to get a shipped reader back: its files from git, or its command."""
+    folder = Path(manifest).parent
+    command = REBUILT_BY.get(folder.name, "qa train-reader --out " + str(folder))
+    return f"restore the shipped one (`git checkout -- qa/answer/{folder.name}`) or rebuild it with `{command}`"
 
 
 @dataclass(frozen=True)
@@ -177,9 +186,9 @@ def read_manifest(path: Path = READER_MANIFEST) -> dict:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise QAError(f"the reader's manifest {path} cannot be read ({exc.strerror}); {RESTORE}.") from None
+        raise QAError(f"the reader's manifest {path} cannot be read ({exc.strerror}); {restore(path)}.") from None
     except ValueError as exc:
-        raise QAError(f"the reader's manifest {path} is not JSON ({exc}); {RESTORE}.") from None
+        raise QAError(f"the reader's manifest {path} is not JSON ({exc}); {restore(path)}.") from None
 
 
 class Reader:
@@ -194,10 +203,10 @@ class Reader:
         self.max_tokens = int(manifest["max_tokens"])
         self.candidates = int(manifest.get("candidates", 8))
         if not self.path.is_file():
-            raise QAError(f"the reader model {self.path} is missing; {RESTORE}.")
+            raise QAError(f"the reader model {self.path} is missing; {restore(self.manifest_path)}.")
         digest = file_sha256(self.path)
         if digest != manifest["sha256"]:
-            raise QAError(f"the reader model {self.path} is not the file its manifest names (SHA-256 {digest[:12]}…, expected {manifest['sha256'][:12]}…); {RESTORE}.")
+            raise QAError(f"the reader model {self.path} is not the file its manifest names (SHA-256 {digest[:12]}…, expected {manifest['sha256'][:12]}…); {restore(self.manifest_path)}.")
         self.manifest = manifest
         self._batcher = None
         self.threads = threads or min(os.cpu_count() or 1, 4)
@@ -250,7 +259,7 @@ class Reader:
         self._batcher = MicroBatcher(self.read_many, window_s, max_questions)
 
 
-_SHIPPED: Reader | None = None
+_SHIPPED: dict[Path, Reader] = {}  # manifest -> its reader, loaded once per process
 _SERVING: int = 0  # threads per pass in a server (0: not a server); both set by serve_from_this_process
 _BATCHED = False
 
@@ -264,14 +273,20 @@ def serve_from_this_process(batching: bool = False, threads: int = 1) -> None:
     _SERVING, _BATCHED = max(1, threads), batching
 
 
-def shipped_reader() -> Reader:
-    """The shipped reader, loaded once per process, when an answer model that uses it first asks."""
-    global _SHIPPED
-    if _SHIPPED is None:
-        _SHIPPED = Reader(threads=_SERVING, spinning=False) if _SERVING else Reader()
+def shipped_reader(manifest: Path = READER_MANIFEST) -> Reader:
+    """A shipped reader (the answer reader, or the verdict reader with ``VERDICT_READER_MANIFEST``), loaded once
+    per process, when an answer model that uses it first asks."""
+    if manifest not in _SHIPPED:
+        reader = Reader(manifest, threads=_SERVING, spinning=False) if _SERVING else Reader(manifest)
         if _BATCHED:
-            _SHIPPED.batch_concurrent_calls()
-    return _SHIPPED
+            reader.batch_concurrent_calls()
+        _SHIPPED[manifest] = reader
+    return _SHIPPED[manifest]
+
+
+def verdict_reader() -> Reader:
+    """The shipped verdict reader: what the statement a yes/no answer opens with says (qa/answer/reading.py)."""
+    return shipped_reader(VERDICT_READER_MANIFEST)
 
 
 def passage_for(index, links, position: int) -> Passage:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer.reader import Reader, Reading, passage_for
+from qa.answer.base import CITATION_MARKER
+from qa.answer.reader import Passage, Reader, Reading, passage_for
 from qa.answer.signals import Candidates
 from qa.answer.statements import can_stand
 from qa.answer.unit_table import UnitTable
@@ -105,3 +106,9 @@ def bold_span(statement_text: str, unit_text: str, reading: Reading) -> tuple[in
     while end < len(statement_text) and statement_text[end].isalnum():
         end += 1
     return start, end
+
+
+def statement_reading(reader: Reader, question: str, statement_text: str) -> Reading:
+    """The statement as the user sees it (its citation markers dropped), read alone against the question: what a
+    Yes or No opening the answer must agree with."""
+    return reader.read(question, [Passage("", "", CITATION_MARKER.sub("", statement_text).strip())])[0]

@@ -77,7 +77,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
 @click.option("--ablation", "ablation_out", type=click.Path(), default=None, help="Instead of writing the model: fit each variant and write the ablation table (Markdown) here.")
 @click.option("--folds", type=click.Choice(["question", "library"]), default="question", show_default=True,
               help="Cross-validation folds for the ranker's size, the decline threshold and the reader's weight: by question, or a library per fold.")
-@click.option("--reader-only", is_flag=True, help="Refit only what depends on the reader (its weight beside the ranker, the verdict threshold), keeping the model file's ranker, decline model and threshold: after make train-reader.")
+@click.option("--reader-only", is_flag=True, help="Refit only what depends on the readers (the reader's weight beside the ranker, the verdict threshold) on the libraries the model was fitted on, keeping the model file's ranker, decline model and threshold: after make train-reader or make train-verdict-reader.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
     """Fit the answer model (which sentences answer, and when to decline) on the suite's dev splits.
@@ -106,14 +106,16 @@ def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
         Path(ablation_out).write_text(ablation_markdown(ablation(examples, uncorrected, log)))
         click.echo(f"Wrote the ablation table to {ablation_out}")
         return
-    examples = collect_examples(load_suite(suite_file), settings_from_env(), ("dev",), progress=not quiet, log=log)
     path = Path(out) if out else MODEL_FILE
     if reader_only:
         from qa.answer.model import load_answer_model
-        from qa.eval.fit_reader import refit_reader_part
+        from qa.eval.fit_reader import refit_reader_part, the_models_libraries
 
-        fitted = refit_reader_part(examples, load_answer_model(MODEL_FILE), log)
+        model = load_answer_model(MODEL_FILE)
+        suite = the_models_libraries(load_suite(suite_file), model)
+        fitted = refit_reader_part(collect_examples(suite, settings_from_env(), ("dev",), progress=not quiet, log=log), model, log)
     else:
+        examples = collect_examples(load_suite(suite_file), settings_from_env(), ("dev",), progress=not quiet, log=log)
         fitted = fit_model(examples, left_out, log, folds=folds)
     write_answer_model(fitted.model, path)
     click.echo(f"Wrote {path} (threshold {fitted.model.threshold:.4f}, keep_ratio {fitted.model.keep_ratio}); dev:")
@@ -125,7 +127,9 @@ def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
 
 @click.command(name="train-reader")
 @click.option("--suite", "suite_file", type=click.Path(), default="evals/suite.json", show_default=True, help="The development suite whose dev splits give training pairs.")
-@click.option("--out", type=click.Path(), default=None, help="Folder for reader.int8.onnx and reader.json (default: qa/answer/reader/, the one the answerer uses).")
+@click.option("--out", type=click.Path(), default=None,
+              help="Folder for reader.int8.onnx and reader.json (default: qa/answer/reader/, the one the answerer reads with; with --verdict-data, qa/answer/verdicts/).")
+@click.option("--verdict-data", is_flag=True, help="Train on the yes/no verdict data too (qa/train/verdict_data.py): the verdict reader (make train-verdict-reader).")
 @click.option("--cache", type=click.Path(), default="evals/cache/reader", show_default=True, help="Where the training pairs are written.")
 @click.option("--epochs", type=float, default=1.5, show_default=True)
 @click.option("--max-steps", type=int, default=0, help="Stop after this many batches (0: the whole of --epochs).")
@@ -134,24 +138,26 @@ def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
 @click.option("--teacher", "teacher_weights", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Start from these weights (the cache's teacher.pt of an earlier run) instead of training: with --student-layers, teach a student from them; without, write them as the reader.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def train_reader(suite_file, out, cache, epochs, max_steps, seed, student_layers, teacher_weights, quiet):
+def train_reader(suite_file, out, verdict_data, cache, epochs, max_steps, seed, student_layers, teacher_weights, quiet):
     """Train the reader (a cross-encoder from the shipped MiniLM) and write it as int8 ONNX with its manifest.
 
     \b
     Example:
       qa train-reader                    # make train-reader: writes qa/answer/reader/
+      qa train-reader --verdict-data     # make train-verdict-reader: writes qa/answer/verdicts/
       qa train-reader --max-steps 20 --out /tmp/reader
     """
-    from qa.answer.reader import READER_DIR
+    from qa.answer.reader import READER_DIR, VERDICT_READER_DIR
     from qa.train.reader_build import train_reader as build
     from qa.train.reader_net import TrainingSettings
 
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     settings = TrainingSettings(epochs=epochs, max_steps=max_steps, seed=seed, student_layers=student_layers)
-    manifest = build(Path(out) if out else READER_DIR, Path(suite_file), settings, Path(cache), run_settings=settings_from_env(), progress=not quiet, log=log,
-                     teacher_weights=Path(teacher_weights) if teacher_weights else None)
+    folder = Path(out) if out else VERDICT_READER_DIR if verdict_data else READER_DIR
+    manifest = build(folder, Path(suite_file), settings, Path(cache), run_settings=settings_from_env(), progress=not quiet, log=log,
+                     teacher_weights=Path(teacher_weights) if teacher_weights else None, verdict_data=verdict_data)
     held = manifest["held_out"]["int8"]
-    click.echo(f"Wrote {Path(out) if out else READER_DIR}/{manifest['file']} ({manifest['bytes'] / 1e6:.1f} MB, {manifest['training']['steps']} steps, "
+    click.echo(f"Wrote {folder}/{manifest['file']} ({manifest['bytes'] / 1e6:.1f} MB, {manifest['training']['steps']} steps, "
                f"{manifest['built']['seconds'] / 60:.1f} min); held out: AUC {held['auc']}, answer first {held['answer_first']}, "
                f"span F1 {held['span_f1']}, verdicts {held['verdict_accuracy']}; int8 agreement {manifest['int8_agreement']}")
 

@@ -254,9 +254,9 @@ def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, 
         answerer, own = corpus.pipeline.answerer, replace(model, rank=ranks[corpus.name])
         for example in (e for e in corpus.examples if e.split == "dev" and e.gold.decision and e.candidates.positions):
             weighed = answerer.weigh(example.terms, example.candidates, example.hits, own, reads.get(id(example), NOTHING_READ))
-            reading = weighed.read.reading_for(answerer.statement_order(weighed)[0])
-            if reading is not None:
-                cases.append((reading.verdict, reading.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
+            if weighed.read.reading_for(answerer.statement_order(weighed)[0]) is not None:  # as the answer gives a verdict
+                said = answerer.verdict_reading(example.searched, answerer.choose_statements(example.searched, weighed, own)[0][1], own)
+                cases.append((said.verdict, said.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
     if not cases:
         return 0.0
     chosen, right, wrong = best_verdict_threshold(cases)
@@ -329,7 +329,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
         "corpora": {c.name: sum(e.split == "dev" for e in c.examples) for c in corpora},
         "candidate_units": int(len(labels)),
         "without": sorted(without),
-        "reader": {"read_count": best.read_count, "manifest_sha256": reader_hash() if best.rerank is not None else None},
+        **(readers_fitted(best.read_count) if best.rerank is not None else {"reader": {"read_count": best.read_count, "manifest_sha256": None}}),
         "ranker": {"lightgbm": parameters | {k: v for k, v in RANKER_FIXED.items() if k != "verbose"}, "chosen_from": list(RANKER_GRID),
                    "by": f"{folding.count}-fold cross-validation on dev, by {folding.kind}", "folds": folding.kind},
         "target_declined": TARGET_DECLINED,
@@ -366,10 +366,12 @@ def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data,
     return replace(base, rerank=rerank, read_count=READ_COUNT), ranks, choosing, reads
 
 
-def reader_hash() -> str:
-    from qa.answer.reader import shipped_reader
+def readers_fitted(read_count: int = READ_COUNT) -> dict:
+    """The model's record of the readers it is fitted with: the answerer refuses others (qa/answer/extractive.py)."""
+    from qa.answer.reader import shipped_reader, verdict_reader
 
-    return shipped_reader().manifest["sha256"]
+    return {"reader": {"read_count": read_count, "manifest_sha256": shipped_reader().manifest["sha256"]},
+            "verdict_reader": {"manifest_sha256": verdict_reader().manifest["sha256"]}}
 
 
 def _versions() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""`qa fit --reader-only` (make fit-reader): after `make train-reader`, only what depends on the reader is refitted."""
+"""`qa fit --reader-only` (make fit-reader): after `make train-reader` or `make train-verdict-reader`, only what depends
+on the readers is refitted."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from datetime import datetime, timezone
 
 from qa.answer.model import AnswerModel
 from qa.eval.fit_learners import RANKER_GRID
-from qa.eval.fit import READ_COUNT, Fitted, Folds, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, reader_hash
+from qa.eval.fit import READ_COUNT, Fitted, Folds, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, readers_fitted
 from qa.eval.fit_data import CorpusExamples
+from qa.eval.suite import Suite
+
+
+def the_models_libraries(suite: Suite, model: AnswerModel) -> Suite:
+    """The suite's libraries the model was fitted on: a reader-only refit keeps them, as it keeps the rest of the
+    model (libraries added to the suite since join with the next `make fit`)."""
+    fitted_on = set(model.fitted.get("corpora", {})) or {c.name for c in suite.corpora}
+    return replace(suite, corpora=[c for c in suite.corpora if c.name in fitted_on])
 
 
 def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=print) -> Fitted:
@@ -19,10 +28,11 @@ def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=pri
     folds = model.fitted.get("ranker", {}).get("folds", "question")  # the shipped model's own
     parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
     with_reader, ranks, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
+    fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | readers_fitted(READ_COUNT)
+    with_reader = replace(with_reader, fitted=fitted)  # fitted with the shipped readers from here on: the answerer reads with them
     dev = evaluate(choosing, with_reader, "dev", reads, ranks=ranks)
     verdict_threshold = choose_verdict_threshold(choosing, with_reader, reads, ranks, log)
-    fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | {
-        "reader": {"read_count": READ_COUNT, "manifest_sha256": reader_hash()},
+    fitted = fitted | {
         "reader_part": {"refitted": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "qa fit --reader-only (make fit-reader)",
                         "rerank_and_verdict_threshold_dev": {name: {k: s.get(k) for k in ("evidence_cited", "answer_f1", "verdict_accuracy")} for name, s in dev.items()}},
     }

@@ -22,14 +22,20 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer.reader import READER_DIR, VERDICTS, load_tokenizer
+from qa.answer.reader import READER_DIR, REBUILT_BY, VERDICTS, load_tokenizer
 from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
 from qa.train.reader_data import SQUAD_SUBSET, Pair, read_pairs, squad_pairs, write_pairs
 from qa.train.reader_net import TrainingSettings, distil, export, load_network, onnx_scores, save_network, train
-from qa.train.verdict_data import SCIFACT_TRAIN, scifact_pairs
+from qa.train.verdict_data import SCIFACT_TRAIN, is_verdict_pair, scifact_pairs
 
-REBUILD_COMMAND = "make train-reader (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"  # written into the manifest beside the file it rebuilds
+ABOUT = {  # written into the manifest beside the file: what the reader is for, and the command that rebuilds it
+    False: ("The reader: a MiniLM cross-encoder fine-tuned by `make train-reader` (qa/train/); applied by qa/answer/reader.py.",
+            f"{REBUILT_BY['reader']} (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"),
+    True: ("The verdict reader: the reader trained with the yes/no verdict data of qa/train/verdict_data.py beside the reader's pairs, by "
+           "`make train-verdict-reader`; it reads the statement a yes/no answer opens with (qa/answer/reading.statement_reading).",
+           f"{REBUILT_BY['verdicts']} (qa train-reader --verdict-data: seeded, about 60 minutes on 2 CPU cores), then make fit-reader"),
+}
 
 HELD_OUT = 0.08  # share of the SQuAD subset's questions kept out of training to check the model on
 MAX_CHECKED = 4000  # pairs of the suite's fit half the model is checked on
@@ -128,10 +134,12 @@ def agreement(full: list, quantised: list) -> dict:
 
 
 def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, settings: TrainingSettings = TrainingSettings(), cache: Path | None = None,
-                 pairs: list[Pair] | None = None, run_settings=None, progress: bool = True, log=print, teacher_weights: Path | None = None) -> dict:
+                 pairs: list[Pair] | None = None, run_settings=None, progress: bool = True, log=print, teacher_weights: Path | None = None,
+                 verdict_data: bool = False) -> dict:
     """Builds (or takes) the pairs, trains, exports, checks, and writes ``out/reader.int8.onnx`` and
     ``out/reader.json``; returns the manifest. With a student to distil, the trained reader's weights are kept in
-    ``cache/teacher.pt`` (``teacher_weights``: a teacher trained before, taught from instead of training one)."""
+    ``cache/teacher.pt`` (``teacher_weights``: a teacher trained before, taught from instead of training one).
+    ``verdict_data``: train on the yes/no pairs of qa/train/verdict_data.py too (the verdict reader)."""
     started = time.perf_counter()
     cache = Path(cache or tempfile.mkdtemp(prefix="qa-reader-"))
     cache.mkdir(parents=True, exist_ok=True)
@@ -142,6 +150,8 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
         inputs = {"pairs.jsonl": file_sha256(cache / "pairs.jsonl")}
         training = [p for p in pairs if not held_out(p.group)]
         checking = [p for p in pairs if held_out(p.group)] or pairs[: min(len(pairs), 32)]
+    if not verdict_data:
+        training, checking = [p for p in training if not is_verdict_pair(p)], [p for p in checking if not is_verdict_pair(p)]
     pairs = training + checking
     log(f"{len(training)} pairs to train on, {len(checking)} to check on: " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(p.source for p in pairs).items())))
     model_folder = resolve_model_path(DEFAULT_MODEL)
@@ -166,12 +176,12 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
         export(network, full, quantised)
         full_readings, int8_readings = onnx_scores(full, tokenizer, checking), onnx_scores(quantised, tokenizer, checking)
         manifest = {
-            "about": "The reader: a MiniLM cross-encoder fine-tuned by `make train-reader` (qa/train/); applied by qa/answer/reader.py.",
-            "command": REBUILD_COMMAND,
+            "about": ABOUT[verdict_data][0],
+            "command": ABOUT[verdict_data][1],
             "file": SHIPPED_FILE, "sha256": file_sha256(quantised), "bytes": quantised.stat().st_size,
             "base_model": DEFAULT_MODEL, "max_tokens": settings.max_tokens, "candidates": 8,
             "settings": asdict(settings), "training": facts,
-            "data": {"inputs_sha256": inputs, "pairs": len(pairs), "training_pairs": len(training), "held_out_pairs": len(checking),
+            "data": {"inputs_sha256": inputs, "verdict_data": verdict_data, "pairs": len(pairs), "training_pairs": len(training), "held_out_pairs": len(checking),
                      "held_out": "8% of the SQuAD subset's questions, and pairs of the suite's fit half of the dev questions (qa/eval/fit_data.read_half)",
                      "by_source": dict(sorted(Counter(p.source for p in pairs).items()))},
             "held_out": {"fp32": held_out_figures(checking, full_readings), "int8": held_out_figures(checking, int8_readings)},

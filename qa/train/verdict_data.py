@@ -67,6 +67,11 @@ def inverted_questions(sentence: str) -> list[tuple[str, int]]:
     return [(asked, NO if negated else YES), (asked_negated, YES if negated else NO)]
 
 
+def is_verdict_pair(pair: Pair) -> bool:
+    """A pair made here (trained on by the verdict reader only, `qa train-reader --verdict-data`)."""
+    return pair.source.startswith("scifact-train") or pair.source.endswith(":statement")
+
+
 def statement_pairs(question_group: str, passage: Passage, source: str) -> list[Pair]:
     """The yes/no questions a candidate's own sentence settles, asked against it (it answers each)."""
     return [Pair(question, passage, 1, None, verdict, f"{question_group}|statement", f"{source}:statement")
