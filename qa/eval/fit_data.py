@@ -14,7 +14,7 @@ import numpy as np
 from qa.answer.query import QuestionTerms
 from qa.answer.signals import Candidates
 from qa.eval.gold import GoldQuestion, span_overlap
-from qa.eval.suite import Suite, corpus_questions, kind_of, original_id, question_families, suite_index
+from qa.eval.suite import Suite, corpus_questions, kind_of, library_family, original_id, suite_index
 from qa.types import Hit
 
 
@@ -83,7 +83,6 @@ def collect_examples(
 
     from qa.pipeline import open_pipeline
 
-    related = question_families(suite.corpora)
     log = log or (lambda message: print(message, file=sys.stderr))
     collected = []
     for corpus in suite.corpora:
@@ -101,5 +100,5 @@ def collect_examples(
             labels = np.array([holds_gold_evidence(units[p].start, units[p].end, units[p].doc_id, gold) for p in candidates.positions], dtype=bool)
             examples.append(Example(corpus.name, kind_of(gold.id), gold, searched, hits, terms, candidates, labels))
         log(f"{corpus.name}: {len(examples)} questions, {sum(len(e.candidates.positions) for e in examples)} candidate units")
-        collected.append(CorpusExamples(corpus.name, pipeline, examples, min({corpus.name, *related.get(corpus.name, ())})))
+        collected.append(CorpusExamples(corpus.name, pipeline, examples, library_family(suite.corpora, corpus.name)[0]))
     return collected

@@ -21,7 +21,7 @@ from dataclasses import replace
 from qa.errors import QAError
 from qa.eval.fit import Fitted, evaluate, fit_model, read_examples, threshold_within
 from qa.eval.fit_data import CorpusExamples, collect_examples
-from qa.eval.suite import Suite, question_families
+from qa.eval.suite import Suite, library_family
 
 OTHER_TARGETS = (0.01, 0.02)  # shares of answerable dev questions declined, beside qa fit's TARGET_DECLINED
 THRESHOLDS = ("model", *(f"target {t}" for t in OTHER_TARGETS))
@@ -31,10 +31,9 @@ REPORTED = ("false_abstention", "typo.false_abstention", "message.false_abstenti
 
 def library_families(suite: Suite, names: list[str]) -> list[tuple[str, ...]]:
     """The libraries left out together: each with the libraries asked the same questions."""
-    related = question_families(suite.corpora)
     families: list[tuple[str, ...]] = []
     for name in names:
-        family = tuple(sorted({name, *(related.get(name, ()))} & set(names)))
+        family = tuple(n for n in library_family(suite.corpora, name) if n in names)
         if family not in families:
             families.append(family)
     return families

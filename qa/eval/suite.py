@@ -133,6 +133,11 @@ def question_families(corpora: tuple[SuiteCorpus, ...]) -> dict[str, frozenset[s
     return {name: frozenset(names) for name, names in family.items()}
 
 
+def library_family(corpora: tuple[SuiteCorpus, ...], name: str) -> tuple[str, ...]:
+    """The library and the libraries asked the same questions, sorted: they leave a fit, or a fold, together."""
+    return tuple(sorted({name, *question_families(corpora).get(name, ())}))
+
+
 def foreign_pools(corpora: tuple[SuiteCorpus, ...]) -> dict[str, tuple[GoldQuestion, ...]]:
     """Each question set once: a corpus that shares another's questions contributes none of its own."""
     return {c.name: raw_questions(c) for c in corpora if c.questions and not c.shares_questions_with}
