@@ -115,7 +115,8 @@ class Pipeline:
 def _as_asked(answer: Answer, query: Query, started: float) -> Answer:
     """The answer to the question as typed, with the corrections it was searched with and the total time."""
     total = round((time.perf_counter() - started) * 1000, 3)
-    return replace(answer, question=query.typed, corrections=query.corrections, timings_ms={**answer.timings_ms, "total": total})
+    return replace(answer, question=query.typed, corrections=query.corrections, searched=query.text if query.text != query.typed else "",
+                   timings_ms={**answer.timings_ms, "total": total})
 
 
 def open_pipeline(settings: Settings, check_corpus: bool = True, model: AnswerModel | None = None, previous: "Pipeline | None" = None,

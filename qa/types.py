@@ -143,5 +143,6 @@ class Answer:
     rejected_statements: int = 0  # statements a model wrote that no cited passage supports (all of them on a fallback)
     confidence: float | None = None  # the answerer's confidence that the documents answer (None: it gives none)
     corrections: tuple[Correction, ...] = ()  # misspelt question words searched as corrected
+    searched: str = ""  # the question as it was searched and answered (corrected, a message's focus), when not as typed
     verdict: str | None = None  # a yes/no question's verdict from the reader: "yes", "no" or "unclear"
     answer_span: tuple[int, int, int] | None = None  # (statement index, start, end): the reader's answer inside that statement's text

@@ -114,6 +114,14 @@ def test_a_yes_or_no_never_contradicts_the_statement_it_opens(pipeline, question
     assert contradicted(answer) is not True, (answer.verdict, answer.text)
 
 
+def test_a_misspelt_yes_or_no_question_is_judged_as_it_was_answered(pipeline):
+    """The verdict is read against the question as searched (corrected); the answer keeps it, and the contradiction
+    check reads the same question, not the one as typed."""
+    answer = pipeline.ask("Is MRI without contrast enough for most radiculopaty?")
+    assert answer.question.endswith("radiculopaty?") and "radiculopathy" in answer.searched
+    assert answer.verdict in ("yes", "no", "unclear") and contradicted(answer) is not True, answer.text
+
+
 def test_no_heading_is_quoted_as_a_statement(pipeline):
     for question in ANSWERABLE + ["What imaging should be ordered for low back pain with new weakness in the lower leg?"]:
         answer = pipeline.ask(question)

@@ -127,13 +127,14 @@ def retrieval_scores(pipeline, questions: list[GoldQuestion], mode: str) -> dict
 
 def contradicted(answer: Answer) -> bool | None:
     """Whether the answer's Yes or No disagrees with its first statement as the verdict reader reads that statement
-    alone against the question (its own yes or no; its "unclear" disagrees with neither); None without a Yes or No."""
+    alone against the question as it was answered (corrected, a message's focus; its own yes or no; its "unclear"
+    disagrees with neither); None without a Yes or No."""
     if answer.abstained or answer.verdict not in ("yes", "no") or not answer.statements:
         return None
     from qa.answer.reader import verdict_reader
     from qa.answer.reading import statement_reading
 
-    reading = statement_reading(verdict_reader(), answer.question, answer.statements[0].text)
+    reading = statement_reading(verdict_reader(), answer.searched or answer.question, answer.statements[0].text)
     return reading.verdict in ("yes", "no") and reading.verdict != answer.verdict
 
 
