@@ -61,8 +61,11 @@ def test_a_model_fitted_with_another_reader_is_refused_naming_the_fix(pipeline, 
     model = pipeline.answerer.model
     other = replace(model, fitted={**model.fitted, role: {**model.fitted[role], "manifest_sha256": "0" * 64}})
     answerer = ExtractiveAnswerer(pipeline.index, pipeline.answerer.embed_query, pipeline.answerer.lexicon, other)
-    with pytest.raises(QAError, match=f"fitted with another {role.replace('_', ' ')} .*make fit-reader"):
+    refused = f"fitted with another {role.replace('_', ' ')} .*make fit-reader"
+    with pytest.raises(QAError, match=refused):
         answerer.answer(question, pipeline.retriever.search(question, "hybrid", 8))
+    with pytest.raises(QAError, match=refused):  # a server warms its readers at start: it refuses before any question
+        answerer.warm()
 
 
 def test_off_topic_questions_abstain(pipeline):

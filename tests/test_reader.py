@@ -3,11 +3,12 @@ int8 ONNX file that loads and reads; a file that is not the one its manifest nam
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 
-from qa.answer.reader import Passage, Reader
+from qa.answer.reader import READER_ROLES, Passage, Reader, restore
 from qa.errors import QAError
 
 pytestmark = pytest.mark.slow
@@ -51,10 +52,10 @@ def test_a_reader_file_that_differs_from_its_manifest_is_refused(tiny_reader, tm
     with (copy / manifest["file"]).open("r+b") as handle:
         handle.seek(-10, 2)
         handle.write(b"\x00" * 10)
-    with pytest.raises(QAError, match=r"is not the file its manifest names \(SHA-256 .*\); restore the shipped one .* or rebuild it with `make train-reader`"):
+    with pytest.raises(QAError, match=r"is not the file its manifest names \(SHA-256 .*\); rebuild it with `qa train-reader --out " + re.escape(str(copy.resolve()))):
         Reader(copy / "reader.json")
     (copy / manifest["file"]).unlink()
-    with pytest.raises(QAError, match="is missing; restore the shipped one"):
+    with pytest.raises(QAError, match="is missing; rebuild it with `qa train-reader --out "):
         Reader(copy / "reader.json")
     (copy / "reader.json").write_text("{not json")
     with pytest.raises(QAError, match="is not JSON"):
@@ -99,3 +100,10 @@ def test_a_servers_reader_on_one_quiet_thread_reads_as_the_process_reader(tiny_r
     for question in (pairs[0].question, pairs[6].question):
         for a, b in zip(server.read(question, passages), process.read(question, passages), strict=True):
             assert abs(a.score - b.score) < 1e-4 and a.span == b.span and a.verdict == b.verdict
+
+
+@pytest.mark.parametrize("role", sorted(READER_ROLES))
+def test_a_shipped_reader_is_restored_from_git_or_its_make_target(role):
+    folder = READER_ROLES[role].parent.name
+    told = restore(READER_ROLES[role])
+    assert f"`git checkout -- qa/answer/{folder}`" in told and "`make train-" in told

@@ -23,7 +23,7 @@ from qa.answer.decline import decline_text
 from qa.answer.model import AnswerModel, load_answer_model, softmax
 from qa.answer.query import QuestionTerms, question_terms
 from qa.answer.questions import LIST_ASK, YES_NO_START, asks_yes_no
-from qa.answer.reader import Reader, Reading, shipped_reader, verdict_reader
+from qa.answer.reader import READER_ROLES, Passage, Reader, Reading, shipped_reader
 from qa.answer.reading import NOTHING_READ, Read, bold_span, combined_scores, read_candidates, standing_rows, statement_reading
 from qa.answer.signals import Candidates, question_signals, unit_signals
 from qa.answer.statements import Statement, StatementBuilder
@@ -51,13 +51,11 @@ class Weighed:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], lexicon: Lexicon, model: AnswerModel | None = None,
-                 reader: Reader | None = None):
+    def __init__(self, index: Index, embed_query: Callable[[str], np.ndarray], lexicon: Lexicon, model: AnswerModel | None = None):
         self.index = index
         self.embed_query = embed_query
         self.lexicon = lexicon
         self._model = model
-        self._reader = reader
         self.table = build_unit_table(index)
 
     @property
@@ -73,17 +71,20 @@ class ExtractiveAnswerer:
 
     def reader_for(self, model: AnswerModel) -> Reader | None:
         """The reader, when the model was fitted with one; it must be the reader the model was fitted with."""
-        if model.rerank is None:
-            return None
-        if self._reader is None:
-            self._reader = shipped_reader()
-        return _fitted_with(self._reader, model, "reader")
+        return fitted_reader(model, "reader") if model.rerank is not None else None
 
     def verdict_reading(self, question: str, first: Statement, model: AnswerModel) -> Reading:
         """The reading whose verdict opens a yes/no answer: the verdict reader's, of the first statement as the user
         sees it, alone, so that a Yes or No never contradicts the statement it stands before (evals/README.md,
         *A verdict reads the statement it opens*)."""
-        return statement_reading(_fitted_with(verdict_reader(), model, "verdict_reader"), question, first.text)
+        return statement_reading(fitted_reader(model, "verdict_reader"), question, first.text)
+
+    def warm(self) -> None:
+        """Loads the readers the model reads with and runs each once, so that a server's first question (and its
+        first yes/no question) does not wait for them."""
+        model = self.model
+        for role in READER_ROLES if model.rerank is not None else ():
+            fitted_reader(model, role).read("Is it warm?", [Passage("", "", "It is warm.")])
 
     def read(self, terms: QuestionTerms, candidates: Candidates, rank_scores: np.ndarray, model: AnswerModel) -> Read:
         reader = self.reader_for(model)
@@ -202,8 +203,9 @@ class ExtractiveAnswerer:
         return any(float(vectors[position] @ vectors[c]) >= cosine for c in covered)
 
 
-def _fitted_with(reader: Reader, model: AnswerModel, role: str) -> Reader:
-    """``reader``, which must be the one the model was fitted with in this role ("reader", "verdict_reader")."""
+def fitted_reader(model: AnswerModel, role: str) -> Reader:
+    """The shipped reader in ``role`` (READER_ROLES), which must be the one the model was fitted with in that role."""
+    reader = shipped_reader(READER_ROLES[role])
     fitted_with = model.fitted.get(role, {}).get("manifest_sha256")
     if fitted_with and fitted_with != reader.manifest["sha256"]:
         raise QAError(f"the answer model was fitted with another {role.replace('_', ' ')} (SHA-256 {fitted_with[:12]}…) than {reader.path} "

@@ -32,14 +32,16 @@ VERDICT_READER_MANIFEST = VERDICT_READER_DIR / "reader.json"
 VERDICTS = ("yes", "no", "unclear")
 MAX_SPAN_TOKENS = 40
 QUESTION_SHARE = 0.5  # of the reader's tokens, the most a question may take: the candidate keeps the rest
-REBUILT_BY = {"reader": "make train-reader", "verdicts": "make train-verdict-reader"}  # a shipped reader's folder -> its command
+READER_ROLES = {"reader": READER_MANIFEST, "verdict_reader": VERDICT_READER_MANIFEST}  # the answer model's fitted record -> the shipped reader
+SHIPPED_COMMANDS = {READER_DIR: "make train-reader", VERDICT_READER_DIR: "make train-verdict-reader"}  # a shipped reader's folder -> what rebuilds it
 
 
 def restore(manifest: Path) -> str:
-    """How to get a shipped reader back: its files from git, or its command."""
-    folder = Path(manifest).parent
-    command = REBUILT_BY.get(folder.name, "qa train-reader --out " + str(folder))
-    return f"restore the shipped one (`git checkout -- qa/answer/{folder.name}`) or rebuild it with `{command}`"
+    """How to get a reader back: a shipped one's files from git, or its command; another folder's training command."""
+    folder = Path(manifest).resolve().parent
+    if folder in SHIPPED_COMMANDS:
+        return f"restore the shipped one (`git checkout -- qa/answer/{folder.name}`) or rebuild it with `{SHIPPED_COMMANDS[folder]}`"
+    return f"rebuild it with `qa train-reader --out {folder}` (add --verdict-data for a verdict reader)"
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,7 @@ def serve(
         batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
     settings = settings or Settings.from_env()
     live = callbacks.LiveLibrary(settings, upload_limit_mb, users=users)
+    live.pipeline.answerer.warm()  # the readers load now, not on the first question (or the first yes/no question)
     page = build_app(live, read_only, upload_limit_mb)
     page.queue(default_concurrency_limit=4, max_size=200)
     server = serving_app(live, page, users, upload_limit_mb)

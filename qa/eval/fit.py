@@ -368,10 +368,11 @@ def fit_reader_part(corpora: list[CorpusExamples], base: AnswerModel, rank_data,
 
 def readers_fitted(read_count: int = READ_COUNT) -> dict:
     """The model's record of the readers it is fitted with: the answerer refuses others (qa/answer/extractive.py)."""
-    from qa.answer.reader import shipped_reader, verdict_reader
+    from qa.answer.reader import READER_ROLES, shipped_reader
 
-    return {"reader": {"read_count": read_count, "manifest_sha256": shipped_reader().manifest["sha256"]},
-            "verdict_reader": {"manifest_sha256": verdict_reader().manifest["sha256"]}}
+    fitted = {role: {"manifest_sha256": shipped_reader(manifest).manifest["sha256"]} for role, manifest in READER_ROLES.items()}
+    fitted["reader"]["read_count"] = read_count
+    return fitted
 
 
 def _versions() -> dict[str, str]:

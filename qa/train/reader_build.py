@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer.reader import READER_DIR, REBUILT_BY, VERDICTS, load_tokenizer
+from qa.answer.reader import READER_DIR, SHIPPED_COMMANDS, VERDICT_READER_DIR, VERDICTS, load_tokenizer
 from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
 from qa.train.reader_data import SQUAD_SUBSET, Pair, read_pairs, squad_pairs, write_pairs
@@ -31,10 +31,10 @@ from qa.train.verdict_data import SCIFACT_TRAIN, is_verdict_pair, scifact_pairs
 
 ABOUT = {  # written into the manifest beside the file: what the reader is for, and the command that rebuilds it
     False: ("The reader: a MiniLM cross-encoder fine-tuned by `make train-reader` (qa/train/); applied by qa/answer/reader.py.",
-            f"{REBUILT_BY['reader']} (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"),
+            f"{SHIPPED_COMMANDS[READER_DIR]} (qa train-reader: seeded, about 25 minutes on 2 CPU cores), then make fit"),
     True: ("The verdict reader: the reader trained with the yes/no verdict data of qa/train/verdict_data.py beside the reader's pairs, by "
            "`make train-verdict-reader`; it reads the statement a yes/no answer opens with (qa/answer/reading.statement_reading).",
-           f"{REBUILT_BY['verdicts']} (qa train-reader --verdict-data: seeded, about 60 minutes on 2 CPU cores), then make fit-reader"),
+           f"{SHIPPED_COMMANDS[VERDICT_READER_DIR]} (qa train-reader --verdict-data: seeded, about 60 minutes on 2 CPU cores), then make fit-reader"),
 }
 
 HELD_OUT = 0.08  # share of the SQuAD subset's questions kept out of training to check the model on
