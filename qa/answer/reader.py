@@ -203,7 +203,6 @@ class Reader:
         manifest = read_manifest(self.manifest_path)
         self.path = self.manifest_path.parent / manifest["file"]
         self.max_tokens = int(manifest["max_tokens"])
-        self.candidates = int(manifest.get("candidates", 8))
         if not self.path.is_file():
             raise QAError(f"the reader model {self.path} is missing; {restore(self.manifest_path)}.")
         digest = file_sha256(self.path)

@@ -254,8 +254,9 @@ def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, 
         answerer, own = corpus.pipeline.answerer, replace(model, rank=ranks[corpus.name])
         for example in (e for e in corpus.examples if e.split == "dev" and e.gold.decision and e.candidates.positions):
             weighed = answerer.weigh(example.terms, example.candidates, example.hits, own, reads.get(id(example), NOTHING_READ))
-            if weighed.read.reading_for(answerer.statement_order(weighed)[0]) is not None:  # as the answer gives a verdict
-                said = answerer.verdict_reading(example.searched, answerer.choose_statements(example.searched, weighed, own)[0][1], own)
+            first_row, first = answerer.choose_statements(example.searched, weighed, own)[0]
+            if weighed.read.reading_for(first_row) is not None:  # as the answer gives a verdict (ExtractiveAnswerer.compose)
+                said = answerer.verdict_reading(example.searched, first, own)
                 cases.append((said.verdict, said.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
     if not cases:
         return 0.0

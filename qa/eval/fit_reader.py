@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from qa.answer.model import AnswerModel
 from qa.eval.fit_learners import RANKER_GRID
-from qa.eval.fit import READ_COUNT, Fitted, Folds, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, readers_fitted
+from qa.eval.fit import Fitted, Folds, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, readers_fitted
 from qa.eval.fit_data import CorpusExamples
 from qa.eval.suite import Suite
 
@@ -28,7 +28,7 @@ def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=pri
     folds = model.fitted.get("ranker", {}).get("folds", "question")  # the shipped model's own
     parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
     with_reader, ranks, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
-    fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | readers_fitted(READ_COUNT)
+    fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | readers_fitted()
     with_reader = replace(with_reader, fitted=fitted)  # fitted with the shipped readers from here on: the answerer reads with them
     dev = evaluate(choosing, with_reader, "dev", reads, ranks=ranks)
     verdict_threshold = choose_verdict_threshold(choosing, with_reader, reads, ranks, log)

@@ -179,7 +179,7 @@ def train_reader(out: Path = READER_DIR, suite_path: Path | None = None, setting
             "about": ABOUT[verdict_data][0],
             "command": ABOUT[verdict_data][1],
             "file": SHIPPED_FILE, "sha256": file_sha256(quantised), "bytes": quantised.stat().st_size,
-            "base_model": DEFAULT_MODEL, "max_tokens": settings.max_tokens, "candidates": 8,
+            "base_model": DEFAULT_MODEL, "max_tokens": settings.max_tokens,
             "settings": asdict(settings), "training": facts,
             "data": {"inputs_sha256": inputs, "verdict_data": verdict_data, "pairs": len(pairs), "training_pairs": len(training), "held_out_pairs": len(checking),
                      "held_out": "8% of the SQuAD subset's questions, and pairs of the suite's fit half of the dev questions (qa/eval/fit_data.read_half)",
