@@ -10,20 +10,13 @@ sentence it is given, negations included ("does not rule out lesions that can ca
   auxiliary to the front: "MRI without IV contrast is sufficient for ..." gives "Is MRI without IV contrast sufficient
   for ...?" (yes) and "Is MRI without IV contrast not sufficient for ...?" (no); a negated sentence, "A negative brain MRI
   does not rule out lesions that can cause ...", gives "Does a negative brain MRI rule out lesions that can cause ...?"
-  (no) and "Does a negative brain MRI not rule out ...?" (yes): double negations on purpose. Asked as people ask: the
-  predicate's first clause only ("Neuropathy is not a single disease but rather ..." gives "Is neuropathy a single
-  disease?", no), a condition with "if" ("CT is an acceptable alternative when: MRI is unavailable" gives "Is CT an
-  acceptable alternative if MRI is unavailable?", yes), and a relative clause with a modal on its own ("... lesions
-  that can cause limb weakness" gives "Can lesions cause limb weakness?", yes).
-* The same questions from every sentence of SciFact's training abstracts, read alone as the verdict reader reads the
-  statement an answer opens with.
+  (no) and "Does a negative brain MRI not rule out ...?" (yes): double negations on purpose.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import re
 from pathlib import Path
 
 from qa.answer.reader import Passage
@@ -52,53 +45,12 @@ def claim_question(claim: str) -> str:
     return f"Is it true that {lower_first(claim.strip().rstrip('.'))}?"
 
 
-PARENTHESIS = re.compile(r"\s*\([^()]*\)")
-# Where a sentence's first clause ends: what follows ("... but rather a broad term", ", whereas ...") is not asked.
-CLAUSE_END = re.compile(r"[,;:]\s|\s[-\u2013\u2014]\s|\s(?:but|whereas|although|though|because|while|unless|rather than)\s|\s+\u2022|\n", re.I)
-CONDITION = re.compile(r"\s(?:when|whenever|if)\b:?[\s\d\u2022*-]*", re.I)  # a list's reference number and bullet skipped
-# "Conclusion: ...", "1. Failing to consider spinal pathology: A negative ..." (a label without an auxiliary).
-SECTION_LABEL = re.compile(r"^(?:\d+\.\s*)?([A-Z][^:.]{0,60}):\s+(?=[A-Z])")
-RELATIVE_PRONOUNS = frozenset({"that", "which", "who", "whom", "whose"})
-MODALS = frozenset({"can", "could", "may", "might", "will", "would", "should", "must"})
-# Closed-class words where a noun phrase before a relative clause starts ("rule out | spinal cord lesions that can ...").
-PHRASE_STARTS = frozenset({"a", "an", "the", "of", "in", "on", "for", "to", "with", "without", "by", "from", "out", "and", "or", "not", "no", "as", "than",
-                           "is", "are", "was", "were", "be", "been", "this", "these", "those", "its", "their", "any", "all", "some", "other", "into", "about"})
-MAX_PHRASE_WORDS = 4
-
-
-def plain_sentence(sentence: str) -> str:
-    """The sentence as a question is made from it: reference numbers, parentheticals and a leading section label
-    dropped."""
-    text = PARENTHESIS.sub("", strip_reference_numbers(sentence)).strip()
-    label = SECTION_LABEL.match(text)
-    if label and not any(word.lower() in AUXILIARIES or word.lower() in CONTRACTED for word in label.group(1).split()):
-        text = text[label.end() :]
-    return text
-
-
-def first_clause(text: str) -> str:
-    return CLAUSE_END.split(" " + text, maxsplit=1)[0].strip().rstrip(".;:")
-
-
-def asked_as_people_ask(rest: str) -> str:
-    """The predicate as a question asks it: its first clause, and a condition ("... when: MRI is unavailable ...")
-    asked with "if"."""
-    condition = CONDITION.search(" " + rest)
-    if condition:
-        main, cond = (" " + rest)[: condition.start()].strip(), first_clause((" " + rest)[condition.end() :])
-        if len(main.split()) >= 2:
-            return f"{main} if {cond}" if len(cond.split()) >= 2 else first_clause(main)
-    return first_clause(rest)
-
-
 def inverted_questions(sentence: str) -> list[tuple[str, int]]:
     """Yes/no questions the sentence settles, each with its verdict: the sentence's auxiliary moved before its
-    subject, with and without "not", the predicate cut where its first clause ends. None when the sentence has no
-    plain subject before an auxiliary."""
-    words = plain_sentence(sentence).rstrip(".;:").split()
+    subject, with and without "not". None when the sentence has no plain subject before an auxiliary."""
+    words = strip_reference_numbers(sentence).strip().rstrip(".;:").split()
     at = next((i for i, word in enumerate(words[: MAX_SUBJECT_WORDS + 1]) if word.lower() in AUXILIARIES or word.lower() in CONTRACTED), None)
-    if (not at or at + 2 > len(words) or words[0].lower() in CLAUSE_OPENERS or any(w.endswith((",", ";", ":")) for w in words[:at])
-            or any(w.lower() in RELATIVE_PRONOUNS for w in words[:at])):
+    if not at or at + 2 > len(words) or words[0].lower() in CLAUSE_OPENERS or any(w.endswith((",", ";", ":")) for w in words[:at]):
         return []
     found, subject = words[at].lower(), lower_first(" ".join(words[:at]))
     rest = words[at + 1 :]
@@ -107,37 +59,12 @@ def inverted_questions(sentence: str) -> list[tuple[str, int]]:
     else:
         auxiliary, negated = found, bool(rest) and rest[0].lower() == "not"
         rest = rest[1:] if negated else rest
-    plain = asked_as_people_ask(" ".join(rest))
+    plain = " ".join(rest)
     if len(plain.split()) < 2:
         return []
     asked = f"{auxiliary.capitalize()} {subject} {plain}?"
     asked_negated = f"{auxiliary.capitalize()} {subject} not {plain}?"
     return [(asked, NO if negated else YES), (asked_negated, YES if negated else NO)]
-
-
-def relative_clause_questions(sentence: str) -> list[tuple[str, int]]:
-    """A relative clause with a modal asked on its own, whatever the main clause says: "... does not rule out spinal
-    cord lesions that can cause limb weakness" gives "Can spinal cord lesions cause limb weakness?", yes."""
-    words = plain_sentence(sentence).rstrip(".;:").split()
-    made = []
-    for i in range(1, len(words) - 3):
-        if words[i].lower() not in ("that", "which") or words[i + 1].lower() not in MODALS or words[i + 2].lower() == "not":
-            continue
-        start = i
-        while start > 0 and i - start < MAX_PHRASE_WORDS and words[start - 1].lower() not in PHRASE_STARTS and not words[start - 1].endswith((",", ";", ":")):
-            start -= 1
-        predicate = first_clause(" ".join(words[i + 2 :]))
-        if start < i and len(predicate.split()) >= 2:
-            made.append((f"{words[i + 1].capitalize()} {lower_first(' '.join(words[start:i]))} {predicate}?", YES))
-    return made
-
-
-def settled_questions(sentence: str) -> list[tuple[str, int]]:
-    """Every question made from the sentence, once; a question made with both verdicts is dropped."""
-    verdicts: dict[str, set[int]] = {}
-    for question, verdict in inverted_questions(sentence) + relative_clause_questions(sentence):
-        verdicts.setdefault(question, set()).add(verdict)
-    return [(question, next(iter(found))) for question, found in verdicts.items() if len(found) == 1]
 
 
 def is_verdict_pair(pair: Pair) -> bool:
@@ -148,7 +75,7 @@ def is_verdict_pair(pair: Pair) -> bool:
 def statement_pairs(question_group: str, passage: Passage, source: str) -> list[Pair]:
     """The yes/no questions a candidate's own sentence settles, asked against it (it answers each)."""
     return [Pair(question, passage, 1, None, verdict, f"{question_group}|statement", f"{source}:statement")
-            for question, verdict in settled_questions(passage.text)]
+            for question, verdict in inverted_questions(passage.text)]
 
 
 def scifact_pairs(path: Path = SCIFACT_TRAIN, seed: int = 0) -> list[Pair]:
@@ -171,23 +98,6 @@ def scifact_pairs(path: Path = SCIFACT_TRAIN, seed: int = 0) -> list[Pair]:
             pairs.append(Pair(question, _passage(record, nearest), 0, None, UNCLEAR, group, "scifact-train:not-enough-info"))
         elif others:
             pairs.append(Pair(question, _passage(record, rng.choice(others)), 0, None, -1, group, "scifact-train:other-sentence"))
-    return pairs
-
-
-def scifact_statement_pairs(path: Path = SCIFACT_TRAIN) -> list[Pair]:
-    """Every sentence of SciFact's training abstracts (each abstract once) read alone, as the verdict reader reads
-    the statement an answer opens with, against the questions it settles."""
-    pairs: list[Pair] = []
-    seen: set[str] = set()
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if record["title"] in seen:
-            continue
-        seen.add(record["title"])
-        for i, sentence in enumerate(record["sentences"]):
-            group = f"scifact-train-abstract:{record['id']}:{i}"
-            pairs.extend(Pair(question, _passage(record, i), 1, None, verdict, group, "scifact-train:statement")
-                         for question, verdict in settled_questions(sentence))
     return pairs
 
 
