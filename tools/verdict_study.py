@@ -3,8 +3,8 @@ verdict gets right, and how many it gets wrong (a Yes or No against the label), 
 the answer model moves (below it the answer says "The documents do not settle this").
 
 1. ``collect``: every labelled question of PubMedQA and PubMedQA-plain (dev and test, own wording) through
-   the product's own path with the shipped answer model and reader; the verdict and its probability read in
-   the answer's lead candidate (about 4 minutes on 2 cores from the suite's cached indexes).
+   the product's own path with the shipped answer model and readers; the verdict and its probability as the answer
+   reads them, of the statement it opens with (about 4 minutes on 2 cores from the suite's cached indexes).
 2. ``analyse``: verdicts right / wrong per threshold, on dev's half the reader was not trained on (where
    `qa fit` chooses) and on test.
 
@@ -32,7 +32,7 @@ def collect(out: str) -> None:
             if not example.gold.decision or not example.candidates.positions or example.kind != "own":
                 continue
             weighed = answerer.weigh(example.terms, example.candidates, example.hits)
-            reading = weighed.read.reading_for(answerer.statement_order(weighed)[0])
+            reading = answerer.opening_verdict(example.searched, weighed, answerer.choose_statements(example.searched, weighed, answerer.model), answerer.model)
             rows.append({"corpus": corpus.name, "split": example.gold.split, "half": half_of(question_key(corpus.name, example.gold.id)),
                          "decision": VERDICT_OF_DECISION[example.gold.decision],
                          "verdict": reading.verdict if reading else None, "probability": reading.verdict_probability if reading else 0.0})

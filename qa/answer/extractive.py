@@ -73,10 +73,14 @@ class ExtractiveAnswerer:
         """The reader, when the model was fitted with one; it must be the reader the model was fitted with."""
         return fitted_reader(model, "reader") if model.rerank is not None else None
 
-    def verdict_reading(self, question: str, first: Statement, model: AnswerModel) -> Reading:
-        """The reading whose verdict opens a yes/no answer: the verdict reader's, of the first statement as the user
-        sees it, alone, so that a Yes or No never contradicts the statement it stands before (evals/README.md,
-        *A verdict reads the statement it opens*)."""
+    def opening_verdict(self, question: str, weighed: Weighed, chosen: list[tuple[int, Statement]], model: AnswerModel) -> Reading | None:
+        """The reading whose verdict opens a yes/no answer, when the answer's verdict is read (the question asks yes
+        or no and the reader read the candidate the answer opens with): the verdict reader's, of the first
+        statement as the user sees it, alone, so that a Yes or No never contradicts the statement it stands before
+        (evals/README.md, *A verdict reads the statement it opens*). None when the verdict is not read."""
+        first_row, first = chosen[0]
+        if weighed.read.reading_for(first_row) is None or not asks_yes_no(question):
+            return None
         return statement_reading(fitted_reader(model, "verdict_reader"), question, first.text)
 
     def warm(self) -> None:
@@ -136,9 +140,9 @@ class ExtractiveAnswerer:
         text = " ".join(parts)
         first_row, first = chosen[0]
         reading = weighed.read.reading_for(first_row)
+        said = self.opening_verdict(question, weighed, chosen, model)
         verdict = None
-        if reading is not None and asks_yes_no(question):
-            said = self.verdict_reading(question, first, model)
+        if said is not None:
             verdict = said.verdict if said.verdict_probability >= model.verdict_threshold else "unclear"
         elif reading is None:
             verdict = self._restated_verdict(question, first)

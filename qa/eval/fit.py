@@ -243,8 +243,9 @@ def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, read
 
 def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], ranks: dict, log=print) -> float:
     """The verdict probability below which a yes/no answer says "The documents do not settle this": the grid
-    value with the most verdicts right on the dev questions with a labelled decision (maybe: unclear), the
-    suite's verdict accuracy; of equals, the highest. Scoring a wrong Yes or No below an "unclear" (right less
+    value with the most verdicts right on the dev questions with a labelled decision (maybe: unclear) whose answer
+    reads a verdict, read as the answer reads it (ExtractiveAnswerer.opening_verdict), the suite's verdict accuracy;
+    of equals, the highest. Scoring a wrong Yes or No below an "unclear" (right less
     wrong) chose 0.7, which says "unclear" to so many yes and no questions that fewer verdicts were right than
     answering "yes" to all (evals/README.md, *Yes/no verdicts*)."""
     from qa.eval.scoring import VERDICT_OF_DECISION
@@ -254,9 +255,8 @@ def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, 
         answerer, own = corpus.pipeline.answerer, replace(model, rank=ranks[corpus.name])
         for example in (e for e in corpus.examples if e.split == "dev" and e.gold.decision and e.candidates.positions):
             weighed = answerer.weigh(example.terms, example.candidates, example.hits, own, reads.get(id(example), NOTHING_READ))
-            first_row, first = answerer.choose_statements(example.searched, weighed, own)[0]
-            if weighed.read.reading_for(first_row) is not None:  # as the answer gives a verdict (ExtractiveAnswerer.compose)
-                said = answerer.verdict_reading(example.searched, first, own)
+            said = answerer.opening_verdict(example.searched, weighed, answerer.choose_statements(example.searched, weighed, own), own)
+            if said is not None:
                 cases.append((said.verdict, said.verdict_probability, VERDICT_OF_DECISION[example.gold.decision]))
     if not cases:
         return 0.0
