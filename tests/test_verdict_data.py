@@ -6,9 +6,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.answer.reader import Passage
-from qa.text import has_negation
-from qa.train.verdict_data import NO, UNCLEAR, YES, inverted_questions, scifact_pairs, statement_pairs
+from qa.train.verdict_data import NO, UNCLEAR, YES, inverted_questions, scifact_pairs
 
 
 def test_a_sentence_and_its_negation_give_opposite_verdicts_and_a_double_negation_reads_right():
@@ -36,27 +34,6 @@ def test_every_made_question_keeps_the_sentence_words_and_the_two_verdicts_diffe
     assert len(made) == 2 and {made[0][1], made[1][1]} == {YES, NO}
     for question, _ in made:
         assert question.endswith("?") and rest in question and subject.split()[-1] in question
-
-
-def test_the_spinal_cord_sentence_says_yes_to_what_its_relative_clause_asks_whatever_its_main_verb_says():
-    pairs = statement_pairs("seed:q1", Passage("Imaging", "", "A negative brain MRI does not rule out spinal cord lesions that can cause limb weakness 2"), "suite:seed:own")
-    asked = [(p.passage.text, p.verdict) for p in pairs if p.question == "Can spinal cord lesions cause limb weakness?"]
-    assert asked == [("A negative brain MRI does not rule out spinal cord lesions that can cause limb weakness.", YES),
-                     ("A negative brain MRI does rule out spinal cord lesions that can cause limb weakness.", YES)]
-    ruled_out = {p.passage.text: p.verdict for p in pairs if p.question == "Does a negative brain MRI rule out spinal cord lesions that can cause limb weakness?"}
-    assert ruled_out == {asked[0][0]: NO, asked[1][0]: YES}
-
-
-@given(SUBJECTS, AUXILIARIES, st.booleans(), RESTS)
-def test_neither_a_not_in_the_question_nor_one_in_the_passage_tells_the_verdict_alone(subject, auxiliary, negated, rest):
-    sentence = f"{subject} {auxiliary}{' not' if negated and auxiliary in ('is', 'can', 'should', 'does', 'was') else ''} {rest}."
-    pairs = statement_pairs("g", Passage("", "", sentence), "suite:x:own")
-    assert len(pairs) == 4 and all(p.label == 1 for p in pairs)
-    for side in (lambda p: p.question, lambda p: p.passage.text):
-        for negation in (True, False):
-            assert {p.verdict for p in pairs if has_negation(side(p)) == negation} == {YES, NO}
-    for question in {p.question for p in pairs}:  # one question, the sentence and its negation: opposite verdicts
-        assert sorted(p.verdict for p in pairs if p.question == question) == sorted([YES, NO])
 
 
 def test_scifact_training_claims_give_yes_no_and_unclear_verdicts():
