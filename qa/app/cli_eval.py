@@ -25,10 +25,12 @@ from qa.errors import QAError
 @click.option("--without", default="", help="With --held-out: signals left out of every fit (comma-separated), for an ablation held out.")
 @click.option("--folds", type=click.Choice(["question", "library"]), default="question", show_default=True,
               help="With --held-out: the fits' cross-validation folds, by question or a library per fold.")
+@click.option("--in-sample/--no-in-sample", default=True, show_default=True,
+              help="With --held-out: also fit on every library and score each library in sample (about 7 minutes more).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @answerer_options
 @library_options
-def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, held_out, without, folds, quiet, answerer, unsupported):
+def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corpus_names, held_out, without, folds, in_sample, quiet, answerer, unsupported):
     """Score answers against the gold set: retrieval, key facts, citations, abstention, latency.
 
     \b
@@ -40,6 +42,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
       qa eval --suite evals/suite.json --corpus medquad
       qa eval --suite evals/suite.json --held-out   # each library scored by a fit without it
       qa eval --suite evals/suite.json --held-out --corpus medquad --folds library
+      qa eval --suite evals/suite.json --held-out --corpus squad2 --without word-list --no-in-sample
       qa eval --answerer llm --split test        # the LLM beside the extractive answerer, same questions
     """
     from qa.eval import report as eval_report
@@ -52,7 +55,7 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
         if answerer == "llm":
             raise QAError("--answerer llm runs one gold set (the LLM beside the extractive answerer); drop --suite.")
         if held_out:
-            _run_held_out(suite_file, _signals(without), corpus_names, folds, out, quiet)
+            _run_held_out(suite_file, _signals(without), corpus_names, folds, in_sample, out, quiet)
         else:
             _run_suite(suite_file, corpus_names, mode, k, out, quiet)
         return
@@ -196,7 +199,7 @@ def _signals(without: str) -> frozenset[str]:
     return left_out
 
 
-def _run_held_out(suite_file: str, without: frozenset[str], corpus_names: tuple[str, ...], folds: str, out: str | None, quiet: bool) -> None:
+def _run_held_out(suite_file: str, without: frozenset[str], corpus_names: tuple[str, ...], folds: str, in_sample: bool, out: str | None, quiet: bool) -> None:
     import json
     from datetime import datetime, timezone
 
@@ -204,7 +207,7 @@ def _run_held_out(suite_file: str, without: frozenset[str], corpus_names: tuple[
     from qa.eval.suite import load_suite
     from qa.files import write_atomically
 
-    report = run_held_out(load_suite(suite_file), settings_from_env(), without, held=corpus_names, folds=folds, progress=not quiet, log=lambda line: click.echo(line, err=True))
+    report = run_held_out(load_suite(suite_file), settings_from_env(), without, held=corpus_names, in_sample=in_sample, folds=folds, progress=not quiet, log=lambda line: click.echo(line, err=True))
     folder = Path(out) if out else Path("evals") / "held-out-runs" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     folder.mkdir(parents=True, exist_ok=True)
     write_atomically(folder / "report.json", json.dumps(report, indent=1))
