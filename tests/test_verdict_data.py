@@ -1,13 +1,12 @@
 """The reader's yes/no verdict data (qa/train/verdict_data.py): questions made from a sentence are settled by it,
-double negations included, SciFact's claims give yes, no and unclear, and the people-labelled questions (CondaQA,
-BoolQ) teach the verdict reader only."""
+double negations included, and SciFact's claims give yes, no and unclear."""
 
 from collections import Counter
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.train.verdict_data import NO, UNCLEAR, YES, inverted_questions, is_verdict_pair, reading_pairs, scifact_pairs
+from qa.train.verdict_data import NO, UNCLEAR, YES, inverted_questions, scifact_pairs
 
 
 def test_a_sentence_and_its_negation_give_opposite_verdicts_and_a_double_negation_reads_right():
@@ -43,18 +42,3 @@ def test_scifact_training_claims_give_yes_no_and_unclear_verdicts():
     assert kinds[("scifact-train:support", YES, 1)] > 300 and kinds[("scifact-train:contradict", NO, 1)] > 150
     assert kinds[("scifact-train:not-enough-info", UNCLEAR, 0)] > 200 and kinds[("scifact-train:other-sentence", -1, 0)] > 300
     assert all(p.question.startswith("Is it true that ") and p.question.endswith("?") for p in pairs)
-
-
-def test_people_labelled_questions_are_verdict_pairs_settled_by_a_sentence_of_their_own():
-    pairs = reading_pairs()
-    kinds = Counter((p.source.split(":")[0], p.verdict, p.label) for p in pairs)
-    assert kinds[("condaqa", YES, 1)] > 3000 and kinds[("condaqa", NO, 1)] > 3000 and kinds[("condaqa", UNCLEAR, 0)] > 300
-    assert kinds[("boolq", YES, 1)] > 2000 and kinds[("boolq", NO, 1)] > 1000
-    assert all(is_verdict_pair(p) and p.passage.text.strip() and p.question.strip() for p in pairs)
-    # the edits of one CondaQA passage (its negation paraphrased, rescoped or removed) ask the same question of
-    # sentences that differ, and people's verdicts differ with them somewhere in most passages
-    verdicts_by_question = {}
-    for p in pairs:
-        if p.source.startswith("condaqa"):
-            verdicts_by_question.setdefault((p.group, p.question), set()).add(p.verdict)
-    assert sum(len(v) > 1 for v in verdicts_by_question.values()) > len(verdicts_by_question) / 3

@@ -27,7 +27,7 @@ from qa.embed.encoders import DEFAULT_MODEL, resolve_model_path
 from qa.stores.index_folder import file_sha256
 from qa.train.reader_data import SQUAD_SUBSET, Pair, read_pairs, squad_pairs, write_pairs
 from qa.train.reader_net import TrainingSettings, distil, export, load_network, onnx_scores, save_network, train
-from qa.train.verdict_data import SCIFACT_TRAIN, YES_NO_READING, is_verdict_pair, reading_pairs, scifact_pairs
+from qa.train.verdict_data import SCIFACT_TRAIN, is_verdict_pair, scifact_pairs
 
 ABOUT = {  # written into the manifest beside the file: what the reader is for, and the command that rebuilds it
     False: ("The reader: a MiniLM cross-encoder fine-tuned by `make train-reader` (qa/train/); applied by qa/answer/reader.py.",
@@ -52,8 +52,7 @@ def build_pairs(suite_path: Path | None, cache: Path, settings, seed: int, progr
     """The pairs to train on and to check on, and the inputs' hashes: the SQuAD subset's (a HELD_OUT share of
     its questions checks), and the suite's when a suite is given (the reader's half of the dev questions trains,
     the other half, which `qa fit` fits the answer model on, checks). Written to ``cache/pairs.jsonl``."""
-    inputs = {"squad2-train-10-articles.json": file_sha256(SQUAD_SUBSET), "scifact-train-claims.jsonl": file_sha256(SCIFACT_TRAIN),
-              "yes-no-reading.jsonl": file_sha256(YES_NO_READING)}
+    inputs = {"squad2-train-10-articles.json": file_sha256(SQUAD_SUBSET), "scifact-train-claims.jsonl": file_sha256(SCIFACT_TRAIN)}
     if suite_path is not None:
         from qa.eval.suite import load_suite
 
@@ -63,7 +62,7 @@ def build_pairs(suite_path: Path | None, cache: Path, settings, seed: int, progr
     if kept is not None:
         log(f"pairs: kept in {cache} for these inputs")
         return kept[0], kept[1], inputs | {"pairs.jsonl": file_sha256(cache / "pairs.jsonl")}
-    public = squad_pairs(seed=seed) + scifact_pairs(seed=seed) + reading_pairs()
+    public = squad_pairs(seed=seed) + scifact_pairs(seed=seed)
     training, checking = [p for p in public if not held_out(p.group)], [p for p in public if held_out(p.group)]
     if suite_path is not None:
         from qa.eval.suite import load_suite

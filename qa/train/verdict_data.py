@@ -11,11 +11,6 @@ sentence it is given, negations included ("does not rule out lesions that can ca
   for ...?" (yes) and "Is MRI without IV contrast not sufficient for ...?" (no); a negated sentence, "A negative brain MRI
   does not rule out lesions that can cause ...", gives "Does a negative brain MRI rule out lesions that can cause ...?"
   (no) and "Does a negative brain MRI not rule out ...?" (yes): double negations on purpose.
-* Natural yes/no questions labelled by people (``evals/reader-data/yes-no-reading.jsonl``, built by
-  evals/libraries/build_yes_no_reading.py): CondaQA's questions about a sentence with a negation cue, asked against
-  the sentence as written and as edited (the negation paraphrased, its scope changed, or removed), and BoolQ's
-  questions against the sentence of their paragraph that shares most words with them. Read as the answer reads its
-  opening statement: the sentence alone, after the sentence before it only when it refers back to it.
 """
 
 from __future__ import annotations
@@ -29,8 +24,6 @@ from qa.train.reader_data import _ANAPHOR, VERDICT_OF_DECISION, Pair, _overlap
 from qa.units import strip_reference_numbers
 
 SCIFACT_TRAIN = Path(__file__).resolve().parents[2] / "evals" / "reader-data" / "scifact-train-claims.jsonl"
-YES_NO_READING = SCIFACT_TRAIN.with_name("yes-no-reading.jsonl")
-VERDICT_SOURCES = ("scifact-train", "condaqa", "boolq")  # pairs of these sources teach verdicts only (the verdict reader)
 YES, NO, UNCLEAR = VERDICT_OF_DECISION["yes"], VERDICT_OF_DECISION["no"], VERDICT_OF_DECISION["maybe"]
 AUXILIARIES = frozenset({"is", "are", "was", "were", "can", "could", "may", "might", "should", "will", "would", "must", "does", "do", "did", "has", "have"})
 CONTRACTED = {"cannot": "can", "can't": "can", "doesn't": "does", "don't": "do", "didn't": "did", "isn't": "is", "aren't": "are", "wasn't": "was",
@@ -76,7 +69,7 @@ def inverted_questions(sentence: str) -> list[tuple[str, int]]:
 
 def is_verdict_pair(pair: Pair) -> bool:
     """A pair made here (trained on by the verdict reader only, `qa train-reader --verdict-data`)."""
-    return pair.source.startswith(VERDICT_SOURCES) or pair.source.endswith(":statement")
+    return pair.source.startswith("scifact-train") or pair.source.endswith(":statement")
 
 
 def statement_pairs(question_group: str, passage: Passage, source: str) -> list[Pair]:
@@ -105,18 +98,6 @@ def scifact_pairs(path: Path = SCIFACT_TRAIN, seed: int = 0) -> list[Pair]:
             pairs.append(Pair(question, _passage(record, nearest), 0, None, UNCLEAR, group, "scifact-train:not-enough-info"))
         elif others:
             pairs.append(Pair(question, _passage(record, rng.choice(others)), 0, None, -1, group, "scifact-train:other-sentence"))
-    return pairs
-
-
-def reading_pairs(path: Path = YES_NO_READING) -> list[Pair]:
-    """The people-labelled yes/no questions, each against its sentence: a yes or no settles it (it answers), a
-    "maybe" (CondaQA's DON'T KNOW) does not, like a SciFact claim without enough information."""
-    pairs = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        verdict = VERDICT_OF_DECISION[record["verdict"]]
-        passage = Passage("", record["before"] if _ANAPHOR.match(record["text"]) else "", record["text"])
-        pairs.append(Pair(record["question"], passage, int(verdict != UNCLEAR), None, verdict, record["group"], f"{record['source']}:{record['verdict']}"))
     return pairs
 
 
