@@ -318,7 +318,8 @@ def _index_profile(profile: dict | None) -> list[str]:
 
 
 def _serving(serving: dict | None) -> list[str]:
-    """One `qa serve` through the JSON API and the page's API: the reader's passes on one or two threads, or micro-batched."""
+    """One `qa serve` through the JSON API and the page's API, with the server's defaults first and each setting
+    changed from them (bench/serving.py)."""
     if not serving:
         return []
     lines = [
@@ -327,7 +328,7 @@ def _serving(serving: dict | None) -> list[str]:
         f"Seed index, {serving['cores']} cores; the {serving['sessions']} client sessions run on the same machine. "
         "CPU per answer is the server's own (user + system), and the limit is cores × 1000 / that.",
         "",
-        "| through, passes | one session alone, warm p50 | sessions × questions | errors | p50 | p95 | answers/s | server CPU ms per answer | answers/s limit |",
+        "| through, settings (first: the defaults) | one session alone, warm p50 | sessions × questions | errors | p50 | p95 | answers/s | server CPU ms per answer | answers/s limit |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for variant in (key for key, value in serving.items() if isinstance(value, dict) and "load" in value):

@@ -1,5 +1,6 @@
 """One `qa serve` on the seed index, through the JSON API (POST /api/ask, as an integration calls it) and through
-the page's own /ask endpoint (as the browser calls it), with the reader's passes on one thread or two, and with
+the page's own /ask endpoint (as the browser calls it), with the reader's passes on one thread or two, NumPy's BLAS
+(the query encoder) on one thread or two, the API's questions answered one per core or all at once, and with
 concurrent sessions' encoder and reader passes micro-batched, each variant in the same run:
 
 * one session alone, warm: p50 over sequential questions;
@@ -20,9 +21,11 @@ from cluster import CLIENTS, SESSIONS, gold_questions, measured_load, warm
 from latency import ROOT
 
 ALONE_QUESTIONS = 20
-# (variant, client, qa serve options)
+# (variant, client, qa serve options); the first is the server's defaults, the others change one of them
 VARIANTS = (
     ("API, one thread a pass", "api", []),
+    ("API, NumPy's BLAS on two threads", "api", ["--blas-threads", "2"]),
+    ("API, every question at once", "api", ["--api-slots", "0"]),
     ("API, two threads a pass", "api", ["--reader-threads", "2"]),
     ("API, micro-batched", "api", ["--batching"]),
     ("page, one thread a pass", "page", []),

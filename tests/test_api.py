@@ -65,3 +65,22 @@ def test_bad_requests_get_one_line_naming_the_problem_and_the_page_and_openapi_a
     assert {"/ask", "/cite/{chunk_id}", "/docs", "/token"} <= set(schema["paths"])
     assert requests.get(f"{server}api/openapi", timeout=30).status_code == 200
     assert requests.get(server, timeout=30).status_code == 200  # the page, on the same server
+
+
+def test_questions_asked_at_once_wait_their_turn_and_get_the_answers_asked_alone(server):
+    """More questions at once than the server answers at once (one per core): each waits for a slot, none fails, and
+    each gets the answer it gets asked alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gold = (ROOT / "evals" / "gold.jsonl").read_text().splitlines()
+    questions = [json.loads(line)["question"] for line in gold if line.strip()][:8]
+
+    def ask(question: str) -> dict:
+        reply = requests.post(f"{server}api/ask", json={"question": question}, auth=("rita", "reader passphrase"), timeout=120)
+        assert reply.status_code == 200, reply.text
+        return {key: reply.json()[key] for key in ("answer", "citations")}
+
+    alone = [ask(q) for q in questions]
+    with ThreadPoolExecutor(len(questions)) as pool:
+        together = list(pool.map(ask, questions))
+    assert together == alone

@@ -11,11 +11,17 @@ With accounts (`qa serve --users FILE`), every call needs the page's login: HTTP
 ``POST /api/token`` (itself with Basic), valid for TOKEN_HOURS. Asking and citing are every role's; the answers come
 from the same live library as the page's, so an upload there is answered here at once. A problem with the request is
 a 400 with ``{"error": "..."}`` naming the bad value and the fix, as the CLI's one line.
+
+At most ``slots`` questions are answered at once on this server's cores (the extractive answerer; an LLM's answers
+wait on their server, not on these cores); the others wait their turn. Twenty answers side by side on two cores
+spend more CPU each than two at a time, and the last of them come later (make bench, Serving).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import secrets
 import threading
 import time
@@ -57,11 +63,13 @@ class Tokens:
         return held[0] if held and held[1] > time.time() else None
 
 
-def build_api(live, users=None) -> FastAPI:
-    """The API over a live library (qa/app/web_callbacks.LiveLibrary); ``users``: the accounts (None: open)."""
+def build_api(live, users=None, slots: int | None = None) -> FastAPI:
+    """The API over a live library (qa/app/web_callbacks.LiveLibrary); ``users``: the accounts (None: open); ``slots``:
+    questions answered at once (None: one per core; 0: no limit)."""
     api = FastAPI(title="qa: cited answers from medical documents", version="1", docs_url="/openapi", redoc_url=None, openapi_url="/openapi.json",
                   description=__doc__)
     tokens = Tokens()
+    answering = threading.BoundedSemaphore(slots or os.cpu_count() or 1) if slots != 0 else contextlib.nullcontext()
 
     def basic_account(request: Request) -> str | None:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -103,7 +111,9 @@ def build_api(live, users=None) -> FastAPI:
         from qa.render.output import answer_to_json
 
         pipeline = live.pipeline
-        answer = pipeline.ask(body.question, mode=body.mode, k=body.k, answerer=body.answerer)
+        on_these_cores = (body.answerer or live.settings.answerer) == "extractive"
+        with answering if on_these_cores else contextlib.nullcontext():
+            answer = pipeline.ask(body.question, mode=body.mode, k=body.k, answerer=body.answerer)
         return answer_to_json(answer, pipeline.index)
 
     @api.get("/cite/{chunk_id}", summary="A cited passage in its context (qa cite --json)")

@@ -193,10 +193,14 @@ def chat(index, answerer, unsupported):
 @click.option("--upload-limit-mb", type=float, default=50, show_default=True, help="Largest file the page accepts.")
 @click.option("--reader-threads", type=click.IntRange(1, 16), default=1, show_default=True,
               help="ONNX Runtime threads for one reader pass; concurrent sessions' passes run side by side (make bench, Serving, measures 1 and 2).")
+@click.option("--blas-threads", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="NumPy's BLAS threads (the query encoder's matrix products); more spin idle between a question's products and take the cores other sessions need (make bench, Serving, measures 1 and 2).")
+@click.option("--api-slots", type=click.IntRange(0, 256), default=None,
+              help="JSON API questions answered at once; the others wait their turn (default: one per core; 0: no limit; make bench, Serving, measures both).")
 @click.option("--batching", is_flag=True, help="Embed and read questions asked at about the same time in shared passes (measured slower on 2 cores: make bench, Serving).")
 @answerer_options
 @library_options
-def serve(host, port, users_file, index, read_only, upload_limit_mb, reader_threads, batching, answerer, unsupported):
+def serve(host, port, users_file, index, read_only, upload_limit_mb, reader_threads, blas_threads, api_slots, batching, answerer, unsupported):
     """Serve the chat UI in the browser; its Sources tab adds and removes documents unless --read-only.
 
     \b
@@ -212,7 +216,8 @@ def serve(host, port, users_file, index, read_only, upload_limit_mb, reader_thre
     click.echo(f"Serving the UI at http://{host}:{port} (Ctrl-C to stop)")
     serve_ui(
         settings_from_env(index=index, answerer=answerer, unsupported=unsupported), host=host, port=port, users_file=users_file, quiet=True,
-        read_only=read_only, upload_limit_mb=upload_limit_mb, batching=batching, reader_threads=reader_threads,
+        read_only=read_only, upload_limit_mb=upload_limit_mb, batching=batching, reader_threads=reader_threads, blas_threads=blas_threads,
+        api_slots=api_slots,
     )
 
 

@@ -196,9 +196,13 @@ def serve(
     upload_limit_mb: float = DEFAULT_LIMIT_MB,
     batching: bool = False,
     reader_threads: int = 1,
+    blas_threads: int = 1,
+    api_slots: int | None = None,
 ) -> None:
     """``users_file``: the accounts (qa/app/accounts.py); when given, a login is required and roles apply.
-    ``reader_threads``: ONNX Runtime's threads for one reader pass (concurrent sessions' passes run side by side)."""
+    ``reader_threads``: ONNX Runtime's threads for one reader pass (concurrent sessions' passes run side by side);
+    ``blas_threads``: NumPy's BLAS threads (``limit_blas``); ``api_slots``: the JSON API's questions answered at once
+    (qa/app/api.py; None: one per core, 0: no limit)."""
     from qa.app.accounts import UsersFile
 
     users = UsersFile(users_file) if users_file else None
@@ -209,6 +213,7 @@ def serve(
     from qa.embed.query_batching import batch_queries_in_this_process
 
     serve_from_this_process(batching, reader_threads)  # the reader's passes side by side, not spinning (or shared, batching)
+    limit_blas(blas_threads)
     if batching:
         batch_queries_in_this_process()  # the questions embedded at once share one pass of the encoder
     settings = settings or Settings.from_env()
@@ -216,7 +221,7 @@ def serve(
     live.pipeline.answerer.warm()  # the readers load now, not on the first question (or the first yes/no question)
     page = build_app(live, read_only, upload_limit_mb)
     page.queue(default_concurrency_limit=4, max_size=200)
-    server = serving_app(live, page, users, upload_limit_mb)
+    server = serving_app(live, page, users, upload_limit_mb, api_slots)
     started = time.perf_counter()
     import uvicorn
 
@@ -224,14 +229,24 @@ def serve(
     callbacks.log.info("served for %.0f s", time.perf_counter() - started)
 
 
-def serving_app(live: "callbacks.LiveLibrary", page, users, upload_limit_mb: float):
+def limit_blas(threads: int) -> None:
+    """NumPy's BLAS (the query encoder's matrix products) on ``threads`` threads for the rest of the
+    process. A server's sessions run side by side, and BLAS's idle threads spin between one question's small products,
+    taking cores the other sessions need: on 2 cores, one thread spends about half the CPU per answer of two, in the
+    same time (make bench, Serving)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads, user_api="blas")
+
+
+def serving_app(live: "callbacks.LiveLibrary", page, users, upload_limit_mb: float, api_slots: int | None = None):
     """One server: the JSON API (qa/app/api.py) under /api, the page at /, both behind the same accounts."""
     from fastapi import FastAPI
 
     from qa.app.api import build_api
 
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    server.mount("/api", build_api(live, users))
+    server.mount("/api", build_api(live, users, api_slots))
     settings = live.settings
     return gr.mount_gradio_app(
         server, page, path="/",
