@@ -26,19 +26,32 @@ def _subset(folder: Path, target: Path, count: int) -> Path:
     return target
 
 
-def index_speed(quick: bool, runs: int, log=print) -> dict:
-    """Per corpus: `qa index` (fresh index each run), `qa index --backend onnx-int8` and the reference build, as whole
-    commands (start-up and model load included), median wall seconds over `runs`, peak RSS, passages and
-    passages/s, and the ratios."""
+def suite_folders() -> dict[str, Path]:
+    """Every corpus of the development suite kept as a folder of files, each folder once (the seed's yes/no set asks
+    about the seed's folder; SciFact's corpus.jsonl is measured in its own section)."""
+    suite = ROOT / "evals" / "suite.json"
+    found: dict[str, Path] = {}
+    for corpus in json.loads(suite.read_text(encoding="utf-8"))["corpora"]:
+        folder = (suite.parent / corpus["corpus"]).resolve()
+        if folder.is_dir() and folder not in found.values():
+            found[corpus["name"]] = folder
+    return found
+
+
+def index_speed(quick: bool, runs: int, log=print, corpora: dict[str, Path] = CORPORA, int8_too: bool = True) -> dict:
+    """Per corpus: `qa index` (fresh index each run), `qa index --backend onnx-int8` (unless not ``int8_too``) and the
+    reference build, as whole commands (start-up and model load included), median wall seconds over `runs`, peak RSS,
+    passages and passages/s, and the ratios."""
     result = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for name, folder in CORPORA.items():
+        for name, folder in corpora.items():
             corpus = _subset(folder, Path(scratch) / name, QUICK_FILES) if quick else folder
             ours, int8, reference = [], [], []
             for run in range(runs):
                 index = Path(scratch) / f"{name}-index-{run}"
                 ours.append(_timed([QA, "index", "-q", "--corpus", str(corpus), "--index", str(index)]))
-                int8.append(_timed([QA, "index", "-q", "--backend", "onnx-int8", "--corpus", str(corpus), "--index", str(Path(scratch) / f"{name}-int8-{run}")]))
+                if int8_too:
+                    int8.append(_timed([QA, "index", "-q", "--backend", "onnx-int8", "--corpus", str(corpus), "--index", str(Path(scratch) / f"{name}-int8-{run}")]))
                 reference.append(_timed([PYTHON, str(ROOT / "bench" / "reference_build.py"), str(corpus), str(Path(scratch) / f"{name}-ref.json")]))
             passages = json.loads((index / "manifest.json").read_text())["counts"]["chunks"]
             reference_chunks = json.loads((Path(scratch) / f"{name}-ref.json").read_text())["chunks"]
@@ -51,8 +64,8 @@ def index_speed(quick: bool, runs: int, log=print) -> dict:
                 "reference": {"seconds": round(reference_s, 1), "chunks": reference_chunks, "chunks_per_s": round(reference_chunks / reference_s, 1),
                               "peak_rss_mb": round(max(m for _, m in reference))},
                 "time_vs_reference": round(ours_s / reference_s, 2),
-                "int8": {"seconds": round(statistics.median(s for s, _ in int8), 1), "peak_rss_mb": round(max(m for _, m in int8)),
-                         "time_vs_reference": round(statistics.median(s for s, _ in int8) / reference_s, 2)},
+                **({"int8": {"seconds": round(statistics.median(s for s, _ in int8), 1), "peak_rss_mb": round(max(m for _, m in int8)),
+                             "time_vs_reference": round(statistics.median(s for s, _ in int8) / reference_s, 2)}} if int8 else {}),
             }
             log(f"index speed, {name}: {result[name]}")
     return result

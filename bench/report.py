@@ -19,6 +19,7 @@ def markdown(results: dict) -> str:
         "",
     ]
     lines += _product(results.get("product"), results["quick"])
+    lines += _every_corpus(results.get("index-every-corpus"))
     lines += index_floor.markdown((results.get("product") or {}).get("index_floor"))
     lines += _index_profile((results.get("product") or {}).get("index_profile"))
     lines += _scifact_section(results) + _seed_reference(results) + _latency(results) + _serving(results.get("serving")) + _scale(results)
@@ -264,6 +265,35 @@ def _backend_quality(sci: dict) -> list[str]:
     return lines
 
 
+def _index_speed_rows(speed: dict) -> list[str]:
+    rows = []
+    for name, row in speed.items():
+        ours, ref, int8 = row["ours"], row["reference"], row.get("int8") or {}
+        rows.append(
+            f"| {name} | {row['files']} | {row['runs']} | {ours['seconds']} s | {ours['passages']} | {ours['passages_per_s']} | {ours['peak_rss_mb']} MB | "
+            f"{ref['seconds']} s | {ref['chunks']} | {ref['chunks_per_s']} | {ref['peak_rss_mb']} MB | **{row['time_vs_reference']}×** | "
+            f"{int8.get('seconds', '–')} s | {int8.get('time_vs_reference', '–')}× |"
+        )
+    return rows
+
+
+def _every_corpus(every: dict | None) -> list[str]:
+    """`qa index` against the reference build on every suite corpus kept as a folder (`--only index-every-corpus`)."""
+    if not every:
+        return []
+    return [
+        "### `qa index` on every suite corpus",
+        "",
+        f"As above, one run each, measured {every['date']} by `bench/run.py --only index-every-corpus` on {every['machine']['cpu']}, "
+        f"{every['machine']['cores']} cores (the int8 build not run).",
+        "",
+        "| corpus | files | runs | `qa index` | passages | passages/s | peak RSS | reference | chunks | chunks/s | peak RSS | time vs reference | `--backend onnx-int8` | int8 vs reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *_index_speed_rows(every["index_speed"]),
+        "",
+    ]
+
+
 def _product(product: dict | None, quick: bool) -> list[str]:
     """The product's own path: `qa index` against the reference build, and SciFact through `qa index` + the retriever."""
     if not product:
@@ -279,13 +309,7 @@ def _product(product: dict | None, quick: bool) -> list[str]:
         "| corpus | files | runs | `qa index` | passages | passages/s | peak RSS | reference | chunks | chunks/s | peak RSS | time vs reference | `--backend onnx-int8` | int8 vs reference |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, row in product["index_speed"].items():
-        ours, ref, int8 = row["ours"], row["reference"], row.get("int8") or {}
-        lines.append(
-            f"| {name} | {row['files']} | {row['runs']} | {ours['seconds']} s | {ours['passages']} | {ours['passages_per_s']} | {ours['peak_rss_mb']} MB | "
-            f"{ref['seconds']} s | {ref['chunks']} | {ref['chunks_per_s']} | {ref['peak_rss_mb']} MB | **{row['time_vs_reference']}×** | "
-            f"{int8.get('seconds', '–')} s | {int8.get('time_vs_reference', '–')}× |"
-        )
+    lines += _index_speed_rows(product["index_speed"])
     sci = product["scifact"]
     lines += [
         "",

@@ -88,7 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a small subset (under 2 minutes), for CI")
     parser.add_argument("--sizes", default=None, help="comma-separated vector counts for the scale section")
-    parser.add_argument("--only", choices=["product", "latency", "serving", "stores", "cluster"], default=None, help="run only that section and merge it into the results file")
+    parser.add_argument("--only", choices=["product", "index-every-corpus", "latency", "serving", "stores", "cluster"], default=None,
+                        help="run only that section and merge it into the results file (index-every-corpus: `qa index` against the reference on every "
+                             "suite corpus kept as a folder, one run each; only with --only)")
     parser.add_argument("--runs", type=int, default=None, help="product section: runs per corpus (default 3, 1 with --quick)")
     args = parser.parse_args()
     import cluster
@@ -113,6 +115,8 @@ def main() -> None:
 
     sections = {  # the sections --only can rerun alone, merged into the last results file
         "product": product_section,
+        "index-every-corpus": lambda: {"index_speed": product.index_speed(args.quick, args.runs or 1, corpora=product.suite_folders(), int8_too=False),
+                                       "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()},
         "latency": lambda: latency.run(runs=3 if args.quick else 5, passes=1 if args.quick else 3),
         "serving": lambda: serving.run(args.quick),
         "stores": lambda: stores.run(args.quick, [int(n) for n in args.sizes.split(",")] if args.sizes else None),
