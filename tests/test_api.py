@@ -67,13 +67,14 @@ def test_bad_requests_get_one_line_naming_the_problem_and_the_page_and_openapi_a
     assert requests.get(server, timeout=30).status_code == 200  # the page, on the same server
 
 
-def test_questions_asked_at_once_wait_their_turn_and_get_the_answers_asked_alone(server):
+def test_questions_asked_at_once_wait_their_turn_and_get_the_answers_asked_alone(server, pipeline):
     """More questions at once than the server answers at once (one per core): each waits for a slot, none fails, and
     each gets the answer it gets asked alone."""
     from concurrent.futures import ThreadPoolExecutor
 
-    gold = (ROOT / "evals" / "gold.jsonl").read_text().splitlines()
-    questions = [json.loads(line)["question"] for line in gold if line.strip()][:8]
+    from qa.eval.gold import load_gold
+
+    questions = [q.question for q in load_gold(ROOT / "evals" / "gold.jsonl", pipeline.index.documents)][:8]
 
     def ask(question: str) -> dict:
         reply = requests.post(f"{server}api/ask", json={"question": question}, auth=("rita", "reader passphrase"), timeout=120)

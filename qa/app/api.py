@@ -69,7 +69,7 @@ def build_api(live, users=None, slots: int | None = None) -> FastAPI:
     api = FastAPI(title="qa: cited answers from medical documents", version="1", docs_url="/openapi", redoc_url=None, openapi_url="/openapi.json",
                   description=__doc__)
     tokens = Tokens()
-    answering = threading.BoundedSemaphore(slots or os.cpu_count() or 1) if slots != 0 else contextlib.nullcontext()
+    answering = threading.BoundedSemaphore(slots or os.cpu_count() or 1) if slots != 0 else None
 
     def basic_account(request: Request) -> str | None:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -112,7 +112,7 @@ def build_api(live, users=None, slots: int | None = None) -> FastAPI:
 
         pipeline = live.pipeline
         on_these_cores = (body.answerer or live.settings.answerer) == "extractive"
-        with answering if on_these_cores else contextlib.nullcontext():
+        with answering if answering is not None and on_these_cores else contextlib.nullcontext():
             answer = pipeline.ask(body.question, mode=body.mode, k=body.k, answerer=body.answerer)
         return answer_to_json(answer, pipeline.index)
 
