@@ -114,3 +114,28 @@ def test_a_short_message_with_a_subject_line_is_searched_as_its_subject_and_what
     assert message_focus(message) == "Ocella Can a birth control called Ocella cause DVT?"
     sentence_first = "My patient has back pain and a pacemaker.\nWhat imaging then?"  # a first line ended as a sentence is no subject line
     assert message_focus(sentence_first) == sentence_first
+
+
+CONSUMER_WORDS = st.sampled_from(["metoclopramide", "supplied", "vitamin", "d", "take", "a", "day", "much", "cbd", "to", "treat", "shingles", "vaccine", "often", "Advil", "Tylenol", "with", "i", "can"])
+
+
+@given(before=st.lists(CONSUMER_WORDS, max_size=4), after=st.lists(CONSUMER_WORDS, max_size=4), asked=st.sampled_from(["how", "what", "when", "which"]), key=st.text(max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_a_question_without_its_question_mark_is_found_in_the_message_around_it(before, after, asked, key):
+    """The public writes "metoclopramide how supplied" and then "Thanks in advance!": the question neither ends with
+    a question mark nor opens as one, and runs on into the closing. It is still what the message is searched as."""
+    from qa.eval.messages import as_message, subject_line
+    from qa.retrieve.focus import message_focus
+
+    question = " ".join(["metoclopramide", *before, asked, *after])
+    assert message_focus(as_message(question, key)) == f"{subject_line(question)} {question}"
+
+
+def test_a_capitalised_word_splits_a_run_on_sentence_only_where_a_new_sentence_starts():
+    from qa.retrieve.focus import run_on_parts
+
+    assert run_on_parts("metoclopramide how supplied Thanks in advance!") == ["metoclopramide how supplied", "Thanks in advance!"]
+    assert run_on_parts("what dose of Advil can i take Please answer soon") == ["what dose of Advil can i take", "Please answer soon"]
+    for whole in ("can I take Tylenol with coffee", "Do you have information about Blood Transfusion and Donation",
+                  "How to diagnose High Blood Cholesterol ?", "or Received single dose of CoQ10 on the Health Executive Council"):
+        assert run_on_parts(whole) == [whole]  # a name, "I", a title's words, a word rarer than the commonest
