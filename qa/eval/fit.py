@@ -33,7 +33,9 @@ from qa.eval.fit_data import CorpusExamples, Example, corpus_of, half_of, questi
 from qa.eval.scoring import score
 from qa.eval.suite import split_summary
 
-TARGET_DECLINED = 0.04  # answerable dev questions a corpus may decline (the target on test is 0.05)
+# Answerable dev questions a corpus may decline. The bar on test is 0.05 held out by library; 3% meets it on every library
+# held out, 4% did not (evals/README.md, *Held out by library*, which target). The shipped model.json was fitted at 4%.
+TARGET_DECLINED = 0.03
 KEEP_RATIOS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1, 0.05)
 MAX_STATEMENTS = 3
 MAX_CHARS = 420
