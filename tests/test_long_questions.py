@@ -137,5 +137,6 @@ def test_a_capitalised_word_splits_a_run_on_sentence_only_where_a_new_sentence_s
     assert run_on_parts("metoclopramide how supplied Thanks in advance!") == ["metoclopramide how supplied", "Thanks in advance!"]
     assert run_on_parts("what dose of Advil can i take Please answer soon") == ["what dose of Advil can i take", "Please answer soon"]
     for whole in ("can I take Tylenol with coffee", "Do you have information about Blood Transfusion and Donation",
-                  "How to diagnose High Blood Cholesterol ?", "or Received single dose of CoQ10 on the Health Executive Council"):
-        assert run_on_parts(whole) == [whole]  # a name, "I", a title's words, a word rarer than the commonest
+                  "How to diagnose High Blood Cholesterol ?", "or Received single dose of CoQ10 on the Health Executive Council",
+                  "since she started it last May and her doctor says it is nothing"):
+        assert run_on_parts(whole) == [whole]  # a name, "I", a title's words, a rarer word, a word that opens questions

@@ -60,12 +60,14 @@ def run_on_parts(sentence: str) -> list[str]:
     """A sentence split where an unended one runs on into the next ("metoclopramide how supplied Thanks in advance!"):
     before a capitalised word that is among the commonest in English (a greeting, a pronoun or a thank-you, not a drug
     or a place: "can I take Advil" stays whole) and stands between lowercase words, as a sentence's first word does
-    (not in a title: "information about Blood Transfusion and Donation" stays whole)."""
+    (not in a title: "information about Blood Transfusion and Donation" stays whole). Not before a word that opens
+    questions: what follows it would be taken to ask ("since she started it last May and her doctor says ...")."""
     from qa.text import english_zipf
 
     parts, start = [], 0
     for match in RUN_ON.finditer(sentence):
-        if english_zipf(match.group("next").lower()) >= RUN_ON_ZIPF:
+        word = match.group("next")
+        if english_zipf(word.lower()) >= RUN_ON_ZIPF and not QUESTION_OPENER.match(word):
             parts.append(sentence[start : match.start("next")].strip())
             start = match.start("next")
     return [part for part in parts + [sentence[start:].strip()] if part]
