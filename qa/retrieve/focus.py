@@ -90,7 +90,7 @@ def message_focus(message: str) -> str:
     subject = len(lines) > 1 and len(first.split()) <= MAX_SUBJECT_WORDS and not first.endswith((".", "?", "!", ":"))
     if len(message.split()) <= MAX_WHOLE_WORDS and not subject:
         return whole
-    body = [topic_request(sentence) or sentence for sentence in _sentences(lines[1:])] if subject else sentences
+    body = sentences[len(_sentences(lines[:1])):] if subject else sentences  # the subject line's sentences come first
     asking = asking_sentences(body)
     if not asking or (len(asking) == len(body) and not subject):
         return whole
