@@ -29,12 +29,12 @@ def _subset(folder: Path, target: Path, count: int) -> Path:
 def suite_folders() -> dict[str, Path]:
     """Every corpus of the development suite kept as a folder of files, each folder once (the seed's yes/no set asks
     about the seed's folder; SciFact's corpus.jsonl is measured in its own section)."""
-    suite = ROOT / "evals" / "suite.json"
+    from qa.eval.suite import load_suite
+
     found: dict[str, Path] = {}
-    for corpus in json.loads(suite.read_text(encoding="utf-8"))["corpora"]:
-        folder = (suite.parent / corpus["corpus"]).resolve()
-        if folder.is_dir() and folder not in found.values():
-            found[corpus["name"]] = folder
+    for corpus in load_suite(ROOT / "evals" / "suite.json").corpora:
+        if corpus.corpus.is_dir() and corpus.corpus.resolve() not in found.values():
+            found[corpus.name] = corpus.corpus.resolve()
     return found
 
 

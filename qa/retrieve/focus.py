@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from qa.text import english_zipf
+
 CLOSING = ")]}\"'\u201d\u2019"  # a question may close inside brackets or quotes: "(What does it mean?)"
 MAX_SUBJECT_WORDS = 8  # a first line this short, not ending like a sentence, is a subject line
 # The public often asks without a question mark ("what are steroids"): a sentence opening with an interrogative word
@@ -30,6 +32,8 @@ QUESTION_OPENER = re.compile(r"^\W*(?:what|how|why|when|where|which|who|whom|who
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][)\]}\"'\u201d\u2019])\s+")  # a message's sentences, the next one capitalised or not ("... confused. what are")
 RUN_ON = re.compile(r"(?<=[a-z0-9,;:)\"'\u201d])\s+(?P<next>(?!I\b|I')[A-Z][a-z']*)(?=,?\s+[a-z])")  # a capitalised word between lowercase ones
 RUN_ON_ZIPF = 5.4  # the commonest English words, on wordfreq's scale (thanks 5.43, please 5.66, my 6.57; council 5.08, aspirin 3.34)
+# A question word anywhere in a sentence. Not "who": in a message's circumstances it is mostly relative ("my husband,
+# who is 67"), which qa/answer/questions.WH_WORD, for a question already found, need not tell apart.
 QUESTION_WORD = re.compile(r"\b(?:what(?:'?s)?|how|which|why|when|where)\b", re.IGNORECASE)
 MAX_WHOLE_WORDS = 45  # about the reader's share for a question (64 word pieces): read whole, searched whole
 TOPIC_REQUEST = re.compile(
@@ -62,8 +66,6 @@ def run_on_parts(sentence: str) -> list[str]:
     or a place: "can I take Advil" stays whole) and stands between lowercase words, as a sentence's first word does
     (not in a title: "information about Blood Transfusion and Donation" stays whole). Not before a word that opens
     questions: what follows it would be taken to ask ("since she started it last May and her doctor says ...")."""
-    from qa.text import english_zipf
-
     parts, start = [], 0
     for match in RUN_ON.finditer(sentence):
         word = match.group("next")
