@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install ocr index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader train-reader train-verdict-reader clean
+.PHONY: install ocr index run test browser llm-server ray bench bench-quick eval-suite eval-held-out fit fit-reader fit-statements train-reader train-verdict-reader clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -131,6 +131,11 @@ train-verdict-reader: install
 # reader, keeping the answer model's ranker, decline model and threshold (`make fit` refits those too).
 fit-reader: install
 	$(BIN)/qa fit --suite evals/suite.json --reader-only
+
+# Choose only the statement rule again (how close to the best candidate a further statement must score, and one that
+# adds no question term) for the shipped answer model, on the libraries it was fitted on; `make fit` chooses it too.
+fit-statements: install
+	$(BIN)/qa fit --suite evals/suite.json --statements-only
 
 clean:
 	rm -rf index .pytest_cache

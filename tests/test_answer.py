@@ -197,3 +197,49 @@ def test_the_term_sets_read_on_demand_are_those_of_each_unit_and_passage(pipelin
     assert table.own_terms[-1] == table.own_terms[len(index.units) - 1]
     with pytest.raises(IndexError):
         table.own_terms[len(index.units)]
+
+
+FOLLOW_QUESTIONS = (*ANSWERABLE, "What is the difference between a nerve conduction study and an EMG?",
+                    "How often were peripheral nerve MRI abnormalities found in ALS versus MMN?")
+
+
+@pytest.mark.parametrize("question", FOLLOW_QUESTIONS)
+def test_a_statement_that_adds_no_question_term_follows_only_when_it_scores_close_to_the_best(pipeline, question):
+    """The statement rule's follow_ratio only adds statements after the first: the first (and so the verdict and
+    the answer span) is the same under every setting, and every further statement either brings a question term
+    the ones before lack or scores at least follow_ratio of the best."""
+    from dataclasses import replace
+
+    from qa.eval.fit_statements import FOLLOW_RATIOS
+
+    answerer = pipeline.answerer_for("extractive")
+    hits = pipeline.search(question)
+    weighed = answerer.weigh(*answerer.signals(question, hits), hits)
+    asked = set(weighed.terms.weights)
+
+    def terms_of(statement):
+        return set().union(*(answerer.table.context_terms[p] for p in statement.unit_positions)) & asked
+
+    off = answerer.choose_statements(question, weighed, replace(answerer.model, follow_ratio=None))
+    best = weighed.probabilities[off[0][0]]
+    for ratio in FOLLOW_RATIOS:
+        chosen = answerer.choose_statements(question, weighed, replace(answerer.model, follow_ratio=ratio))
+        assert chosen[0] == off[0]
+        answered = terms_of(chosen[0][1])
+        for row, statement in chosen[1:]:
+            assert terms_of(statement) - answered or (ratio is not None and weighed.probabilities[row] >= ratio * best)
+            answered |= terms_of(statement)
+
+
+def test_a_how_often_question_quotes_the_sentence_with_the_figures_once_it_may_follow(pipeline):
+    """The best candidate names every term asked ("ALS and MMN are common"); the sentence with the figures adds no
+    question term, so without a follow ratio it never follows, and with one it does when it scores close enough."""
+    from dataclasses import replace
+
+    question = "How often were peripheral nerve MRI abnormalities found in ALS versus MMN?"
+    answerer = pipeline.answerer_for("extractive")
+    hits = pipeline.search(question)
+    weighed = answerer.weigh(*answerer.signals(question, hits), hits)
+    said = {ratio: " ".join(s.text for _, s in answerer.choose_statements(question, weighed, replace(answerer.model, follow_ratio=ratio)))
+            for ratio in (None, 0.5)}
+    assert "ALS 58%, MMN 63%" not in said[None] and "ALS 58%, MMN 63%" in said[0.5]

@@ -71,17 +71,12 @@ def test_the_verdict_threshold_gets_the_most_verdicts_right_and_is_the_highest_t
     assert all(wrong[t] == sum((v if p >= t else "unclear") not in (want, "unclear") for v, p, want in cases) for t in VERDICT_THRESHOLDS)
 
 
-@pytest.mark.slow
-def test_qa_fit_reader_only_refits_the_readers_part_and_keeps_the_rest(tmp_path):
-    """After `make train-reader`, `qa fit --reader-only` (make fit-reader) joins the shipped reader to the answer
-    model: its weight beside the ranker and the verdict threshold are refitted for it, the ranker, decline model,
-    threshold and statement rule stay, and the file names the reader it was fitted with (the answerer refuses any other)."""
+def _fit_on_the_seed(tmp_path, *options: str):
+    """`qa fit` with ``options`` on the seed library alone, written under tmp_path: the CLI's result, the file."""
     import json
 
     from click.testing import CliRunner
 
-    from qa.answer.model import MODEL_FILE
-    from qa.answer.reader import shipped_reader, verdict_reader
     from qa.app.cli import main
 
     from .conftest import ROOT
@@ -89,14 +84,46 @@ def test_qa_fit_reader_only_refits_the_readers_part_and_keeps_the_rest(tmp_path)
     suite = tmp_path / "suite.json"
     suite.write_text(json.dumps({"cache": "cache", "corpora": [{"name": "seed", "corpus": str(ROOT / "corpus"), "questions": str(ROOT / "evals" / "gold.jsonl"), "cross_questions": 0}]}))
     out = tmp_path / "model.json"
-    result = CliRunner().invoke(main, ["fit", "--reader-only", "-q", "--suite", str(suite), "--out", str(out)])
+    return CliRunner().invoke(main, ["fit", *options, "-q", "--suite", str(suite), "--out", str(out)]), out
+
+
+@pytest.mark.slow
+def test_qa_fit_reader_only_refits_the_readers_part_and_keeps_the_rest(tmp_path):
+    """After `make train-reader`, `qa fit --reader-only` (make fit-reader) joins the shipped reader to the answer
+    model: its weight beside the ranker and the verdict threshold are refitted for it, the ranker, decline model,
+    threshold and statement rule stay, and the file names the reader it was fitted with (the answerer refuses any other)."""
+    from qa.answer.model import MODEL_FILE
+    from qa.answer.reader import shipped_reader, verdict_reader
+
+    result, out = _fit_on_the_seed(tmp_path, "--reader-only")
     assert result.exit_code == 0, result.output
     shipped, refitted = load_answer_model(MODEL_FILE), load_answer_model(out)
     assert refitted.rank.to_json() == shipped.rank.to_json() and refitted.decline.to_json() == shipped.decline.to_json()
-    assert (refitted.threshold, refitted.keep_ratio) == (shipped.threshold, shipped.keep_ratio)
+    assert (refitted.threshold, refitted.keep_ratio, refitted.follow_ratio) == (shipped.threshold, shipped.keep_ratio, shipped.follow_ratio)
     assert refitted.read_count == shipped.read_count == READ_COUNT  # the count the shipped model reads is the one the fit reads
     assert refitted.rerank is not None and refitted.verdict_threshold in VERDICT_THRESHOLDS
     assert refitted.fitted["reader"]["manifest_sha256"] == shipped_reader().manifest["sha256"]
     assert refitted.fitted["verdict_reader"]["manifest_sha256"] == verdict_reader().manifest["sha256"]
     assert refitted.fitted["reader_part"]["by"].startswith("qa fit --reader-only")
     assert "seed" in refitted.fitted["reader_part"]["rerank_and_verdict_threshold_dev"]
+
+
+@pytest.mark.slow
+def test_qa_fit_statements_only_chooses_the_statement_rule_and_keeps_the_rest(tmp_path):
+    """`qa fit --statements-only` chooses keep_ratio and follow_ratio from their grids for the shipped model as it is:
+    everything else in the file stays, and the file says how the rule was chosen."""
+    from qa.answer.model import MODEL_FILE
+    from qa.eval.fit_statements import FOLLOW_RATIOS, KEEP_RATIOS
+
+    result, out = _fit_on_the_seed(tmp_path, "--statements-only")
+    assert result.exit_code == 0, result.output
+    shipped, refitted = load_answer_model(MODEL_FILE), load_answer_model(out)
+    assert refitted.rank.to_json() == shipped.rank.to_json() and refitted.decline.to_json() == shipped.decline.to_json()
+    assert refitted.rerank.to_json() == shipped.rerank.to_json()
+    assert (refitted.threshold, refitted.verdict_threshold, refitted.read_count) == (shipped.threshold, shipped.verdict_threshold, shipped.read_count)
+    assert refitted.keep_ratio in KEEP_RATIOS and refitted.follow_ratio in FOLLOW_RATIOS
+    rule = refitted.fitted["statement_rule"]
+    assert rule["by"] == "qa fit --statements-only" and (rule["keep_ratio"], rule["follow_ratio"]) == (refitted.keep_ratio, refitted.follow_ratio)
+    assert "seed" in rule["dev"]
+    result, _ = _fit_on_the_seed(tmp_path, "--statements-only", "--reader-only")
+    assert result.exit_code != 0 and "--statements-only" in result.output

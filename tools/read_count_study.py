@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qa.answer.model import load_answer_model  # noqa: E402
 from qa.answer.reading import Read, read_rows, rows_to_read  # noqa: E402
 from qa.app.cli_common import settings_from_env  # noqa: E402
-from qa.eval.fit import evaluate, read_examples  # noqa: E402
+from qa.eval.fit import read_examples  # noqa: E402
+from qa.eval.fit_statements import evaluate  # noqa: E402
 from qa.eval.fit_data import collect_examples  # noqa: E402
 from qa.eval.suite import load_suite  # noqa: E402
 

@@ -172,6 +172,7 @@ class AnswerModel:
     rerank: LinearModel | None = None  # the reader's score joined with the ranker's (qa/answer/reading.py); None: no reader
     read_count: int = 0  # candidates the reader reads per question
     verdict_threshold: float = 0.0  # below this probability the reader's yes/no verdict is "unclear"
+    follow_ratio: float | None = None  # a further statement that adds no question term needs this share of the best's probability; None: it never follows
 
     def to_json(self) -> dict:
         return {
@@ -186,6 +187,7 @@ class AnswerModel:
             "rerank": self.rerank.to_json() if self.rerank else None,
             "read_count": self.read_count,
             "verdict_threshold": self.verdict_threshold,
+            "follow_ratio": self.follow_ratio,
             "decline": self.decline.to_json(),
             "fitted": self.fitted,
         }
@@ -205,6 +207,7 @@ def load_answer_model(path: Path = MODEL_FILE) -> AnswerModel:
             rerank=LinearModel.from_json(data["rerank"], RERANK_SIGNALS, f"{path} (rerank)") if data.get("rerank") else None,
             read_count=int(data.get("read_count", 0)),
             verdict_threshold=float(data.get("verdict_threshold", 0.0)),
+            follow_ratio=None if data.get("follow_ratio") is None else float(data["follow_ratio"]),
         )
     except OSError as exc:
         raise QAError(f"the answer model {path} cannot be read ({exc.strerror}); {REFIT}.") from None

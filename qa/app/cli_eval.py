@@ -81,8 +81,9 @@ def evaluate(gold, split, mode, k, out, compare, floors, index, suite_file, corp
 @click.option("--folds", type=click.Choice(["question", "library"]), default="question", show_default=True,
               help="Cross-validation folds for the ranker's size, the decline threshold and the reader's weight: by question, or a library per fold.")
 @click.option("--reader-only", is_flag=True, help="Refit only what depends on the readers (the reader's weight beside the ranker, the verdict threshold) on the libraries the model was fitted on, keeping the model file's ranker, decline model and threshold: after make train-reader or make train-verdict-reader.")
+@click.option("--statements-only", is_flag=True, help="Choose only the statement rule (how close a further statement must score) again for the model file as it is, on the libraries it was fitted on.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
+def fit(suite_file, out, without, folds, ablation_out, reader_only, statements_only, quiet):
     """Fit the answer model (which sentences answer, and when to decline) on the suite's dev splits.
 
     \b
@@ -90,6 +91,7 @@ def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
       qa fit                       # make fit: writes qa/answer/model.json
       qa fit --without summary,title_question --out /tmp/ablation.json
       qa fit --reader-only         # make fit-reader: after make train-reader
+      qa fit --statements-only     # the statement rule alone, for the shipped model
     """
     from qa.answer.model import MODEL_FILE, write_answer_model
     from qa.eval.fit import fit_model
@@ -97,8 +99,9 @@ def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
     from qa.eval.suite import load_suite
 
     left_out = _signals(without)
-    if reader_only and (left_out or ablation_out):
-        raise QAError("--reader-only refits the reader's part of the shipped model as it is; leave out --without and --ablation, or drop --reader-only.")
+    partial = "--reader-only" if reader_only else "--statements-only" if statements_only else None
+    if partial and (left_out or ablation_out or (reader_only and statements_only)):
+        raise QAError(f"{partial} refits one part of the shipped model as it is; leave out --without, --ablation and the other of --reader-only and --statements-only.")
     log = lambda line: click.echo(line, err=True)  # noqa: E731
     if ablation_out:
         from qa.eval.fit_report import ablation, ablation_markdown
@@ -110,18 +113,19 @@ def fit(suite_file, out, without, folds, ablation_out, reader_only, quiet):
         click.echo(f"Wrote the ablation table to {ablation_out}")
         return
     path = Path(out) if out else MODEL_FILE
-    if reader_only:
+    if partial:
         from qa.answer.model import load_answer_model
-        from qa.eval.fit_reader import refit_reader_part, the_models_libraries
+        from qa.eval.fit_reader import refit_reader_part, refit_statement_rule, the_models_libraries
 
         model = load_answer_model(MODEL_FILE)
         suite = the_models_libraries(load_suite(suite_file), model)
-        fitted = refit_reader_part(collect_examples(suite, settings_from_env(), ("dev",), progress=not quiet, log=log), model, log)
+        refit = refit_reader_part if reader_only else refit_statement_rule
+        fitted = refit(collect_examples(suite, settings_from_env(), ("dev",), progress=not quiet, log=log), model, log)
     else:
         examples = collect_examples(load_suite(suite_file), settings_from_env(), ("dev",), progress=not quiet, log=log)
         fitted = fit_model(examples, left_out, log, folds=folds)
     write_answer_model(fitted.model, path)
-    click.echo(f"Wrote {path} (threshold {fitted.model.threshold:.4f}, keep_ratio {fitted.model.keep_ratio}); dev:")
+    click.echo(f"Wrote {path} (threshold {fitted.model.threshold:.4f}, keep_ratio {fitted.model.keep_ratio}, follow_ratio {fitted.model.follow_ratio}); dev:")
     for name, summary in fitted.dev.items():
         click.echo(f"  {name}: evidence cited {summary.get('evidence_cited')}, answerable declined {summary.get('false_abstention')} "
                    f"(typo'd {summary.get('typo.false_abstention')}), unanswerable declined {summary.get('abstention_recall')}, "

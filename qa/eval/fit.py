@@ -10,15 +10,14 @@
    ranker's view), over every dev question, own, typo'd and foreign; in each corpus answerable and not weigh the same.
 4. The threshold: the highest confidence at which no corpus declines more than TARGET_DECLINED of its answerable dev
    questions, clean, typo'd or as a message, each confidence computed with a ranker fitted without its fold.
-5. The statement rule: ``keep_ratio`` from a grid, by the dev answers themselves (evidence cited and answer F1, macro
-   over corpora), within the limits on length and citations.
+5. The statement rule: ``keep_ratio`` and ``follow_ratio`` from grids, by the dev answers themselves (evidence cited
+   and answer F1, macro over corpora), within the limits on length and citations (qa/eval/fit_statements.py).
 Everything is scored through the answerer's own code and the harness's own scoring (qa/eval/scoring.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import statistics
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -30,17 +29,13 @@ from qa.answer.reading import NOTHING_READ, Read
 from qa.answer.signals import QUESTION_SIGNALS, UNIT_SIGNALS
 from qa.eval.fit_learners import RANKER_FIXED, RANKER_GRID, fit_linear, fit_listwise, fit_trees
 from qa.eval.fit_data import CorpusExamples, Example, corpus_of, half_of, question_key, read_half
-from qa.eval.scoring import score
-from qa.eval.suite import split_summary
+from qa.eval.fit_statements import KEEP_RATIOS, choose_statement_rule
 
 # Answerable dev questions a corpus may decline. The bar on test is 0.05 held out by library; 3% meets it on every library
 # held out, 4% did not (evals/README.md, *Held out by library*, which target). The shipped model.json was fitted at 4%.
 TARGET_DECLINED = 0.03
-KEEP_RATIOS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.1, 0.05)
 MAX_STATEMENTS = 3
 MAX_CHARS = 420
-MAX_MEDIAN_CHARS = 400
-MAX_MEDIAN_CITATIONS = 3
 READ_COUNT = 8  # candidates the reader reads per question (6 measured, not shipped: evals/README.md, *How many it reads, held out*)
 VERDICT_THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -217,32 +212,6 @@ def threshold_within(groups: dict, target: float) -> float:
     return float(threshold)
 
 
-def evaluate(corpora: list[CorpusExamples], model: AnswerModel, split: str, reads: dict[int, Read] | None = None, weighed: dict | None = None,
-             ranks: dict | None = None) -> dict[str, dict]:
-    """Every example of the split answered by the answerer with ``model`` (and the reader's ``reads``, when
-    the model has a reader), scored as the suite scores it. ``weighed``: each example's weighed candidates, kept
-    across calls whose models weigh alike (they differ only in the statement rule or the threshold); ``ranks``:
-    each corpus's own ranker in place of the model's."""
-    summaries, given = {}, model
-    for corpus in corpora:
-        model = replace(given, rank=ranks[corpus.name]) if ranks else given
-        answerer = corpus.pipeline.answerer
-        records = []
-        for example in (e for e in corpus.examples if e.split == split):
-            started = time.perf_counter()
-            if example.candidates.positions:
-                read = (reads or {}).get(id(example), NOTHING_READ) if model.rerank is not None else NOTHING_READ
-                kept = {} if weighed is None else weighed
-                if id(example) not in kept:
-                    kept[id(example)] = answerer.weigh(example.terms, example.candidates, example.hits, model, read)
-                answer = answerer.compose(example.searched, example.hits, kept[id(example)], started, model)
-            else:
-                answer = answerer.answer(example.searched, example.hits)
-            records.append(replace(score(example.gold, answer), id=example.gold.id))
-        summaries[corpus.name] = split_summary(records)
-    return summaries
-
-
 def choose_verdict_threshold(corpora: list[CorpusExamples], model: AnswerModel, reads: dict[int, Read], ranks: dict, log=print) -> float:
     """The verdict probability below which a yes/no answer says "The documents do not settle this": the grid
     value with the most verdicts right on the dev questions with a labelled decision (maybe: unclear) whose answer
@@ -278,11 +247,6 @@ def best_verdict_threshold(cases: list[tuple[str, float, str]]) -> tuple[float, 
     return max(VERDICT_THRESHOLDS, key=lambda t: (right[t], t)), right, wrong
 
 
-def macro(summaries: dict[str, dict], metric: str) -> float:
-    values = [s[metric] for s in summaries.values() if s.get(metric) is not None]
-    return round(statistics.mean(values), 4) if values else 0.0
-
-
 def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset(), log=print, read_cache: dict | None = None, folds: str = "question") -> Fitted:
     """The whole answer model; ``without``: signals left out ("reader" leaves the reader out altogether);
     ``read_cache``: readings shared by several fits (qa/eval/held_out.py); ``folds``: cross-validation by "question"
@@ -311,15 +275,7 @@ def fit_model(corpora: list[CorpusExamples], without: frozenset[str] = frozenset
     base, choosing, reads, ranks = replace(partial, decline=decline, threshold=threshold), corpora, {}, None
     if "reader" not in without:
         base, ranks, choosing, reads = fit_reader_part(corpora, base, (groups, group_weights, keys), parameters, folding, without, log, read_cache)
-    best, best_key, best_dev, weighed = base, None, {}, {}
-    for keep_ratio in KEEP_RATIOS:
-        candidate = replace(base, keep_ratio=keep_ratio)
-        dev = evaluate(choosing, candidate, "dev", reads, weighed, ranks)  # the statement rule alone differs: weighed once
-        within = all((s.get("median_answer_chars") or 0) <= MAX_MEDIAN_CHARS and (s.get("median_citations") or 0) <= MAX_MEDIAN_CITATIONS for s in dev.values())
-        key = (within, round((macro(dev, "evidence_cited") + macro(dev, "answer_f1")) / 2, 4))
-        log(f"keep_ratio {keep_ratio}: evidence cited {macro(dev, 'evidence_cited')}, answer F1 {macro(dev, 'answer_f1')}, within limits {within}")
-        if best_key is None or key > best_key:
-            best, best_key, best_dev = candidate, key, dev
+    best, best_dev = choose_statement_rule(choosing, base, reads, ranks, log)
     if best.rerank is not None:
         best = replace(best, verdict_threshold=choose_verdict_threshold(choosing, best, reads, ranks, log))
     best = replace(best, rank=rank)  # the answerer ranks with the ranker fitted on every dev question

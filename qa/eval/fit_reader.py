@@ -1,5 +1,5 @@
 """`qa fit --reader-only` (make fit-reader): after `make train-reader` or `make train-verdict-reader`, only what depends
-on the readers is refitted."""
+on the readers is refitted; `qa fit --statements-only`: only the statement rule."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 
 from qa.answer.model import AnswerModel
 from qa.eval.fit_learners import RANKER_GRID
-from qa.eval.fit import Fitted, Folds, choose_verdict_threshold, evaluate, fit_reader_part, rank_groups, readers_fitted
+from qa.eval.fit import Fitted, Folds, choose_verdict_threshold, fit_reader_part, rank_groups, readers_fitted
+from qa.eval.fit_statements import choose_statement_rule, evaluate
 from qa.eval.fit_data import CorpusExamples
 from qa.eval.suite import Suite
 
@@ -37,3 +38,20 @@ def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=pri
                         "rerank_and_verdict_threshold_dev": {name: {k: s.get(k) for k in ("evidence_cited", "answer_f1", "verdict_accuracy")} for name, s in dev.items()}},
     }
     return Fitted(replace(with_reader, rank=model.rank, verdict_threshold=verdict_threshold, fitted=fitted), dev)
+
+
+def refit_statement_rule(corpora: list[CorpusExamples], model: AnswerModel, log=print) -> Fitted:
+    """`qa fit --statements-only`: the statement rule (keep_ratio, follow_ratio) chosen again for the model as it is,
+    by the same dev answers as `qa fit` chooses it by (each library's answers ranked by a ranker fitted without their
+    questions' fold); the ranker, the reader's combination, the decline model and both thresholds stay."""
+    rank_data = rank_groups(corpora)
+    folds = model.fitted.get("ranker", {}).get("folds", "question")
+    parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
+    _, ranks, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
+    chosen, dev = choose_statement_rule(choosing, model, reads, ranks, log)
+    fitted = model.fitted | {
+        "statement_rule": {"refitted": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "qa fit --statements-only",
+                           "keep_ratio": chosen.keep_ratio, "follow_ratio": chosen.follow_ratio,
+                           "dev": {name: {k: s.get(k) for k in ("evidence_cited", "answer_f1", "median_answer_chars")} for name, s in dev.items()}},
+    }
+    return Fitted(replace(chosen, fitted=fitted), dev)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qa.eval.fit import evaluate, fit_model, macro, rank_groups, read_examples
+from qa.eval.fit import fit_model, rank_groups, read_examples
+from qa.eval.fit_statements import evaluate, macro
 from qa.eval.fit_learners import fit_listwise
 from qa.eval.fit_data import CorpusExamples
 

@@ -19,7 +19,8 @@ import time
 from dataclasses import replace
 
 from qa.errors import QAError
-from qa.eval.fit import Fitted, evaluate, fit_model, read_examples, threshold_within
+from qa.eval.fit import Fitted, fit_model, read_examples, threshold_within
+from qa.eval.fit_statements import evaluate
 from qa.eval.fit_data import CorpusExamples, collect_examples
 from qa.eval.suite import Suite, library_family
 
