@@ -7,7 +7,8 @@ reads the best few against the question, and the fitted combination of the two p
 threshold the answerer declines (qa/answer/decline.py). Otherwise the
 best-read unit becomes the first statement, and up to two more follow when they score close to it and add a
 question term it lacks, or, adding none, score closer still (the fitted follow_ratio: "... similar in frequency
-(ALS 58%, MMN 63%)" after the conclusion that names every term asked) (qa/answer/statements.py); each statement cites what it quotes, the reader's answer
+(ALS 58%, MMN 63%)" after the conclusion that names every term asked) (qa/answer/statements.py); each
+statement cites what it quotes, the reader's answer
 span is marked in the first, and a yes/no question opens with the reader's verdict.
 """
 

@@ -21,14 +21,18 @@ def the_models_libraries(suite: Suite, model: AnswerModel) -> Suite:
     return replace(suite, corpora=[c for c in suite.corpora if c.name in fitted_on])
 
 
+def reader_part_as_shipped(corpora: list[CorpusExamples], model: AnswerModel, log=print):
+    """fit_reader_part with the model's own ranker size and folds: what both partial refits start from."""
+    folds = model.fitted.get("ranker", {}).get("folds", "question")  # the shipped model's own
+    parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
+    return fit_reader_part(corpora, model, rank_groups(corpora), parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
+
+
 def refit_reader_part(corpora: list[CorpusExamples], model: AnswerModel, log=print) -> Fitted:
     """`qa fit --reader-only`, after `make train-reader`: the reader's combination and the verdict threshold
     refitted for the shipped reader, while the model's ranker, decline model, threshold and statement rule stay
     as they are (a whole refit also moves the ranker's near-ties and the decline model: evals/README.md)."""
-    rank_data = rank_groups(corpora)
-    folds = model.fitted.get("ranker", {}).get("folds", "question")  # the shipped model's own
-    parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
-    with_reader, ranks, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
+    with_reader, ranks, choosing, reads = reader_part_as_shipped(corpora, model, log)
     fitted = {key: value for key, value in model.fitted.items() if key != "verdict_threshold"} | readers_fitted()
     with_reader = replace(with_reader, fitted=fitted)  # fitted with the shipped readers from here on: the answerer reads with them
     dev = evaluate(choosing, with_reader, "dev", reads, ranks=ranks)
@@ -44,10 +48,7 @@ def refit_statement_rule(corpora: list[CorpusExamples], model: AnswerModel, log=
     """`qa fit --statements-only`: the statement rule (keep_ratio, follow_ratio) chosen again for the model as it is,
     by the same dev answers as `qa fit` chooses it by (each library's answers ranked by a ranker fitted without their
     questions' fold); the ranker, the reader's combination, the decline model and both thresholds stay."""
-    rank_data = rank_groups(corpora)
-    folds = model.fitted.get("ranker", {}).get("folds", "question")
-    parameters = {name: model.fitted["ranker"]["lightgbm"][name] for name in RANKER_GRID[0]}
-    _, ranks, choosing, reads = fit_reader_part(corpora, model, rank_data, parameters, Folds.of_corpora(corpora, folds), frozenset(), log)
+    _, ranks, choosing, reads = reader_part_as_shipped(corpora, model, log)
     chosen, dev = choose_statement_rule(choosing, model, reads, ranks, log)
     fitted = model.fitted | {
         "statement_rule": {"refitted": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "qa fit --statements-only",
