@@ -55,10 +55,11 @@ def test_the_report_puts_the_library_that_declines_most_answerable_questions_fir
 def test_a_report_without_the_fit_on_every_library_shows_the_in_sample_side_as_missing():
     scored = {"threshold": 0.02, "false_abstention": 0.028, "evidence_cited": 0.899}
     report = {"libraries": {"squad2": {"held out": {threshold: scored for threshold in THRESHOLDS}}},
-              "fits": {"without squad2": {"threshold": 0.0246, "seconds": 354}}, "seconds": 600}
+              "fits": {"without squad2": {"threshold": 0.0246, "keep_ratio": 0.1, "follow_ratio": None, "seconds": 354}}, "seconds": 600}
     rows = [line for line in held_out_markdown(report).splitlines() if line.startswith("| squad2 ")]
     assert len(rows) == len(THRESHOLDS) and all("| 0.028 / – |" in row and "| 0.899 / – |" in row for row in rows)
     assert "every library" not in held_out_markdown(report)
+    assert "| without squad2 | 0.0246 | 0.1 | none | 354 |" in held_out_markdown(report)
 
 
 def test_folds_by_library_put_each_library_in_a_fold_of_its_own_and_libraries_asked_the_same_questions_in_one():

@@ -72,8 +72,11 @@ def run_held_out(suite: Suite, settings, without: frozenset[str] = frozenset(), 
         for corpus in [c for c in corpora if c.name in report["libraries"] and (family is None or c.name in family)]:
             report["libraries"][corpus.name][label] = _scored(corpus, fitted, read_cache)
         fit_name = "every library" if family is None else "without " + " and ".join(family)
-        report["fits"][fit_name] = {"threshold": round(fitted.model.threshold, 4), "seconds": round(time.perf_counter() - fit_started)}
-        log(f"{fit_name}: threshold {fitted.model.threshold:.4f}, {time.perf_counter() - fit_started:.0f} s")
+        model = fitted.model
+        report["fits"][fit_name] = {"threshold": round(model.threshold, 4), "keep_ratio": model.keep_ratio, "follow_ratio": model.follow_ratio,
+                                    "seconds": round(time.perf_counter() - fit_started)}
+        log(f"{fit_name}: threshold {model.threshold:.4f}, keep_ratio {model.keep_ratio}, follow_ratio {model.follow_ratio}, "
+            f"{time.perf_counter() - fit_started:.0f} s")
     report["seconds"] = round(time.perf_counter() - started)
     return report
 
@@ -105,9 +108,10 @@ def held_out_markdown(report: dict) -> str:
             cells = [_pair(held.get(metric), inside.get(metric)) for metric in REPORTED]
             lines.append(f"| {name} | {_pair(held.get('threshold'), inside.get('threshold'))} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["| fit | threshold | seconds |", "|---|---|---|"]
-    for fit_name, fit in report["fits"].items():
-        lines.append(f"| {fit_name} | {fit['threshold']} | {fit['seconds']} |")
+    lines += ["| fit | threshold | keep ratio | follow ratio | seconds |", "|---|---|---|---|---|"]
+    for fit_name, fit in report["fits"].items():  # runs before 2026-12-07 (evening) recorded no statement rule: "–"
+        follow = "–" if "follow_ratio" not in fit else fit["follow_ratio"] or "none"
+        lines.append(f"| {fit_name} | {fit['threshold']} | {fit.get('keep_ratio', '–')} | {follow} | {fit['seconds']} |")
     return "\n".join(lines) + f"\n\nTest splits; {report['seconds'] / 60:.0f} minutes in all.\n"
 
 
