@@ -60,9 +60,10 @@ def statement_rule_key(dev: dict[str, dict]) -> tuple[bool, float]:
 
 
 def choose_statement_rule(corpora: list[CorpusExamples], base: AnswerModel, reads: dict[int, Read], ranks: dict | None, log=print) -> tuple[AnswerModel, dict]:
-    """``keep_ratio`` from its grid, then ``follow_ratio`` from its grid with that keep_ratio; a setting replaces
-    the one before only when its key is higher. Returns the model and its dev summaries."""
-    chosen, chosen_key, chosen_dev, weighed = base, None, {}, {}
+    """``keep_ratio`` from its grid (with no follow ratio, whatever ``base`` holds, so that choosing again for a
+    model that has one chooses as the first time), then ``follow_ratio`` from its grid with that keep_ratio; a
+    setting replaces the one before only when its key is higher. Returns the model and its dev summaries."""
+    chosen, chosen_key, chosen_dev, weighed = replace(base, follow_ratio=None), None, {}, {}
     for name, grid in (("keep_ratio", KEEP_RATIOS), ("follow_ratio", FOLLOW_RATIOS)):
         start = chosen
         for value in grid:
